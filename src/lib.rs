@@ -1,0 +1,15 @@
+#![doc = include_str!("../README.md")]
+
+pub mod diagnostic;
+pub mod json;
+pub mod keys;
+pub mod pattern;
+pub mod policy;
+pub mod render;
+pub mod source;
+pub mod swf;
+pub mod validate;
+pub mod values;
+
+pub use diagnostic::{Finding, Severity};
+pub use validate::{validate, PolicyKind, ValidationReport};

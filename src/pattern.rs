@@ -1,0 +1,269 @@
+//! IAM wildcard patterns: `*` (any run, including none) and `?` (exactly one character).
+//!
+//! Nothing else is special: `[`, `]`, `{`, `\`, `.` are literal, `/` is ordinary, and a
+//! pattern matches the whole subject. A [`Pattern`] is compiled once and classified
+//! (any, exact, prefix, suffix, general) so that common shapes match with one
+//! comparison; the general matcher keeps a single backtrack point, so matching costs
+//! O(|pattern|·|subject|) at worst with O(1) memory — no blow-up on `*a*a*a*a*b`.
+
+/// One element of a compiled pattern.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Token {
+    /// Literal text, matched exactly.
+    Lit(Box<str>),
+    /// `?`: exactly one character.
+    One,
+    /// `*`: any run of characters, including none.
+    Star,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Kind {
+    Any,
+    Exact(Box<str>),
+    Prefix(Box<str>),
+    Suffix(Box<str>),
+    General(Box<[Token]>),
+}
+
+/// A compiled wildcard pattern.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Pattern {
+    kind: Kind,
+}
+
+impl Pattern {
+    /// Compiles pattern text where `*` and `?` are wildcards and every other character literal.
+    pub fn new(text: &str) -> Self {
+        let mut tokens = Vec::new();
+        let mut lit = String::new();
+        for c in text.chars() {
+            match c {
+                '*' | '?' => {
+                    if !lit.is_empty() {
+                        tokens.push(Token::Lit(std::mem::take(&mut lit).into_boxed_str()));
+                    }
+                    tokens.push(if c == '*' { Token::Star } else { Token::One });
+                }
+                c => lit.push(c),
+            }
+        }
+        if !lit.is_empty() {
+            tokens.push(Token::Lit(lit.into_boxed_str()));
+        }
+        Self::from_tokens(tokens)
+    }
+
+    /// Compiles a token sequence (literal chunks may contain `*` or `?` as plain text,
+    /// as policy variables `${*}` and `${?}` produce). Adjacent stars collapse.
+    pub fn from_tokens(tokens: Vec<Token>) -> Self {
+        let mut norm: Vec<Token> = Vec::with_capacity(tokens.len());
+        for t in tokens {
+            match (norm.last_mut(), t) {
+                (Some(Token::Star), Token::Star) => {}
+                (Some(Token::Lit(prev)), Token::Lit(l)) => {
+                    let mut s = String::from(std::mem::take(prev));
+                    s.push_str(&l);
+                    *prev = s.into_boxed_str();
+                }
+                (_, Token::Lit(l)) if l.is_empty() => {}
+                (_, t) => norm.push(t),
+            }
+        }
+        let kind = match norm.as_slice() {
+            [Token::Star] => Kind::Any,
+            [] => Kind::Exact("".into()),
+            [Token::Lit(l)] => Kind::Exact(l.clone()),
+            [Token::Lit(l), Token::Star] => Kind::Prefix(l.clone()),
+            [Token::Star, Token::Lit(l)] => Kind::Suffix(l.clone()),
+            _ => Kind::General(norm.into_boxed_slice()),
+        };
+        Pattern { kind }
+    }
+
+    /// Whether the pattern is `*` (matches everything).
+    pub fn is_any(&self) -> bool {
+        matches!(self.kind, Kind::Any)
+    }
+
+    /// The literal text, if the pattern has no wildcard.
+    pub fn as_exact(&self) -> Option<&str> {
+        match &self.kind {
+            Kind::Exact(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Whether the pattern has any wildcard.
+    pub fn has_wildcard(&self) -> bool {
+        !matches!(self.kind, Kind::Exact(_))
+    }
+
+    /// Whether `subject` matches the whole pattern (case-sensitive; lowercase both
+    /// sides beforehand for case-insensitive matching).
+    pub fn matches(&self, subject: &str) -> bool {
+        match &self.kind {
+            Kind::Any => true,
+            Kind::Exact(l) => subject == &**l,
+            Kind::Prefix(l) => subject.starts_with(&**l),
+            Kind::Suffix(l) => subject.ends_with(&**l),
+            Kind::General(tokens) => match_tokens(tokens, subject.as_bytes()),
+        }
+    }
+}
+
+/// Length of the UTF-8 sequence that starts with byte `b` (1 for stray continuation bytes).
+fn char_len(b: u8) -> usize {
+    match b {
+        0xF0..=0xFF => 4,
+        0xE0..=0xEF => 3,
+        0xC0..=0xDF => 2,
+        _ => 1,
+    }
+}
+
+/// Greedy matcher with one backtrack point (the last `*` seen).
+fn match_tokens(tokens: &[Token], s: &[u8]) -> bool {
+    let (mut ti, mut si) = (0usize, 0usize);
+    // (token index after the last star, subject index that star currently absorbs up to)
+    let mut star: Option<(usize, usize)> = None;
+    loop {
+        if let Some(t) = tokens.get(ti) {
+            match t {
+                Token::Star => {
+                    ti += 1;
+                    star = Some((ti, si));
+                    continue;
+                }
+                Token::One => {
+                    if let Some(&b) = s.get(si) {
+                        si += char_len(b);
+                        ti += 1;
+                        continue;
+                    }
+                }
+                Token::Lit(l) => {
+                    if s.get(si..).is_some_and(|rest| rest.starts_with(l.as_bytes())) {
+                        si += l.len();
+                        ti += 1;
+                        continue;
+                    }
+                }
+            }
+        } else if si == s.len() {
+            return true;
+        }
+        match star {
+            Some((t, r)) if r < s.len() => {
+                let next = r + char_len(s[r]);
+                star = Some((t, next));
+                ti = t;
+                si = next;
+            }
+            _ => return false,
+        }
+    }
+}
+
+/// The obviously-correct reference matcher (exponential in the worst case): used only
+/// by tests and property tests to check [`Pattern::matches`].
+#[doc(hidden)]
+pub fn naive_match(pattern: &[char], subject: &[char]) -> bool {
+    match pattern.split_first() {
+        None => subject.is_empty(),
+        Some(('*', rest)) => (0..=subject.len()).any(|i| naive_match(rest, &subject[i..])),
+        Some(('?', rest)) => !subject.is_empty() && naive_match(rest, &subject[1..]),
+        Some((c, rest)) => subject.first() == Some(c) && naive_match(rest, &subject[1..]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn check(p: &str, s: &str, expect: bool) {
+        let pc: Vec<char> = p.chars().collect();
+        let sc: Vec<char> = s.chars().collect();
+        assert_eq!(naive_match(&pc, &sc), expect, "naive {p:?} ~ {s:?}");
+        assert_eq!(Pattern::new(p).matches(s), expect, "fast {p:?} ~ {s:?}");
+    }
+
+    macro_rules! matches { ($($p:expr, $s:expr;)*) => { $( check($p, $s, true); )* } }
+    macro_rules! nmatches { ($($p:expr, $s:expr;)*) => { $( check($p, $s, false); )* } }
+
+    #[test]
+    fn table() {
+        matches! {
+            "*", "";
+            "*", "anything:at/all";
+            "", "";
+            "abc", "abc";
+            "a*", "a";
+            "a*", "abc";
+            "*c", "abc";
+            "a*c", "ac";
+            "a*c", "abbbc";
+            "a?c", "abc";
+            "a?c", "aéc";
+            "??", "éé";
+            "**", "x";
+            "a**b", "ab";
+            "*a*a*a*b", "aaab";
+            "[a]*", "[a]x";
+            "a.b", "a.b";
+            "x{1}", "x{1}";
+            "a\\*", "a\\zz";
+            "swf:*heartbeat", "swf:recordactivitytaskheartbeat";
+            "*/domain/*", "arn:aws:swf:us-east-1:1:/domain/x/y";
+            "a*b*c", "aXbYbZc";
+        }
+        nmatches! {
+            "", "a";
+            "abc", "abcd";
+            "abc", "xabc";
+            "a?c", "ac";
+            "a?c", "abbc";
+            "??", "é";
+            "[a]*", "ax";
+            "a.b", "axb";
+            "swf:Record*", "xswf:RecordX";
+            "*a*a*a*b", "aaaa";
+            "a*c", "ab";
+            "ABC", "abc";
+        }
+    }
+
+    #[test]
+    fn literal_chunks_from_variables_stay_literal() {
+        let p = Pattern::from_tokens(vec![Token::Lit("a".into()), Token::Lit("*".into())]);
+        assert!(p.matches("a*"));
+        assert!(!p.matches("ab"));
+        let p = Pattern::from_tokens(vec![
+            Token::Lit("x?".into()),
+            Token::Star,
+            Token::Star,
+            Token::Lit("".into()),
+        ]);
+        assert!(p.matches("x?yz"));
+        assert!(!p.matches("xyz"));
+    }
+
+    #[test]
+    fn pathological_patterns_are_linear_enough() {
+        // 2^n for a backtracking matcher; a single-backtrack matcher answers at once.
+        let p = Pattern::new(&format!("{}b", "*a".repeat(30)));
+        let s = "a".repeat(10_000);
+        assert!(!p.matches(&s));
+        assert!(p.matches(&format!("{s}b")));
+    }
+
+    proptest! {
+        #[test]
+        fn fast_agrees_with_naive(p in "[ab*?é]{0,8}", s in "[abé]{0,10}") {
+            let pc: Vec<char> = p.chars().collect();
+            let sc: Vec<char> = s.chars().collect();
+            prop_assert_eq!(Pattern::new(&p).matches(&s), naive_match(&pc, &sc));
+        }
+    }
+}

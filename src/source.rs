@@ -1,0 +1,170 @@
+//! Source text and positions: byte spans, line/column lookup, JSON pointers.
+//!
+//! Every syntax node in swf-iam carries a [`Span`] into the text it came from; a
+//! [`SourceFile`] turns a span into a 1-based line and column for messages.
+
+use std::fmt;
+
+/// A half-open byte range `start..end` into a source text.
+///
+/// Equality of syntax nodes never depends on spans: they are compared only where a
+/// test asks for them explicitly.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Span {
+    /// First byte of the node.
+    pub start: usize,
+    /// One past the last byte of the node.
+    pub end: usize,
+}
+
+impl Span {
+    /// A span from `start` to `end` (byte offsets).
+    pub const fn new(start: usize, end: usize) -> Self {
+        Span { start, end }
+    }
+}
+
+/// A 1-based line and column (column counted in characters, not bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+pub struct LineCol {
+    /// Line number, starting at 1.
+    pub line: usize,
+    /// Column number in Unicode scalar values, starting at 1.
+    pub column: usize,
+}
+
+/// A named source text with a line index, used to render positions.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    name: String,
+    text: String,
+    line_starts: Vec<usize>,
+}
+
+impl SourceFile {
+    /// Wraps `text` read from `name` (a path, or `-` for standard input).
+    pub fn new(name: impl Into<String>, text: impl Into<String>) -> Self {
+        let text = text.into();
+        let mut line_starts = vec![0];
+        line_starts.extend(
+            text.bytes()
+                .enumerate()
+                .filter(|&(_, b)| b == b'\n')
+                .map(|(i, _)| i + 1),
+        );
+        SourceFile {
+            name: name.into(),
+            text,
+            line_starts,
+        }
+    }
+
+    /// The name given at construction.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The whole text.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// Line and column of byte `offset`; an offset past the end maps to the end.
+    pub fn line_col(&self, offset: usize) -> LineCol {
+        let offset = offset.min(self.text.len());
+        let line_idx = match self.line_starts.binary_search(&offset) {
+            Ok(i) => i,
+            Err(i) => i.saturating_sub(1),
+        };
+        let line_start = self.line_starts.get(line_idx).copied().unwrap_or(0);
+        let column = self
+            .text
+            .get(line_start..offset)
+            .map_or(offset - line_start, |s| s.chars().count())
+            + 1;
+        LineCol {
+            line: line_idx + 1,
+            column,
+        }
+    }
+
+    /// The text of 1-based line `line`, without its line break; empty if out of range.
+    pub fn line_text(&self, line: usize) -> &str {
+        let Some(&start) = self.line_starts.get(line.wrapping_sub(1)) else {
+            return "";
+        };
+        let end = self
+            .line_starts
+            .get(line)
+            .map_or(self.text.len(), |&next| next - 1);
+        self.text
+            .get(start..end)
+            .unwrap_or("")
+            .trim_end_matches('\r')
+    }
+}
+
+/// An RFC 6901 JSON pointer such as `/Statement/1/NotAction`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Pointer(String);
+
+impl Pointer {
+    /// The pointer to the whole document (the empty string).
+    pub fn root() -> Self {
+        Pointer(String::new())
+    }
+
+    /// This pointer extended by an object member name (escaping `~` and `/`).
+    pub fn key(&self, name: &str) -> Self {
+        let mut s = String::with_capacity(self.0.len() + name.len() + 1);
+        s.push_str(&self.0);
+        s.push('/');
+        for c in name.chars() {
+            match c {
+                '~' => s.push_str("~0"),
+                '/' => s.push_str("~1"),
+                c => s.push(c),
+            }
+        }
+        Pointer(s)
+    }
+
+    /// This pointer extended by an array index.
+    pub fn index(&self, i: usize) -> Self {
+        Pointer(format!("{}/{}", self.0, i))
+    }
+
+    /// The pointer text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Pointer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_col_counts_chars_and_lines() {
+        let f = SourceFile::new("p.json", "{\n  \"é\": 1\n}");
+        assert_eq!(f.line_col(0), LineCol { line: 1, column: 1 });
+        assert_eq!(f.line_col(2), LineCol { line: 2, column: 1 });
+        // byte 8 is after `"é"` (é is two bytes): column counts it once.
+        assert_eq!(f.line_col(8), LineCol { line: 2, column: 6 });
+        assert_eq!(f.line_text(2), "  \"é\": 1");
+        assert_eq!(f.line_text(9), "");
+        assert_eq!(f.line_col(999), LineCol { line: 3, column: 2 });
+    }
+
+    #[test]
+    fn pointer_escapes() {
+        let p = Pointer::root().key("Condition").key("a/b~c").index(0);
+        assert_eq!(p.as_str(), "/Condition/a~1b~0c/0");
+    }
+}

@@ -1,0 +1,206 @@
+//! SWF domain ARNs: `arn:PARTITION:swf:REGION:ACCOUNT:/domain/NAME`, built and parsed.
+
+use std::fmt;
+
+/// The partitions IAM accepts in resource ARNs.
+pub const PARTITIONS: &[&str] = &[
+    "aws",
+    "aws-cn",
+    "aws-us-gov",
+    "aws-iso",
+    "aws-iso-b",
+    "aws-iso-e",
+    "aws-iso-f",
+    "aws-eusc",
+];
+
+/// Why a domain ARN or one of its parts is not valid.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ArnError {
+    /// Not six `:`-separated fields starting `arn:`.
+    #[error("`{0}` is not an ARN of the form arn:PARTITION:swf:REGION:ACCOUNT:/domain/NAME")]
+    Shape(String),
+    /// The service field is not `swf`.
+    #[error("`{0}` is not an SWF ARN (service must be `swf`)")]
+    Service(String),
+    /// Unknown partition.
+    #[error("unknown partition `{0}` (expected one of aws, aws-cn, aws-us-gov, aws-iso, aws-iso-b, aws-iso-e, aws-iso-f, aws-eusc)")]
+    Partition(String),
+    /// Not a region name like `us-east-1`.
+    #[error("`{0}` is not a region name like `us-east-1`")]
+    Region(String),
+    /// Not a 12-digit account ID.
+    #[error("`{0}` is not a 12-digit account ID")]
+    Account(String),
+    /// The resource part is not `/domain/NAME`.
+    #[error("resource `{0}` is not `/domain/NAME`")]
+    Resource(String),
+    /// The domain name breaks SWF's naming rules.
+    #[error("invalid domain name `{name}`: {reason}")]
+    DomainName {
+        /// The name as given.
+        name: String,
+        /// Which rule it breaks.
+        reason: &'static str,
+    },
+}
+
+/// A parsed SWF domain ARN.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DomainArn {
+    /// Partition, e.g. `aws`.
+    pub partition: String,
+    /// Region, e.g. `us-east-1`.
+    pub region: String,
+    /// 12-digit account ID.
+    pub account: String,
+    /// Domain name.
+    pub domain: String,
+}
+
+/// Checks SWF's domain-name rules: 1–256 characters, no leading or trailing
+/// whitespace, none of `:`, `/`, `|` or control characters, and not the literal `arn`.
+pub fn check_domain_name(name: &str) -> Result<(), ArnError> {
+    let bad = |reason| {
+        Err(ArnError::DomainName {
+            name: name.to_owned(),
+            reason,
+        })
+    };
+    let len = name.chars().count();
+    if len == 0 {
+        return bad("it is empty");
+    }
+    if len > 256 {
+        return bad("it is longer than 256 characters");
+    }
+    if name.trim() != name {
+        return bad("it has leading or trailing whitespace");
+    }
+    if name.contains([':', '/', '|']) {
+        return bad("it contains `:`, `/` or `|`");
+    }
+    if name
+        .chars()
+        .any(|c| matches!(c as u32, 0x00..=0x1f | 0x7f..=0x9f))
+    {
+        return bad("it contains a control character");
+    }
+    if name == "arn" {
+        return bad("it is the literal `arn`");
+    }
+    Ok(())
+}
+
+/// Checks a region name: lowercase letter groups joined by `-`, ending in a number
+/// (`us-east-1`, `us-gov-west-1`, `cn-north-1`, `eu-isoe-west-1`).
+pub fn check_region(region: &str) -> Result<(), ArnError> {
+    let parts: Vec<&str> = region.split('-').collect();
+    let ok = parts.len() >= 3
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts
+            .last()
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+    if ok {
+        Ok(())
+    } else {
+        Err(ArnError::Region(region.to_owned()))
+    }
+}
+
+/// Checks a 12-digit account ID.
+pub fn check_account(account: &str) -> Result<(), ArnError> {
+    if account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err(ArnError::Account(account.to_owned()))
+    }
+}
+
+impl DomainArn {
+    /// Builds a domain ARN, checking every part.
+    pub fn new(partition: &str, region: &str, account: &str, domain: &str) -> Result<Self, ArnError> {
+        if !PARTITIONS.contains(&partition) {
+            return Err(ArnError::Partition(partition.to_owned()));
+        }
+        check_region(region)?;
+        check_account(account)?;
+        check_domain_name(domain)?;
+        Ok(DomainArn {
+            partition: partition.to_owned(),
+            region: region.to_owned(),
+            account: account.to_owned(),
+            domain: domain.to_owned(),
+        })
+    }
+
+    /// Parses `arn:PARTITION:swf:REGION:ACCOUNT:/domain/NAME`, checking every part.
+    pub fn parse(arn: &str) -> Result<Self, ArnError> {
+        let fields: Vec<&str> = arn.splitn(6, ':').collect();
+        let [prefix, partition, service, region, account, resource] = fields.as_slice() else {
+            return Err(ArnError::Shape(arn.to_owned()));
+        };
+        if *prefix != "arn" {
+            return Err(ArnError::Shape(arn.to_owned()));
+        }
+        if *service != "swf" {
+            return Err(ArnError::Service(arn.to_owned()));
+        }
+        let Some(domain) = resource.strip_prefix("/domain/") else {
+            return Err(ArnError::Resource((*resource).to_owned()));
+        };
+        Self::new(partition, region, account, domain)
+    }
+}
+
+impl fmt::Display for DomainArn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "arn:{}:swf:{}:{}:/domain/{}",
+            self.partition, self.region, self.account, self.domain
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip() {
+        let a = DomainArn::new("aws", "us-east-1", "123456789012", "orders").unwrap();
+        let s = a.to_string();
+        assert_eq!(s, "arn:aws:swf:us-east-1:123456789012:/domain/orders");
+        assert_eq!(DomainArn::parse(&s).unwrap(), a);
+        assert!(DomainArn::parse("arn:aws-us-gov:swf:us-gov-west-1:123456789012:/domain/x").is_ok());
+    }
+
+    #[test]
+    fn rejects_bad_parts() {
+        use ArnError::*;
+        let e = |s: &str| DomainArn::parse(s).unwrap_err();
+        assert!(matches!(e("arn:aws:swf:us-east-1:123456789012"), Shape(_)));
+        assert!(matches!(e("xrn:aws:swf:us-east-1:123456789012:/domain/x"), Shape(_)));
+        assert!(matches!(e("arn:aws:sqs:us-east-1:123456789012:/domain/x"), Service(_)));
+        assert!(matches!(e("arn:amazon:swf:us-east-1:123456789012:/domain/x"), Partition(_)));
+        assert!(matches!(e("arn:aws:swf::123456789012:/domain/x"), Region(_)));
+        assert!(matches!(e("arn:aws:swf:US-EAST-1:123456789012:/domain/x"), Region(_)));
+        assert!(matches!(e("arn:aws:swf:us-east-1:12345:/domain/x"), Account(_)));
+        assert!(matches!(e("arn:aws:swf:us-east-1:123456789012:domain/x"), Resource(_)));
+        assert!(matches!(e("arn:aws:swf:us-east-1:123456789012:/domain/a:b"), DomainName { .. }));
+    }
+
+    #[test]
+    fn domain_name_rules() {
+        assert!(check_domain_name("orders-1.prod_eu").is_ok());
+        assert!(check_domain_name(&"x".repeat(256)).is_ok());
+        for bad in ["", " x", "x ", "a/b", "a|b", "a:b", "a\u{7}b", "a\u{85}b", "arn"] {
+            assert!(check_domain_name(bad).is_err(), "{bad:?}");
+        }
+        assert!(check_domain_name(&"x".repeat(257)).is_err());
+        assert!(check_domain_name("ARN").is_ok());
+    }
+}
