@@ -39,6 +39,7 @@ impl fmt::Display for Severity {
 /// The steps of IAM's `CreatePolicy` validation, in the order IAM runs them
 /// (`iam-policy.md` §2.1). A finding with a step is one IAM itself would reject.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum IamStep {
     /// Step 1: JSON and grammar (`Syntax errors in policy.`).
     Syntax,

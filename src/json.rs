@@ -426,7 +426,9 @@ mod tests {
         let Value::Object(m) = &n.value else { panic!() };
         assert_eq!(m[0].key, "a");
         assert_eq!(m[0].key_span, Span::new(2, 5));
-        let Value::Array(items) = &m[0].value.value else { panic!() };
+        let Value::Array(items) = &m[0].value.value else {
+            panic!()
+        };
         assert_eq!(items[1].value, Value::Number("-0.5e3".into()));
         assert_eq!(items[2].value, Value::String("xé😀".into()));
         assert_eq!(items[3].value, Value::Bool(true));
@@ -458,7 +460,10 @@ mod tests {
         assert_eq!(kind("\"a\nb\""), JsonErrorKind::ControlCharacter);
         assert_eq!(kind("/* c */ {}"), JsonErrorKind::UnexpectedChar('/'));
         assert_eq!(kind("tru"), JsonErrorKind::UnexpectedEnd);
-        assert_eq!(kind("\u{feff}{}"), JsonErrorKind::UnexpectedChar('\u{feff}'));
+        assert_eq!(
+            kind("\u{feff}{}"),
+            JsonErrorKind::UnexpectedChar('\u{feff}')
+        );
         assert_eq!(kind("NaN"), JsonErrorKind::UnexpectedChar('N'));
     }
 

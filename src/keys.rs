@@ -130,7 +130,10 @@ mod tests {
     #[test]
     fn lookups_ignore_case_and_match_tag_prefixes() {
         assert_eq!(global_key("AWS:SOURCEIP").unwrap().ty, KeyType::Ip);
-        assert_eq!(global_key("aws:principaltag/Team").unwrap().name, "aws:PrincipalTag/");
+        assert_eq!(
+            global_key("aws:principaltag/Team").unwrap().name,
+            "aws:PrincipalTag/"
+        );
         assert!(global_key("aws:PrincipalTag/").is_none());
         assert!(global_key("aws:SourceIpx").is_none());
         assert!(global_key("aws:TagKeys").unwrap().multivalued);

@@ -143,7 +143,9 @@ fn match_tokens(tokens: &[Token], s: &[u8]) -> bool {
                     }
                 }
                 Token::Lit(l) => {
-                    if s.get(si..).is_some_and(|rest| rest.starts_with(l.as_bytes())) {
+                    if s.get(si..)
+                        .is_some_and(|rest| rest.starts_with(l.as_bytes()))
+                    {
                         si += l.len();
                         ti += 1;
                         continue;

@@ -1,0 +1,189 @@
+//! Rendering validation reports: rustc-style text, JSON, and SARIF 2.1.0.
+
+use crate::diagnostic::{Finding, Severity};
+use crate::source::{SourceFile, Span};
+use crate::validate::ValidationReport;
+use serde_json::{json, Value};
+use std::fmt::Write as _;
+
+/// Renders one finding like rustc: `error[code]: message`, `--> file:line:column`,
+/// the source line with a caret under the span, the detail, and the JSON pointer.
+pub fn finding_text(source: &SourceFile, f: &Finding) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{}[{}]: {}", f.severity, f.code, f.message);
+    let Some(span) = f.span else {
+        let _ = writeln!(out, "  --> {}", source.name());
+        if let Some(d) = &f.detail {
+            let _ = writeln!(out, "   = {d}");
+        }
+        return out;
+    };
+    let pad = snippet(&mut out, source, span, f.detail.as_deref());
+    for r in &f.related {
+        let lc = source.line_col(r.span.start);
+        let _ = writeln!(
+            out,
+            "{pad} = note: {} at {}:{}:{}",
+            r.label,
+            source.name(),
+            lc.line,
+            lc.column
+        );
+    }
+    if !f.pointer.as_str().is_empty() {
+        let _ = writeln!(out, "{pad} = pointer: {}", f.pointer);
+    }
+    out
+}
+
+fn snippet(out: &mut String, source: &SourceFile, span: Span, label: Option<&str>) -> String {
+    let lc = source.line_col(span.start);
+    let line = source.line_text(lc.line);
+    let num = lc.line.to_string();
+    let pad = " ".repeat(num.len());
+    let _ = writeln!(out, "{pad}--> {}:{}:{}", source.name(), lc.line, lc.column);
+    let _ = writeln!(out, "{pad} |");
+    // Long lines (minified JSON) are shown as a window around the span.
+    let chars: Vec<char> = line.chars().collect();
+    let col0 = lc.column - 1;
+    let end_lc = source.line_col(span.end);
+    let span_chars = if end_lc.line == lc.line {
+        (end_lc.column - lc.column).max(1)
+    } else {
+        chars.len().saturating_sub(col0).max(1)
+    };
+    let (start, prefix) = if chars.len() > 120 && col0 > 40 {
+        (col0 - 40, "...")
+    } else {
+        (0, "")
+    };
+    let end = (col0 + span_chars + 40).max(120).min(chars.len());
+    let shown: String = chars[start.min(chars.len())..end].iter().collect();
+    let suffix = if end < chars.len() { "..." } else { "" };
+    let _ = writeln!(out, "{num} | {prefix}{shown}{suffix}");
+    let caret_pad = " ".repeat(prefix.len() + col0 - start);
+    let carets = "^".repeat(span_chars.min(end.saturating_sub(col0)).max(1));
+    match label {
+        Some(l) => {
+            let _ = writeln!(out, "{pad} | {caret_pad}{carets} {l}");
+        }
+        None => {
+            let _ = writeln!(out, "{pad} | {caret_pad}{carets}");
+        }
+    }
+    pad
+}
+
+/// Renders a whole report as text: each finding, then nothing more (callers add a summary).
+pub fn report_text(r: &ValidationReport) -> String {
+    let mut out = String::new();
+    for f in &r.findings {
+        out.push_str(&finding_text(&r.source, f));
+        out.push('\n');
+    }
+    out
+}
+
+/// One finding as a JSON object: severity, code, message, detail, line, column, pointer.
+pub fn finding_json(source: &SourceFile, f: &Finding) -> Value {
+    let lc = f.span.map(|s| source.line_col(s.start));
+    let mut v = json!({
+        "severity": f.severity.as_str(),
+        "code": f.code,
+        "message": f.message,
+        "line": lc.map(|l| l.line),
+        "column": lc.map(|l| l.column),
+        "pointer": f.pointer.as_str(),
+    });
+    if let Some(obj) = v.as_object_mut() {
+        if let Some(d) = &f.detail {
+            obj.insert("detail".into(), json!(d));
+        }
+        if let Some(step) = f.iam_step {
+            obj.insert("iamStep".into(), json!(step));
+        }
+    }
+    v
+}
+
+/// One report as the JSON object of a file: path, IAM verdict, IAM message, findings.
+pub fn report_json(r: &ValidationReport) -> Value {
+    json!({
+        "path": r.source.name(),
+        "valid": r.iam_valid(),
+        "iamMessage": r.iam_message(),
+        "findings": r.findings.iter().map(|f| finding_json(&r.source, f)).collect::<Vec<_>>(),
+    })
+}
+
+/// The `summary` object for several reports.
+pub fn summary_json(reports: &[ValidationReport]) -> Value {
+    let count = |s| reports.iter().map(|r| r.count(s)).sum::<usize>();
+    json!({
+        "files": reports.len(),
+        "invalid": reports.iter().filter(|r| !r.iam_valid()).count(),
+        "errors": count(Severity::Error),
+        "securityWarnings": count(Severity::SecurityWarning),
+        "warnings": count(Severity::Warning) + count(Severity::SecurityWarning),
+        "suggestions": count(Severity::Suggestion),
+    })
+}
+
+/// Several reports as one SARIF 2.1.0 log, for code-scanning tools.
+pub fn sarif(reports: &[ValidationReport]) -> Value {
+    let mut rules: Vec<&'static str> = reports
+        .iter()
+        .flat_map(|r| r.findings.iter().map(|f| f.code))
+        .collect();
+    rules.sort_unstable();
+    rules.dedup();
+    let rules = &rules;
+    let results: Vec<Value> = reports
+        .iter()
+        .flat_map(|r| {
+            r.findings.iter().map(move |f| {
+                let level = match f.severity {
+                    Severity::Error => "error",
+                    Severity::SecurityWarning | Severity::Warning => "warning",
+                    Severity::Suggestion => "note",
+                };
+                let text = match &f.detail {
+                    Some(d) => format!("{} ({d})", f.message),
+                    None => f.message.clone(),
+                };
+                let mut loc = json!({
+                    "physicalLocation": {"artifactLocation": {"uri": r.source.name()}},
+                    "logicalLocations": [{"fullyQualifiedName": f.pointer.as_str(), "kind": "element"}],
+                });
+                if let Some(span) = f.span {
+                    let s = r.source.line_col(span.start);
+                    let e = r.source.line_col(span.end.max(span.start + 1));
+                    loc["physicalLocation"]["region"] = json!({
+                        "startLine": s.line, "startColumn": s.column,
+                        "endLine": e.line, "endColumn": e.column,
+                    });
+                }
+                json!({
+                    "ruleId": f.code,
+                    "ruleIndex": rules.iter().position(|c| *c == f.code),
+                    "level": level,
+                    "message": {"text": text},
+                    "locations": [loc],
+                    "properties": {"severity": f.severity.as_str(), "pointer": f.pointer.as_str()},
+                })
+            })
+        })
+        .collect();
+    json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "swf-iam",
+                "version": env!("CARGO_PKG_VERSION"),
+                "rules": rules.iter().map(|c| json!({"id": c, "name": c, "shortDescription": {"text": c}})).collect::<Vec<_>>(),
+            }},
+            "results": results,
+        }],
+    })
+}

@@ -38,7 +38,11 @@ pub fn legacy_date_ok(value: &str) -> bool {
     if parts.len() > 3 {
         return false;
     }
-    let year = if neg { format!("-{}", parts[0]) } else { parts[0].to_owned() };
+    let year = if neg {
+        format!("-{}", parts[0])
+    } else {
+        parts[0].to_owned()
+    };
     if !in_range(&year, -292_275_054, 292_278_993) {
         return false;
     }
@@ -136,7 +140,11 @@ pub fn parse_instant(value: &str) -> Option<Instant> {
             Some((w, f)) => (w, f),
             None => (v, ""),
         };
-        if whole.is_empty() || frac.contains('.') || frac.len() > 9 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        if whole.is_empty()
+            || frac.contains('.')
+            || frac.len() > 9
+            || !frac.bytes().all(|b| b.is_ascii_digit())
+        {
             return None;
         }
         let secs: i64 = whole.parse().ok()?;
@@ -192,7 +200,9 @@ pub fn parse_instant(value: &str) -> Option<Instant> {
                 let body = &o[1..];
                 let (oh, om) = match body.split_once(':') {
                     Some((h, m)) => (fixed_digits(h, 2)?, fixed_digits(m, 2)?),
-                    None if body.len() == 4 => (fixed_digits(&body[..2], 2)?, fixed_digits(&body[2..], 2)?),
+                    None if body.len() == 4 => {
+                        (fixed_digits(&body[..2], 2)?, fixed_digits(&body[2..], 2)?)
+                    }
                     None => (fixed_digits(body, 2)?, 0),
                 };
                 if oh > 23 || om > 59 {
@@ -327,12 +337,20 @@ fn mask(ip: IpAddr, prefix: u8) -> IpAddr {
     match ip {
         IpAddr::V4(v4) => {
             let bits = u32::from(v4);
-            let m = if prefix == 0 { 0 } else { u32::MAX << (32 - u32::from(prefix)) };
+            let m = if prefix == 0 {
+                0
+            } else {
+                u32::MAX << (32 - u32::from(prefix))
+            };
             IpAddr::V4((bits & m).into())
         }
         IpAddr::V6(v6) => {
             let bits = u128::from(v6);
-            let m = if prefix == 0 { 0 } else { u128::MAX << (128 - u32::from(prefix)) };
+            let m = if prefix == 0 {
+                0
+            } else {
+                u128::MAX << (128 - u32::from(prefix))
+            };
             IpAddr::V6((bits & m).into())
         }
     }
@@ -411,10 +429,16 @@ mod tests {
         let ip = |s: &str| s.parse::<IpAddr>().unwrap();
         assert!(c("10.0.0.0/8").contains(ip("10.1.2.3")));
         assert!(!c("10.0.0.0/8").contains(ip("192.168.1.1")));
-        assert!(c("10.1.2.3/8").contains(ip("10.200.0.1")), "host bits ignored");
+        assert!(
+            c("10.1.2.3/8").contains(ip("10.200.0.1")),
+            "host bits ignored"
+        );
         assert!(c("2001:db8::/32").contains(ip("2001:db8::1")));
         assert!(c("2001:DB8:0::/32").contains(ip("2001:db8:ffff::1")));
-        assert!(!c("0.0.0.0/0").contains(ip("::1")), "v4 range never matches v6");
+        assert!(
+            !c("0.0.0.0/0").contains(ip("::1")),
+            "v4 range never matches v6"
+        );
         assert!(c("0.0.0.0/0").contains(ip("8.8.8.8")));
         assert!(c("203.0.113.7").contains(ip("203.0.113.7")));
         assert!(!c("203.0.113.7").contains(ip("203.0.113.8")));

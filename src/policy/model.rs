@@ -269,7 +269,11 @@ impl BaseOperator {
             | NumericLessThanEquals
             | NumericGreaterThan
             | NumericGreaterThanEquals => OperatorFamily::Numeric,
-            DateEquals | DateNotEquals | DateLessThan | DateLessThanEquals | DateGreaterThan
+            DateEquals
+            | DateNotEquals
+            | DateLessThan
+            | DateLessThanEquals
+            | DateGreaterThan
             | DateGreaterThanEquals => OperatorFamily::Date,
             Bool => OperatorFamily::Bool,
             BinaryEquals => OperatorFamily::Binary,
@@ -334,7 +338,10 @@ mod tests {
         assert_eq!(op.set, Some(SetOperator::ForAnyValue));
         assert_eq!(op.base, BaseOperator::StringLike);
         assert!(op.if_exists);
-        assert_eq!(Operator::parse("NullIfExists").unwrap().base, BaseOperator::Null);
+        assert_eq!(
+            Operator::parse("NullIfExists").unwrap().base,
+            BaseOperator::Null
+        );
         assert!(Operator::parse("stringequals").is_none());
         assert!(Operator::parse("ForAnyValue::StringEquals").is_none());
         assert!(Operator::parse("ForAnyValue:ForAllValues:StringEquals").is_none());

@@ -83,10 +83,7 @@ fn loc(node: &Node, pointer: &Pointer) -> Loc {
 }
 
 fn suggest<'a>(name: &str, known: &[&'a str]) -> Option<&'a str> {
-    known
-        .iter()
-        .copied()
-        .find(|k| k.eq_ignore_ascii_case(name))
+    known.iter().copied().find(|k| k.eq_ignore_ascii_case(name))
 }
 
 impl PolicyParser {
@@ -189,10 +186,7 @@ impl PolicyParser {
                             self.syntax(
                                 m.value.span,
                                 &ptr,
-                                format!(
-                                    "unsupported `Version` `{}`: use \"2012-10-17\"",
-                                    v.value
-                                ),
+                                format!("unsupported `Version` `{}`: use \"2012-10-17\"", v.value),
                             );
                         }
                         doc.version = Some(v);
@@ -338,7 +332,10 @@ impl PolicyParser {
             self.syntax(
                 node.span,
                 pointer,
-                format!("a statement must be an object, not {}", node.value.type_name()),
+                format!(
+                    "a statement must be an object, not {}",
+                    node.value.type_name()
+                ),
             );
             return None;
         };
@@ -453,11 +450,16 @@ impl PolicyParser {
                         Finding::new(
                             Severity::Warning,
                             "unknown-operator-ignored",
-                            format!("unknown condition operator `{}` with no keys is ignored", op.key),
+                            format!(
+                                "unknown condition operator `{}` with no keys is ignored",
+                                op.key
+                            ),
                             Some(op.key_span),
                             op_ptr.clone(),
                         )
-                        .with_detail("IAM accepts an unknown operator only when its key map is empty"),
+                        .with_detail(
+                            "IAM accepts an unknown operator only when its key map is empty",
+                        ),
                     );
                 } else {
                     let base = op
@@ -603,7 +605,11 @@ mod tests {
     fn duplicate_keys_name_both_places() {
         let src = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Effect":"Deny","Action":"*","Resource":"*"}}"#;
         let p = parse(src.as_bytes());
-        let f = p.findings.iter().find(|f| f.code == "duplicate-key").unwrap();
+        let f = p
+            .findings
+            .iter()
+            .find(|f| f.code == "duplicate-key")
+            .unwrap();
         assert_eq!(f.pointer.as_str(), "/Statement/Effect");
         assert_eq!(f.related.len(), 1);
         assert!(f.related[0].span.start < f.span.unwrap().start);

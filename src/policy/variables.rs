@@ -110,15 +110,22 @@ mod tests {
 
     #[test]
     fn scans_variables_defaults_and_escapes() {
-        let s = scan("arn:aws:swf:*:*:/domain/${aws:PrincipalTag/team}-${*}${aws:username, 'shared'}x");
+        let s =
+            scan("arn:aws:swf:*:*:/domain/${aws:PrincipalTag/team}-${*}${aws:username, 'shared'}x");
         assert_eq!(
             s.segments,
             vec![
                 Text("arn:aws:swf:*:*:/domain/"),
-                Variable { key: "aws:PrincipalTag/team", default: None },
+                Variable {
+                    key: "aws:PrincipalTag/team",
+                    default: None
+                },
                 Text("-"),
                 Escaped('*'),
-                Variable { key: "aws:username", default: Some("shared") },
+                Variable {
+                    key: "aws:username",
+                    default: Some("shared")
+                },
                 Text("x"),
             ]
         );
@@ -135,7 +142,13 @@ mod tests {
         assert!(s.malformed);
         assert_eq!(s.segments, vec![Text("${a, shared}")]);
         let s = scan("${aws:username,'a}b'}");
-        assert_eq!(s.segments, vec![Variable { key: "aws:username", default: Some("a}b") }]);
+        assert_eq!(
+            s.segments,
+            vec![Variable {
+                key: "aws:username",
+                default: Some("a}b")
+            }]
+        );
         assert_eq!(scan("plain").segments, vec![Text("plain")]);
         assert_eq!(scan("").segments, vec![]);
         assert_eq!(scan("${$}").segments, vec![Escaped('$')]);

@@ -121,7 +121,12 @@ pub fn check_account(account: &str) -> Result<(), ArnError> {
 
 impl DomainArn {
     /// Builds a domain ARN, checking every part.
-    pub fn new(partition: &str, region: &str, account: &str, domain: &str) -> Result<Self, ArnError> {
+    pub fn new(
+        partition: &str,
+        region: &str,
+        account: &str,
+        domain: &str,
+    ) -> Result<Self, ArnError> {
         if !PARTITIONS.contains(&partition) {
             return Err(ArnError::Partition(partition.to_owned()));
         }
@@ -175,7 +180,9 @@ mod tests {
         let s = a.to_string();
         assert_eq!(s, "arn:aws:swf:us-east-1:123456789012:/domain/orders");
         assert_eq!(DomainArn::parse(&s).unwrap(), a);
-        assert!(DomainArn::parse("arn:aws-us-gov:swf:us-gov-west-1:123456789012:/domain/x").is_ok());
+        assert!(
+            DomainArn::parse("arn:aws-us-gov:swf:us-gov-west-1:123456789012:/domain/x").is_ok()
+        );
     }
 
     #[test]
@@ -183,21 +190,47 @@ mod tests {
         use ArnError::*;
         let e = |s: &str| DomainArn::parse(s).unwrap_err();
         assert!(matches!(e("arn:aws:swf:us-east-1:123456789012"), Shape(_)));
-        assert!(matches!(e("xrn:aws:swf:us-east-1:123456789012:/domain/x"), Shape(_)));
-        assert!(matches!(e("arn:aws:sqs:us-east-1:123456789012:/domain/x"), Service(_)));
-        assert!(matches!(e("arn:amazon:swf:us-east-1:123456789012:/domain/x"), Partition(_)));
-        assert!(matches!(e("arn:aws:swf::123456789012:/domain/x"), Region(_)));
-        assert!(matches!(e("arn:aws:swf:US-EAST-1:123456789012:/domain/x"), Region(_)));
-        assert!(matches!(e("arn:aws:swf:us-east-1:12345:/domain/x"), Account(_)));
-        assert!(matches!(e("arn:aws:swf:us-east-1:123456789012:domain/x"), Resource(_)));
-        assert!(matches!(e("arn:aws:swf:us-east-1:123456789012:/domain/a:b"), DomainName { .. }));
+        assert!(matches!(
+            e("xrn:aws:swf:us-east-1:123456789012:/domain/x"),
+            Shape(_)
+        ));
+        assert!(matches!(
+            e("arn:aws:sqs:us-east-1:123456789012:/domain/x"),
+            Service(_)
+        ));
+        assert!(matches!(
+            e("arn:amazon:swf:us-east-1:123456789012:/domain/x"),
+            Partition(_)
+        ));
+        assert!(matches!(
+            e("arn:aws:swf::123456789012:/domain/x"),
+            Region(_)
+        ));
+        assert!(matches!(
+            e("arn:aws:swf:US-EAST-1:123456789012:/domain/x"),
+            Region(_)
+        ));
+        assert!(matches!(
+            e("arn:aws:swf:us-east-1:12345:/domain/x"),
+            Account(_)
+        ));
+        assert!(matches!(
+            e("arn:aws:swf:us-east-1:123456789012:domain/x"),
+            Resource(_)
+        ));
+        assert!(matches!(
+            e("arn:aws:swf:us-east-1:123456789012:/domain/a:b"),
+            DomainName { .. }
+        ));
     }
 
     #[test]
     fn domain_name_rules() {
         assert!(check_domain_name("orders-1.prod_eu").is_ok());
         assert!(check_domain_name(&"x".repeat(256)).is_ok());
-        for bad in ["", " x", "x ", "a/b", "a|b", "a:b", "a\u{7}b", "a\u{85}b", "arn"] {
+        for bad in [
+            "", " x", "x ", "a/b", "a|b", "a:b", "a\u{7}b", "a\u{85}b", "arn",
+        ] {
             assert!(check_domain_name(bad).is_err(), "{bad:?}");
         }
         assert!(check_domain_name(&"x".repeat(257)).is_err());

@@ -64,10 +64,9 @@ impl SwfAction {
             }
             if lower.starts_with("aws:requesttag/") || lower == "aws:tagkeys" {
                 return self.keys.iter().any(|k| k.eq_ignore_ascii_case(key))
-                    || self
-                        .keys
-                        .iter()
-                        .any(|k| k.starts_with("aws:RequestTag/") && lower.starts_with("aws:requesttag/"));
+                    || self.keys.iter().any(|k| {
+                        k.starts_with("aws:RequestTag/") && lower.starts_with("aws:requesttag/")
+                    });
             }
             return true;
         }
@@ -78,7 +77,11 @@ impl SwfAction {
 const AT: &[&str] = &["swf:activityType.name", "swf:activityType.version"];
 const WT: &[&str] = &["swf:workflowType.name", "swf:workflowType.version"];
 const TL: &[&str] = &["swf:taskList.name"];
-const FLT: &[&str] = &["swf:tagFilter.tag", "swf:typeFilter.name", "swf:typeFilter.version"];
+const FLT: &[&str] = &[
+    "swf:tagFilter.tag",
+    "swf:typeFilter.name",
+    "swf:typeFilter.version",
+];
 const REGISTER_TYPE: &[&str] = &["swf:defaultTaskList.name", "swf:name", "swf:version"];
 const START: &[&str] = &[
     "swf:tagList.member.0",
@@ -245,8 +248,12 @@ mod tests {
         assert!(action("swf:ScheduleLambdaFunction").is_none());
         assert!(action("s3:GetObject").is_none());
         assert_eq!(action("ListDomains").unwrap().domain, DomainSource::None);
-        assert!(action("swf:PollForActivityTask").unwrap().supports_key("SWF:TASKLIST.NAME"));
-        assert!(action("RegisterDomain").unwrap().supports_key("aws:RequestTag/env"));
+        assert!(action("swf:PollForActivityTask")
+            .unwrap()
+            .supports_key("SWF:TASKLIST.NAME"));
+        assert!(action("RegisterDomain")
+            .unwrap()
+            .supports_key("aws:RequestTag/env"));
         assert!(all_swf_keys().any(|k| k == "swf:workflowTypeVersion"));
     }
 }

@@ -55,7 +55,7 @@ fn err(code: &'static str, msg: impl Into<String>, loc: &Loc, step: IamStep) -> 
 pub fn check(doc: &PolicyDocument, text: &str, kind: &PolicyKind, out: &mut Vec<Finding>) {
     // Step 2: Version.
     match &doc.version {
-        Some(v) if v.value == "2012-10-17" => {}
+        Some(v) if v.value != "2008-10-17" => {} // 2012-10-17, or a syntax error already
         Some(v) => out.push(
             err("version", MSG_VERSION, &v.loc, IamStep::Version).with_detail(format!(
                 "`Version` is `{}`; IAM creates only \"2012-10-17\" documents (swf-iam still evaluates this one with {} rules: policy variables are literal text)",
@@ -81,8 +81,9 @@ pub fn check(doc: &PolicyDocument, text: &str, kind: &PolicyKind, out: &mut Vec<
     for st in &doc.statements {
         if let Some(p) = &st.principal {
             out.push(
-                err("principal", MSG_PRINCIPAL, p, IamStep::Principal)
-                    .with_detail("`Principal`/`NotPrincipal` belong in resource-based and trust policies only"),
+                err("principal", MSG_PRINCIPAL, p, IamStep::Principal).with_detail(
+                    "`Principal`/`NotPrincipal` belong in resource-based and trust policies only",
+                ),
             );
         }
     }
@@ -90,11 +91,19 @@ pub fn check(doc: &PolicyDocument, text: &str, kind: &PolicyKind, out: &mut Vec<
     // Step 3: legacy parse — effects and dates.
     for st in &doc.statements {
         if let Some(e) = &st.effect {
-            if st.effect().is_none() && matches!(e.value.to_ascii_lowercase().as_str(), "allow" | "deny") {
-                let fixed = if e.value.eq_ignore_ascii_case("allow") { "Allow" } else { "Deny" };
+            if st.effect().is_none()
+                && matches!(e.value.to_ascii_lowercase().as_str(), "allow" | "deny")
+            {
+                let fixed = if e.value.eq_ignore_ascii_case("allow") {
+                    "Allow"
+                } else {
+                    "Deny"
+                };
                 out.push(
-                    err("legacy-parse", MSG_LEGACY, &e.loc, IamStep::Legacy)
-                        .with_detail(format!("`Effect` is case-sensitive: write `{fixed}`, not `{}`", e.value)),
+                    err("legacy-parse", MSG_LEGACY, &e.loc, IamStep::Legacy).with_detail(format!(
+                        "`Effect` is case-sensitive: write `{fixed}`, not `{}`",
+                        e.value
+                    )),
                 );
             }
         }
@@ -127,7 +136,11 @@ pub fn check(doc: &PolicyDocument, text: &str, kind: &PolicyKind, out: &mut Vec<
     let mut recorded = false;
     for pick in [0, 1] {
         for st in &doc.statements {
-            let list = if pick == 0 { &st.resource } else { &st.not_resource };
+            let list = if pick == 0 {
+                &st.resource
+            } else {
+                &st.not_resource
+            };
             let Some(list) = list.as_ref().filter(|l| !l.malformed) else {
                 continue;
             };
@@ -138,14 +151,21 @@ pub fn check(doc: &PolicyDocument, text: &str, kind: &PolicyKind, out: &mut Vec<
             for e in entries {
                 if let Some((msg, detail)) = resource_format_error(&e.value) {
                     recorded = true;
-                    out.push(err("resource-format", msg, &e.loc, IamStep::ResourceFormat).with_detail(detail));
+                    out.push(
+                        err("resource-format", msg, &e.loc, IamStep::ResourceFormat)
+                            .with_detail(detail),
+                    );
                 }
             }
-            for e in &list.items {
-                if let Some(detail) = legacy_resource_error(&e.value) {
-                    let f = err("legacy-parse", MSG_LEGACY, &e.loc, IamStep::Legacy).with_detail(detail);
-                    // IAM stops running the legacy resource rules once a format error is recorded.
-                    out.push(if recorded { Finding { iam_step: None, ..f } } else { f });
+            // IAM runs the legacy resource rules only while no format error is recorded.
+            if !recorded {
+                for e in &list.items {
+                    if let Some(detail) = legacy_resource_error(&e.value) {
+                        out.push(
+                            err("legacy-parse", MSG_LEGACY, &e.loc, IamStep::Legacy)
+                                .with_detail(detail),
+                        );
+                    }
                 }
             }
         }
@@ -158,9 +178,14 @@ pub fn check(doc: &PolicyDocument, text: &str, kind: &PolicyKind, out: &mut Vec<
         if !sid.value.is_empty() {
             if let Some(first) = seen.iter().find(|s| s.value == sid.value) {
                 out.push(
-                    err("duplicate-sid", MSG_SID_UNIQUE, &sid.loc, IamStep::SidUnique)
-                        .with_detail(format!("Sid `{}` is used twice", sid.value))
-                        .with_related(first.loc.span, "first used here"),
+                    err(
+                        "duplicate-sid",
+                        MSG_SID_UNIQUE,
+                        &sid.loc,
+                        IamStep::SidUnique,
+                    )
+                    .with_detail(format!("Sid `{}` is used twice", sid.value))
+                    .with_related(first.loc.span, "first used here"),
                 );
             } else {
                 seen.push(sid);
@@ -168,17 +193,32 @@ pub fn check(doc: &PolicyDocument, text: &str, kind: &PolicyKind, out: &mut Vec<
         }
         if !sid.value.bytes().all(|b| b.is_ascii_alphanumeric()) {
             out.push(
-                err("sid-not-alphanumeric", MSG_SID_ALNUM, &sid.loc, IamStep::SidAlphanumeric)
-                    .with_detail(format!("Sid `{}` has characters other than letters and digits", sid.value)),
+                err(
+                    "sid-not-alphanumeric",
+                    MSG_SID_ALNUM,
+                    &sid.loc,
+                    IamStep::SidAlphanumeric,
+                )
+                .with_detail(format!(
+                    "Sid `{}` has characters other than letters and digits",
+                    sid.value
+                )),
             );
         }
     }
 
     // Step 5: actions exist.
     for st in &doc.statements {
-        let present = |l: &Option<StringList>| l.as_ref().is_some_and(|l| l.malformed || !l.items.is_empty());
+        let present = |l: &Option<StringList>| {
+            l.as_ref()
+                .is_some_and(|l| l.malformed || !l.items.is_empty())
+        };
         if !present(&st.action) && !present(&st.not_action) {
-            let loc = st.action.as_ref().or(st.not_action.as_ref()).map_or(&st.loc, |l| &l.loc);
+            let loc = st
+                .action
+                .as_ref()
+                .or(st.not_action.as_ref())
+                .map_or(&st.loc, |l| &l.loc);
             out.push(
                 err("missing-action", MSG_ACTIONS, loc, IamStep::ActionsExist)
                     .with_detail("the statement needs a non-empty `Action` or `NotAction`"),
@@ -189,10 +229,17 @@ pub fn check(doc: &PolicyDocument, text: &str, kind: &PolicyKind, out: &mut Vec<
     // Step 7: action format — every Action entry, then every NotAction entry.
     for pick in [0, 1] {
         for st in &doc.statements {
-            let list = if pick == 0 { &st.action } else { &st.not_action };
+            let list = if pick == 0 {
+                &st.action
+            } else {
+                &st.not_action
+            };
             for e in list.iter().flat_map(|l| &l.items) {
                 if let Some((msg, detail)) = action_format_error(&e.value) {
-                    out.push(err("action-format", msg, &e.loc, IamStep::ActionFormat).with_detail(detail));
+                    out.push(
+                        err("action-format", msg, &e.loc, IamStep::ActionFormat)
+                            .with_detail(detail),
+                    );
                 }
             }
         }
@@ -200,12 +247,24 @@ pub fn check(doc: &PolicyDocument, text: &str, kind: &PolicyKind, out: &mut Vec<
 
     // Step 8: resources exist.
     for st in &doc.statements {
-        let present = |l: &Option<StringList>| l.as_ref().is_some_and(|l| l.malformed || !l.items.is_empty());
+        let present = |l: &Option<StringList>| {
+            l.as_ref()
+                .is_some_and(|l| l.malformed || !l.items.is_empty())
+        };
         if !present(&st.resource) && !present(&st.not_resource) {
-            let loc = st.resource.as_ref().or(st.not_resource.as_ref()).map_or(&st.loc, |l| &l.loc);
+            let loc = st
+                .resource
+                .as_ref()
+                .or(st.not_resource.as_ref())
+                .map_or(&st.loc, |l| &l.loc);
             out.push(
-                err("missing-resource", MSG_RESOURCES, loc, IamStep::ResourcesExist)
-                    .with_detail("identity policies need a non-empty `Resource` or `NotResource`"),
+                err(
+                    "missing-resource",
+                    MSG_RESOURCES,
+                    loc,
+                    IamStep::ResourcesExist,
+                )
+                .with_detail("identity policies need a non-empty `Resource` or `NotResource`"),
             );
         }
     }
@@ -248,10 +307,18 @@ pub fn resource_format_error(r: &str) -> Option<(String, String)> {
     };
     if partition != "*" && !PARTITIONS.contains(&partition) {
         let rest: Vec<&str> = after_partition.unwrap_or("").split(':').collect();
-        let f3 = if !rest[0].is_empty() || rest.len() > 1 { rest[0] } else { "*" };
+        let f3 = if !rest[0].is_empty() || rest.len() > 1 {
+            rest[0]
+        } else {
+            "*"
+        };
         let f4 = rest.get(1).copied().unwrap_or("*");
         let f5 = rest.get(2).copied().unwrap_or("*");
-        let f6 = if rest.len() > 3 { rest[3..].join(":") } else { "*".into() };
+        let f6 = if rest.len() > 3 {
+            rest[3..].join(":")
+        } else {
+            "*".into()
+        };
         return Some((
             format!("Partition \"{partition}\" is not valid for resource \"arn:{partition}:{f3}:{f4}:{f5}:{f6}\"."),
             format!("`{partition}` is not a partition; use one of {}", PARTITIONS.join(", ")),
@@ -260,7 +327,8 @@ pub fn resource_format_error(r: &str) -> Option<(String, String)> {
     let Some(after_partition) = after_partition else {
         return Some((
             "Resource vendor must be fully qualified and cannot contain regexes.".into(),
-            "the ARN ends after its partition: add the service, region, account and resource".into(),
+            "the ARN ends after its partition: add the service, region, account and resource"
+                .into(),
         ));
     };
     let (service, after_service) = match after_partition.split_once(':') {
@@ -284,7 +352,11 @@ pub fn resource_format_error(r: &str) -> Option<(String, String)> {
             ));
         }
     }
-    if service == "iam" && !IAM_PATH_PREFIXES.iter().any(|p| resource_part.starts_with(p)) {
+    if service == "iam"
+        && !IAM_PATH_PREFIXES
+            .iter()
+            .any(|p| resource_part.starts_with(p))
+    {
         return Some((
             format!(
                 "IAM resource path must either be \"*\" or start with {}.",
@@ -328,7 +400,11 @@ pub fn action_format_error(a: &str) -> Option<(String, String)> {
         ));
     }
     let vendor = parts[0];
-    if vendor != "*" && !vendor.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.') {
+    if vendor != "*"
+        && !vendor
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+    {
         return Some((
             format!("Vendor {vendor} is not valid"),
             "a service prefix may hold only letters, digits, `-` and `.` (no wildcards)".into(),
@@ -345,19 +421,31 @@ mod tests {
     fn resource_messages_match_iam() {
         let m = |r| resource_format_error(r).map(|(m, _)| m);
         assert_eq!(m("*"), None);
-        assert_eq!(m("domain/orders").unwrap(), "Resource domain/orders must be in ARN format or \"*\".");
+        assert_eq!(
+            m("domain/orders").unwrap(),
+            "Resource domain/orders must be in ARN format or \"*\"."
+        );
         assert_eq!(m("").unwrap(), "Resource  must be in ARN format or \"*\".");
         assert_eq!(
             m("arn:amazon:swf:::/domain/x").unwrap(),
             "Partition \"amazon\" is not valid for resource \"arn:amazon:swf:::/domain/x\"."
         );
-        assert_eq!(m("a:b:cadfsdf").unwrap(), "Partition \"b\" is not valid for resource \"arn:b:cadfsdf:*:*:*\".");
+        assert_eq!(
+            m("a:b:cadfsdf").unwrap(),
+            "Partition \"b\" is not valid for resource \"arn:b:cadfsdf:*:*:*\"."
+        );
         assert_eq!(
             m("aws:s3:::example_bucket").unwrap(),
             "Partition \"s3\" is not valid for resource \"arn:s3:::example_bucket:*\"."
         );
-        assert_eq!(m("a:b").unwrap(), "Partition \"b\" is not valid for resource \"arn:b:*:*:*:*\".");
-        assert_eq!(m("arn:aws").unwrap(), "Resource vendor must be fully qualified and cannot contain regexes.");
+        assert_eq!(
+            m("a:b").unwrap(),
+            "Partition \"b\" is not valid for resource \"arn:b:*:*:*:*\"."
+        );
+        assert_eq!(
+            m("arn:aws").unwrap(),
+            "Resource vendor must be fully qualified and cannot contain regexes."
+        );
         assert_eq!(
             m("arn:aws:iam:us-east-1::user/x").unwrap(),
             "IAM resource arn:aws:iam:us-east-1::user/x cannot contain region information."
@@ -367,9 +455,17 @@ mod tests {
             "Resource arn:aws:s3:us-east-1::bucket can not contain region information."
         );
         assert_eq!(m("arn:aws:s3:us-east-1:123456789012:accesspoint/ap"), None);
-        assert!(m("arn:aws:iam::123456789012:thing/x").unwrap().starts_with("IAM resource path must either be \"*\" or start with user/, federated-user/"));
+        assert!(m("arn:aws:iam::123456789012:thing/x").unwrap().starts_with(
+            "IAM resource path must either be \"*\" or start with user/, federated-user/"
+        ));
         assert_eq!(m("arn:aws:iam::123456789012:role/worker"), None);
-        for ok in ["arn:aws:fdsasf", "arn:aws:swf:*:*:*", "arn:aws:swf:::/domain/x", "arn:*:swf:*:*:*", "arn:aws-cn:swf:cn-north-1:1:/domain/x"] {
+        for ok in [
+            "arn:aws:fdsasf",
+            "arn:aws:swf:*:*:*",
+            "arn:aws:swf:::/domain/x",
+            "arn:*:swf:*:*:*",
+            "arn:aws-cn:swf:cn-north-1:1:/domain/x",
+        ] {
             assert_eq!(m(ok), None, "{ok}");
         }
     }
@@ -389,9 +485,18 @@ mod tests {
         assert_eq!(m("*"), None);
         assert_eq!(m("*:RecordActivityTaskHeartbeat"), None);
         assert_eq!(m("iam: asdf safdsf af "), None);
-        assert_eq!(m("RecordActivityTaskHeartbeat").unwrap(), "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc.");
-        assert_eq!(m("").unwrap(), "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc.");
-        assert_eq!(m("swf:a:b").unwrap(), "Actions/Condition can contain only one colon.");
+        assert_eq!(
+            m("RecordActivityTaskHeartbeat").unwrap(),
+            "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc."
+        );
+        assert_eq!(
+            m("").unwrap(),
+            "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc."
+        );
+        assert_eq!(
+            m("swf:a:b").unwrap(),
+            "Actions/Condition can contain only one colon."
+        );
         assert_eq!(m("a a:ListBucket").unwrap(), "Vendor a a is not valid");
         assert_eq!(m("s*:Get").unwrap(), "Vendor s* is not valid");
         assert_eq!(m("sw?:Get").unwrap(), "Vendor sw? is not valid");

@@ -10,7 +10,13 @@ use crate::swf::catalog::{self, SwfAction};
 use crate::values::{parse_bool, parse_instant, Cidr, Decimal};
 
 fn at<T>(sev: Severity, code: &'static str, msg: String, node: &Spanned<T>) -> Finding {
-    Finding::new(sev, code, msg, Some(node.loc.span), node.loc.pointer.clone())
+    Finding::new(
+        sev,
+        code,
+        msg,
+        Some(node.loc.span),
+        node.loc.pointer.clone(),
+    )
 }
 
 /// The SWF actions an `Action` entry names, or `None` when the entry is not about SWF
@@ -41,7 +47,8 @@ fn can_match_domain(pattern: &str) -> bool {
         return true;
     }
     let fields: Vec<&str> = pattern.splitn(6, ':').collect();
-    let field_ok = |p: &str, candidates: &[&str]| candidates.iter().any(|c| Pattern::new(p).matches(c));
+    let field_ok =
+        |p: &str, candidates: &[&str]| candidates.iter().any(|c| Pattern::new(p).matches(c));
     let n = fields.len();
     // Earlier fields one by one; the last field of a short pattern takes the rest of the ARN.
     if n < 6 {
@@ -78,15 +85,30 @@ fn can_match_domain(pattern: &str) -> bool {
     !name.is_empty() && !name.contains(['/', ':', '|'])
 }
 
-/// Runs every lint on a parsed document.
-pub fn check(doc: &PolicyDocument, out: &mut Vec<Finding>) {
+/// `s` with each policy variable replaced by `var` and each escape by its character
+/// (under 2012-10-17 rules), for shape checks that must not see `${...}` text.
+fn skeleton(s: &str, var: &str) -> String {
+    scan(s)
+        .segments
+        .iter()
+        .map(|seg| match seg {
+            Segment::Text(t) => (*t).to_owned(),
+            Segment::Escaped(c) => c.to_string(),
+            Segment::Variable { .. } => var.to_owned(),
+        })
+        .collect()
+}
+
+/// Runs every lint on a parsed document of the given kind.
+pub fn check(doc: &PolicyDocument, kind: &super::PolicyKind, out: &mut Vec<Finding>) {
     let v2012 = doc.language() == Version::V2012_10_17;
+    let scp = *kind == super::PolicyKind::Scp;
     for st in &doc.statements {
-        statement(st, v2012, out);
+        statement(st, v2012, scp, out);
     }
 }
 
-fn statement(st: &Statement, v2012: bool, out: &mut Vec<Finding>) {
+fn statement(st: &Statement, v2012: bool, scp: bool, out: &mut Vec<Finding>) {
     let allow = st.effect() == Some(Effect::Allow);
     let stmt_span = Spanned {
         value: (),
@@ -96,7 +118,12 @@ fn statement(st: &Statement, v2012: bool, out: &mut Vec<Finding>) {
     // Actions: unknown SWF actions, and which SWF actions the statement covers.
     let mut covered: Vec<&'static SwfAction> = Vec::new();
     let mut only_swf = st.action.as_ref().is_some_and(|l| !l.items.is_empty());
-    for e in st.action.iter().chain(st.not_action.iter()).flat_map(|l| &l.items) {
+    for e in st
+        .action
+        .iter()
+        .chain(st.not_action.iter())
+        .flat_map(|l| &l.items)
+    {
         if crate::validate::iam::action_format_error(&e.value).is_some() {
             only_swf = false;
             continue;
@@ -105,7 +132,10 @@ fn statement(st: &Statement, v2012: bool, out: &mut Vec<Finding>) {
             out.push(at(
                 Severity::Warning,
                 "variable-not-substituted",
-                format!("policy variables are not substituted in actions: `{}` is literal", e.value),
+                format!(
+                    "policy variables are not substituted in actions: `{}` is literal",
+                    e.value
+                ),
                 e,
             ));
         }
@@ -117,14 +147,16 @@ fn statement(st: &Statement, v2012: bool, out: &mut Vec<Finding>) {
                     format!("`{}` matches no Amazon SWF action", e.value),
                     e,
                 )
-                .with_detail(match catalog::ACTIONS.iter().find(|a| {
-                    e.value
-                        .split_once(':')
-                        .is_some_and(|(_, n)| strsim(n, a.name))
-                }) {
-                    Some(a) => format!("did you mean `swf:{}`?", a.name),
-                    None => "see the Service Authorization Reference for Amazon SWF".into(),
-                }),
+                .with_detail(
+                    match catalog::ACTIONS.iter().find(|a| {
+                        e.value
+                            .split_once(':')
+                            .is_some_and(|(_, n)| strsim(n, a.name))
+                    }) {
+                        Some(a) => format!("did you mean `swf:{}`?", a.name),
+                        None => "see the Service Authorization Reference for Amazon SWF".into(),
+                    },
+                ),
             ),
             Some(found) => covered.extend(found),
             None => only_swf = false,
@@ -184,9 +216,16 @@ fn statement(st: &Statement, v2012: bool, out: &mut Vec<Finding>) {
         }
     }
     if allow
+        && !scp
         && st.conditions.is_empty()
-        && st.action.as_ref().is_some_and(|l| l.items.iter().any(|i| i.value == "*" || i.value == "*:*"))
-        && st.resource.as_ref().is_some_and(|l| l.items.iter().any(|i| i.value == "*"))
+        && st
+            .action
+            .as_ref()
+            .is_some_and(|l| l.items.iter().any(|i| i.value == "*" || i.value == "*:*"))
+        && st
+            .resource
+            .as_ref()
+            .is_some_and(|l| l.items.iter().any(|i| i.value == "*"))
     {
         out.push(
             at(
@@ -214,17 +253,24 @@ fn statement(st: &Statement, v2012: bool, out: &mut Vec<Finding>) {
         .flat_map(|o| o.keys.iter().map(|k| k.key.value.to_ascii_lowercase()))
         .collect();
     for op in &st.conditions {
-        let Some(operator) = op.operator else { continue };
+        let Some(operator) = op.operator else {
+            continue;
+        };
         if operator.base == BaseOperator::Null && operator.if_exists {
             out.push(at(
                 Severity::Warning,
                 "null-if-exists",
-                format!("`{}` is treated as `Null`: `IfExists` means nothing on a presence test", op.name.value),
+                format!(
+                    "`{}` is treated as `Null`: `IfExists` means nothing on a presence test",
+                    op.name.value
+                ),
                 &op.name,
             ));
         }
         for k in &op.keys {
-            condition_key(st, allow, operator, op, k, &covered, only_swf, &null_keys, v2012, out);
+            condition_key(
+                st, allow, operator, op, k, &covered, only_swf, &null_keys, v2012, out,
+            );
         }
     }
 }
@@ -267,7 +313,11 @@ fn condition_key(
                 &k.key,
             ));
         } else if only_swf && !covered.is_empty() && !covered.iter().any(|a| a.supports_key(name)) {
-            let names: Vec<String> = covered.iter().take(3).map(|a| format!("swf:{}", a.name)).collect();
+            let names: Vec<String> = covered
+                .iter()
+                .take(3)
+                .map(|a| format!("swf:{}", a.name))
+                .collect();
             out.push(
                 at(
                     Severity::Warning,
@@ -279,11 +329,16 @@ fn condition_key(
                     ),
                     &k.key,
                 )
-                .with_detail(if covered.iter().any(|a| a.name == "RecordActivityTaskHeartbeat") {
-                    "swf:RecordActivityTaskHeartbeat's parameters cannot be constrained by IAM"
-                } else {
-                    "see the Service Authorization Reference for the keys each action supports"
-                }),
+                .with_detail(
+                    if covered
+                        .iter()
+                        .any(|a| a.name == "RecordActivityTaskHeartbeat")
+                    {
+                        "swf:RecordActivityTaskHeartbeat's parameters cannot be constrained by IAM"
+                    } else {
+                        "see the Service Authorization Reference for the keys each action supports"
+                    },
+                ),
             );
         }
     } else if lower.starts_with("aws:") {
@@ -291,12 +346,19 @@ fn condition_key(
             None => out.push(at(
                 Severity::Warning,
                 "unknown-condition-key",
-                format!("`{name}` is not a global condition key swf-iam knows: it is never present"),
+                format!(
+                    "`{name}` is not a global condition key swf-iam knows: it is never present"
+                ),
                 &k.key,
             )),
             Some(g) => {
                 multivalued = g.multivalued;
-                if !g.available && allow && !operator.base.is_negated() && operator.base != BaseOperator::Null && !operator.if_exists {
+                if !g.available
+                    && allow
+                    && !operator.base.is_negated()
+                    && operator.base != BaseOperator::Null
+                    && !operator.if_exists
+                {
                     out.push(
                         at(
                             Severity::Warning,
@@ -316,7 +378,10 @@ fn condition_key(
             at(
                 Severity::Error,
                 "multivalued-key-without-set-operator",
-                format!("`{name}` is multivalued: use `ForAnyValue:{0}` or `ForAllValues:{0}`", op.name.value),
+                format!(
+                    "`{name}` is multivalued: use `ForAnyValue:{0}` or `ForAllValues:{0}`",
+                    op.name.value
+                ),
                 &k.key,
             )
             .with_detail("AWS leaves the result undocumented; swf-iam evaluates it as ForAnyValue"),
@@ -341,7 +406,11 @@ fn condition_key(
                 out.push(at(
                     Severity::Warning,
                     "variable-not-substituted",
-                    format!("policy variables are not substituted in `{}` values: `{}` is literal", operator.base.name(), v.value),
+                    format!(
+                        "policy variables are not substituted in `{}` values: `{}` is literal",
+                        operator.base.name(),
+                        v.value
+                    ),
                     v,
                 ));
             } else {
@@ -355,7 +424,9 @@ fn condition_key(
             OperatorFamily::Ip => Cidr::parse(&v.value).is_some(),
             OperatorFamily::Binary => {
                 use base64::Engine;
-                base64::engine::general_purpose::STANDARD.decode(&v.value).is_ok()
+                base64::engine::general_purpose::STANDARD
+                    .decode(&v.value)
+                    .is_ok()
             }
             OperatorFamily::String | OperatorFamily::Arn => true,
         };
@@ -366,7 +437,11 @@ fn condition_key(
             out.push(at(
                 Severity::Warning,
                 "invalid-condition-value",
-                format!("`{}` is not a valid `{}` value: it never matches", v.value, operator.base.name()),
+                format!(
+                    "`{}` is not a valid `{}` value: it never matches",
+                    v.value,
+                    operator.base.name()
+                ),
                 v,
             ));
         }
@@ -390,13 +465,23 @@ fn value_types(ty: KeyType, operator: Operator, k: &ConditionKey, out: &mut Vec<
         out.push(at(
             Severity::Warning,
             "operator-type-mismatch",
-            format!("`{}` compares {fam:?} values but `{}` is of type {ty:?}", operator.base.name(), k.key.value),
+            format!(
+                "`{}` compares {fam:?} values but `{}` is of type {ty:?}",
+                operator.base.name(),
+                k.key.value
+            ),
             &k.key,
         ));
     }
 }
 
-fn resource_entry(e: &Spanned<String>, v2012: bool, negated: bool, swf_only: bool, out: &mut Vec<Finding>) {
+fn resource_entry(
+    e: &Spanned<String>,
+    v2012: bool,
+    negated: bool,
+    swf_only: bool,
+    out: &mut Vec<Finding>,
+) {
     let r = &e.value;
     if crate::validate::iam::resource_format_error(r).is_some() {
         return;
@@ -404,10 +489,16 @@ fn resource_entry(e: &Spanned<String>, v2012: bool, negated: bool, swf_only: boo
     let scanned = scan(r);
     if scanned.has_variables() || scanned.malformed {
         variables(e, v2012, negated, out);
-        if v2012 {
+        if v2012
+            && scanned
+                .segments
+                .iter()
+                .any(|s| matches!(s, Segment::Variable { .. }))
+        {
             // A variable before the sixth field.
-            let head: String = r.splitn(6, ':').take(5).collect::<Vec<_>>().join(":");
-            if r.splitn(6, ':').count() < 6 || head.contains("${") {
+            let marked = skeleton(r, "\u{1}");
+            let fields: Vec<&str> = marked.splitn(6, ':').collect();
+            if fields.len() < 6 || fields[..5].iter().any(|f| f.contains('\u{1}')) {
                 out.push(
                     at(
                         Severity::Error,
@@ -420,7 +511,8 @@ fn resource_entry(e: &Spanned<String>, v2012: bool, negated: bool, swf_only: boo
             }
         }
     }
-    let fields: Vec<&str> = r.splitn(6, ':').collect();
+    let shape = if v2012 { skeleton(r, "*") } else { r.clone() };
+    let fields: Vec<&str> = shape.splitn(6, ':').collect();
     if fields.len() == 6 && fields[2] == "swf" && (fields[3].is_empty() || fields[4].is_empty()) {
         out.push(
             at(
@@ -431,7 +523,7 @@ fn resource_entry(e: &Spanned<String>, v2012: bool, negated: bool, swf_only: boo
             )
             .with_detail("SWF request ARNs carry both (arn:aws:swf:us-east-1:123456789012:/domain/NAME): use `*` for any"),
         );
-    } else if swf_only && !can_match_domain(r) {
+    } else if swf_only && !can_match_domain(&shape) {
         out.push(
             at(
                 Severity::Warning,
@@ -546,7 +638,12 @@ mod tests {
 
     #[test]
     fn swf_action_matching() {
-        assert_eq!(swf_matches("swf:RecordActivityTaskHeartbeat").unwrap().len(), 1);
+        assert_eq!(
+            swf_matches("swf:RecordActivityTaskHeartbeat")
+                .unwrap()
+                .len(),
+            1
+        );
         assert!(swf_matches("swf:Foo").unwrap().is_empty());
         assert!(swf_matches("swf:").unwrap().is_empty());
         assert_eq!(swf_matches("swf:Poll*").unwrap().len(), 2);
@@ -555,6 +652,9 @@ mod tests {
         assert!(swf_matches("*:GetObject").is_none());
         assert_eq!(swf_matches("*:RecordMarker").unwrap().len(), 1);
         assert_eq!(swf_matches("*").unwrap().len(), catalog::ACTIONS.len());
-        assert!(strsim("RecordActivityTaskHeartbat", "RecordActivityTaskHeartbeat"));
+        assert!(strsim(
+            "RecordActivityTaskHeartbat",
+            "RecordActivityTaskHeartbeat"
+        ));
     }
 }

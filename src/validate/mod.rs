@@ -46,11 +46,22 @@ impl PolicyKind {
     /// The message AWS answers with when the quota is exceeded.
     pub fn size_message(&self) -> String {
         match self {
-            PolicyKind::Managed | PolicyKind::Boundary => "Cannot exceed quota for PolicySize: 6144".into(),
-            PolicyKind::InlineUser(n) => format!("Maximum policy size of 2048 bytes exceeded for user {n}"),
-            PolicyKind::InlineGroup(n) => format!("Maximum policy size of 5120 bytes exceeded for group {n}"),
-            PolicyKind::InlineRole(n) => format!("Maximum policy size of 10240 bytes exceeded for role {n}"),
-            PolicyKind::Scp => "Policy exceeds the maximum size of 5120 characters for a service control policy".into(),
+            PolicyKind::Managed | PolicyKind::Boundary => {
+                "Cannot exceed quota for PolicySize: 6144".into()
+            }
+            PolicyKind::InlineUser(n) => {
+                format!("Maximum policy size of 2048 bytes exceeded for user {n}")
+            }
+            PolicyKind::InlineGroup(n) => {
+                format!("Maximum policy size of 5120 bytes exceeded for group {n}")
+            }
+            PolicyKind::InlineRole(n) => {
+                format!("Maximum policy size of 10240 bytes exceeded for role {n}")
+            }
+            PolicyKind::Scp => {
+                "Policy exceeds the maximum size of 5120 characters for a service control policy"
+                    .into()
+            }
             PolicyKind::Session => "Packed policy consumes more than 100% of allotted space".into(),
         }
     }
@@ -60,7 +71,9 @@ impl PolicyKind {
         match self {
             PolicyKind::Managed => "the managed policy",
             PolicyKind::Boundary => "the permissions boundary",
-            PolicyKind::InlineUser(_) | PolicyKind::InlineGroup(_) | PolicyKind::InlineRole(_) => "the inline policy",
+            PolicyKind::InlineUser(_) | PolicyKind::InlineGroup(_) | PolicyKind::InlineRole(_) => {
+                "the inline policy"
+            }
             PolicyKind::Scp => "the service control policy",
             PolicyKind::Session => "the session policy",
         }
@@ -95,7 +108,10 @@ impl ValidationReport {
 
     /// Number of findings of `severity`.
     pub fn count(&self, severity: Severity) -> usize {
-        self.findings.iter().filter(|f| f.severity == severity).count()
+        self.findings
+            .iter()
+            .filter(|f| f.severity == severity)
+            .count()
     }
 }
 
@@ -103,9 +119,13 @@ impl ValidationReport {
 /// resource-format step where each failure overwrites the last (so the last visited).
 fn verdict_index(findings: &[Finding]) -> Option<usize> {
     let step = findings.iter().filter_map(|f| f.iam_step).min()?;
-    let mut idx = findings.iter().enumerate().filter(|(_, f)| f.iam_step == Some(step)).map(|(i, _)| i);
+    let mut idx = findings
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.iam_step == Some(step))
+        .map(|(i, _)| i);
     if step == IamStep::ResourceFormat {
-        idx.last()
+        idx.next_back()
     } else {
         idx.next()
     }
@@ -116,9 +136,18 @@ pub fn validate(name: &str, input: &[u8], kind: &PolicyKind) -> ValidationReport
     let text = String::from_utf8_lossy(input).into_owned();
     let source = SourceFile::new(name, text);
     if input.len() > MAX_INPUT_BYTES {
-        let f = Finding::new(Severity::Error, "policy-size", kind.size_message(), Some(Span::new(0, 0)), Pointer::root())
-            .at_step(IamStep::Size)
-            .with_detail(format!("the input is {} bytes; swf-iam reads at most {MAX_INPUT_BYTES}", input.len()));
+        let f = Finding::new(
+            Severity::Error,
+            "policy-size",
+            kind.size_message(),
+            Some(Span::new(0, 0)),
+            Pointer::root(),
+        )
+        .at_step(IamStep::Size)
+        .with_detail(format!(
+            "the input is {} bytes; swf-iam reads at most {MAX_INPUT_BYTES}",
+            input.len()
+        ));
         return ValidationReport {
             source,
             document: None,
@@ -129,7 +158,7 @@ pub fn validate(name: &str, input: &[u8], kind: &PolicyKind) -> ValidationReport
     let mut findings = parsed.findings;
     if let Some(doc) = &parsed.document {
         iam::check(doc, source.text(), kind, &mut findings);
-        lint::check(doc, &mut findings);
+        lint::check(doc, kind, &mut findings);
     }
     // Order: verdict, other IAM errors by step (stable), then the rest by position.
     let verdict = verdict_index(&findings).map(|i| findings.remove(i));
@@ -167,7 +196,10 @@ mod tests {
     #[test]
     fn spec_validation_cases_v1_to_v9() {
         // V1
-        assert_eq!(first(r#"{"Statement":{"Effect":"Allow","Action":"swf:*","Resource":"*"}}"#).unwrap(), iam::MSG_VERSION);
+        assert_eq!(
+            first(r#"{"Statement":{"Effect":"Allow","Action":"swf:*","Resource":"*"}}"#).unwrap(),
+            iam::MSG_VERSION
+        );
         // V2
         assert_eq!(
             first(r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"RecordActivityTaskHeartbeat","Resource":"*"}}"#).unwrap(),
@@ -209,7 +241,10 @@ mod tests {
         let pad = 6145 - head.len() - tail.len();
         let doc = format!("{head}{}{tail}", "x".repeat(pad));
         assert_eq!(doc.len(), 6145);
-        assert_eq!(first(&doc).unwrap(), "Cannot exceed quota for PolicySize: 6144");
+        assert_eq!(
+            first(&doc).unwrap(),
+            "Cannot exceed quota for PolicySize: 6144"
+        );
         let doc = format!("{head}{}{tail}", "x".repeat(pad - 1));
         assert_eq!(first(&doc), None);
         // Whitespace does not count.
@@ -220,10 +255,14 @@ mod tests {
     #[test]
     fn step_order_follows_the_moto_corpus() {
         // no Version + "denY" → version message
-        assert_eq!(first(r#"{"Statement":{"Effect":"denY","Action":"swf:*","Resource":"*"}}"#).unwrap(), iam::MSG_VERSION);
+        assert_eq!(
+            first(r#"{"Statement":{"Effect":"denY","Action":"swf:*","Resource":"*"}}"#).unwrap(),
+            iam::MSG_VERSION
+        );
         // "Action":"invalid" without Resource → vendor message
         assert_eq!(
-            first(r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"invalid"}}"#).unwrap(),
+            first(r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"invalid"}}"#)
+                .unwrap(),
             "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc."
         );
         // duplicate Sids + a statement without Action → Sid message
@@ -234,7 +273,10 @@ mod tests {
         // Effect in wrong case: syntax passes, legacy fails.
         assert_eq!(first(r#"{"Version":"2012-10-17","Statement":{"Effect":"allow","Action":"swf:*","Resource":"*"}}"#).unwrap(), iam::MSG_LEGACY);
         // Syntax beats everything.
-        assert_eq!(first(r#"{"Statement":{"Effect":"Maybe","Action":"swf:*","Resource":"*"}}"#).unwrap(), "Syntax errors in policy.");
+        assert_eq!(
+            first(r#"{"Statement":{"Effect":"Maybe","Action":"swf:*","Resource":"*"}}"#).unwrap(),
+            "Syntax errors in policy."
+        );
     }
 
     #[test]
@@ -257,8 +299,16 @@ mod tests {
         let codes: Vec<&str> = r.findings.iter().map(|f| f.code).collect();
         assert_eq!(
             codes,
-            vec!["sid-not-alphanumeric", "unknown-action", "empty-region-or-account", "allow-with-not-action"]
+            vec![
+                "sid-not-alphanumeric",
+                "unknown-action",
+                "empty-region-or-account",
+                "allow-with-not-action"
+            ]
         );
-        assert_eq!(r.findings[1].detail.as_deref(), Some("did you mean `swf:RecordActivityTaskHeartbeat`?"));
+        assert_eq!(
+            r.findings[1].detail.as_deref(),
+            Some("did you mean `swf:RecordActivityTaskHeartbeat`?")
+        );
     }
 }

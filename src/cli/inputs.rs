@@ -1,0 +1,98 @@
+//! Expanding command-line PATH arguments: files, directories, glob patterns and `-`.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// One input to read: a file path, or standard input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// A file.
+    File(PathBuf),
+    /// Standard input (`-`).
+    Stdin,
+}
+
+impl Input {
+    /// The name used in messages (`-` for standard input).
+    pub fn name(&self) -> String {
+        match self {
+            Input::File(p) => p.display().to_string(),
+            Input::Stdin => "-".into(),
+        }
+    }
+
+    /// Reads the whole input as bytes.
+    pub fn read(&self) -> Result<Vec<u8>, String> {
+        match self {
+            Input::File(p) => {
+                std::fs::read(p).map_err(|e| format!("cannot read `{}`: {e}", p.display()))
+            }
+            Input::Stdin => {
+                let mut buf = Vec::new();
+                std::io::stdin()
+                    .read_to_end(&mut buf)
+                    .map_err(|e| format!("cannot read standard input: {e}"))?;
+                Ok(buf)
+            }
+        }
+    }
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| format!("cannot read directory `{}`: {e}", dir.display()))?;
+    let mut paths = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| format!("cannot read directory `{}`: {e}", dir.display()))?;
+        paths.push(entry.path());
+    }
+    paths.sort();
+    for p in paths {
+        if p.is_dir() {
+            walk(&p, out)?;
+        } else if p.extension().is_some_and(|e| e == "json") {
+            out.push(p);
+        }
+    }
+    Ok(())
+}
+
+/// Expands PATH arguments: a file is itself; a directory is every `*.json` below it
+/// (sorted); a path that does not exist but has glob characters is a glob pattern;
+/// `-` is standard input. Errors name the path.
+pub fn expand(paths: &[String]) -> Result<Vec<Input>, String> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p == "-" {
+            out.push(Input::Stdin);
+            continue;
+        }
+        let path = Path::new(p);
+        if path.is_dir() {
+            let mut files = Vec::new();
+            walk(path, &mut files)?;
+            out.extend(files.into_iter().map(Input::File));
+        } else if path.exists() {
+            out.push(Input::File(path.to_path_buf()));
+        } else if p.contains(['*', '?', '[']) {
+            let matches = glob::glob(p).map_err(|e| format!("invalid pattern `{p}`: {e}"))?;
+            let mut files = Vec::new();
+            for m in matches {
+                let m =
+                    m.map_err(|e| format!("cannot read `{}`: {}", e.path().display(), e.error()))?;
+                if m.is_dir() {
+                    walk(&m, &mut files)?;
+                } else {
+                    files.push(m);
+                }
+            }
+            if files.is_empty() {
+                return Err(format!("no files match `{p}`"));
+            }
+            out.extend(files.into_iter().map(Input::File));
+        } else {
+            return Err(format!("cannot read `{p}`: No such file or directory"));
+        }
+    }
+    Ok(out)
+}

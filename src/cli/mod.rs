@@ -1,0 +1,48 @@
+//! The command-line interface: one module per subcommand, each with a clap `Args`
+//! struct and a `run` that returns the process exit code.
+
+pub mod inputs;
+pub mod validate;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Exit code: success (valid, allowed, all passed).
+pub const EXIT_OK: u8 = 0;
+/// Exit code: the answer is negative (errors found, denied, cases failed).
+pub const EXIT_FAIL: u8 = 1;
+/// Exit code: usage or input error.
+pub const EXIT_USAGE: u8 = 2;
+
+/// swf-iam: decide, as AWS IAM would, whether a caller may perform an Amazon SWF action.
+#[derive(Debug, Parser)]
+#[command(name = "swf-iam", version, about, long_about = None)]
+pub struct Cli {
+    /// The subcommand.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate IAM policy documents as IAM's CreatePolicy would, plus swf-iam's own checks.
+    Validate(validate::Args),
+}
+
+/// Output formats shared by the subcommands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Human-readable text.
+    Text,
+    /// JSON.
+    Json,
+    /// SARIF 2.1.0 (validate only).
+    Sarif,
+}
+
+/// Runs the parsed command line and returns the exit code.
+pub fn run(cli: Cli) -> u8 {
+    match cli.command {
+        Command::Validate(args) => validate::run(&args),
+    }
+}

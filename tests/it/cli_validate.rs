@@ -1,0 +1,195 @@
+//! `swf-iam validate` run end to end: every format and exit status.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_swf-iam"));
+    c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    c
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+#[test]
+fn example_policies_validate_clean() {
+    let o = run(&[
+        "validate",
+        "policies/identity",
+        "policies/boundaries",
+        "policies/scp",
+    ]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.contains("0 rejected by IAM, 0 errors"), "{out}");
+}
+
+#[test]
+fn text_format_renders_rustc_style_and_exits_1_on_errors() {
+    let o = run(&["validate", "tests/cases/validate/effect-permit.json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    assert!(
+        out.starts_with("error[syntax]: Syntax errors in policy.\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("--> tests/cases/validate/effect-permit.json:4:"),
+        "{out}"
+    );
+    assert!(
+        out.contains("^^^^^^^^ `Effect` must be `Allow` or `Deny`, not `Permit`"),
+        "{out}"
+    );
+    assert!(out.contains("= pointer: /Statement/0/Effect"), "{out}");
+}
+
+#[test]
+fn json_format_has_files_findings_and_summary() {
+    let o = run(&[
+        "validate",
+        "--format",
+        "json",
+        "tests/cases/validate/sid-duplicate.json",
+        "tests/cases/validate/mixed-services-valid.json",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["files"][0]["valid"], false);
+    assert_eq!(
+        v["files"][0]["iamMessage"],
+        "Statement IDs (SID) in a single policy must be unique."
+    );
+    let f = &v["files"][0]["findings"][0];
+    assert_eq!(f["severity"], "error");
+    assert_eq!(f["code"], "duplicate-sid");
+    assert_eq!(f["line"], 5);
+    assert_eq!(f["pointer"], "/Statement/1/Sid");
+    assert_eq!(v["files"][1]["valid"], true);
+    assert_eq!(v["files"][1]["findings"].as_array().unwrap().len(), 0);
+    assert_eq!(v["summary"]["files"], 2);
+    assert_eq!(v["summary"]["errors"], 1);
+}
+
+#[test]
+fn sarif_format_is_sarif_2_1_0() {
+    let o = run(&[
+        "validate",
+        "--format",
+        "sarif",
+        "tests/cases/validate/lint-allow-all.json",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "security warnings alone do not fail"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["version"], "2.1.0");
+    let r = &v["runs"][0]["results"][0];
+    assert_eq!(r["ruleId"], "allow-all");
+    assert_eq!(r["level"], "warning");
+    assert_eq!(
+        r["locations"][0]["physicalLocation"]["region"]["startLine"],
+        4
+    );
+    assert_eq!(v["runs"][0]["tool"]["driver"]["name"], "swf-iam");
+}
+
+#[test]
+fn stdin_directory_and_glob_inputs() {
+    let mut child = bin()
+        .args(["validate", "--format", "json", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(br#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"swf:RecordActivityTaskHeartbeat","Resource":"*"}}"#)
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["files"][0]["path"], "-");
+
+    let o = run(&["validate", "--format", "json", "tests/cases/validate"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let n = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases/validate"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "json")
+        })
+        .count();
+    assert_eq!(v["summary"]["files"], n);
+
+    // IAM wildcards are not globs, but the CLI's PATH patterns are.
+    let o = run(&[
+        "validate",
+        "--format",
+        "json",
+        "tests/cases/validate/sid-*.json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["summary"]["files"], 2);
+}
+
+#[test]
+fn missing_path_is_a_usage_error_naming_it() {
+    let o = run(&["validate", "no/such/policy.json"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert_eq!(
+        err.trim(),
+        "swf-iam: cannot read `no/such/policy.json`: No such file or directory"
+    );
+    let o = run(&["validate", "no/such/*.json"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8(o.stderr)
+        .unwrap()
+        .contains("no files match `no/such/*.json`"));
+    let o = run(&["validate", "--format", "yaml", "x.json"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn size_quota_depends_on_kind() {
+    let p = "tests/cases/validate/policy-too-large.json";
+    let o = run(&["validate", "--format", "json", p]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        v["files"][0]["iamMessage"],
+        "Cannot exceed quota for PolicySize: 6144"
+    );
+    let o = run(&["validate", "--format", "json", "--kind", "inline-role", p]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["files"][0]["valid"], true);
+    let o = run(&[
+        "validate",
+        "--format",
+        "json",
+        "--kind",
+        "inline-user",
+        "--name",
+        "alice",
+        p,
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        v["files"][0]["iamMessage"],
+        "Maximum policy size of 2048 bytes exceeded for user alice"
+    );
+}

@@ -1,0 +1,12 @@
+//! swf-iam's integration tests: one binary, one module per area.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail loudly on the first unexpected value"
+)]
+
+mod cli_validate;
+mod parse_props;
+mod validate_cases;
