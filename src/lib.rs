@@ -1,7 +1,9 @@
 #![doc = include_str!("../README.md")]
 
 pub mod cli;
+pub mod compile;
 pub mod diagnostic;
+pub mod eval;
 pub mod json;
 pub mod keys;
 pub mod pattern;

@@ -15,6 +15,29 @@ pub enum Token {
     One,
     /// `*`: any run of characters, including none.
     Star,
+    /// A policy variable: its value (looked up when matching) is literal text. If it has
+    /// no value and no default, the whole pattern matches nothing.
+    Var {
+        /// The context key, lowercased.
+        key: Box<str>,
+        /// The default text, if any.
+        default: Option<Box<str>>,
+    },
+}
+
+/// Supplies policy-variable values while matching.
+pub trait Resolve {
+    /// The single value of context key `key` (lowercased), if present and single-valued.
+    fn var(&self, key: &str) -> Option<&str>;
+}
+
+/// A resolver with no values (every variable without a default is unresolvable).
+pub struct NoVars;
+
+impl Resolve for NoVars {
+    fn var(&self, _: &str) -> Option<&str> {
+        None
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -70,6 +93,12 @@ impl Pattern {
                 (_, t) => norm.push(t),
             }
         }
+        let has_var = norm.iter().any(|t| matches!(t, Token::Var { .. }));
+        if has_var {
+            return Pattern {
+                kind: Kind::General(norm.into_boxed_slice()),
+            };
+        }
         let kind = match norm.as_slice() {
             [Token::Star] => Kind::Any,
             [] => Kind::Exact("".into()),
@@ -99,17 +128,57 @@ impl Pattern {
         !matches!(self.kind, Kind::Exact(_))
     }
 
-    /// Whether `subject` matches the whole pattern (case-sensitive; lowercase both
-    /// sides beforehand for case-insensitive matching).
+    /// Whether `subject` matches the whole pattern, case-sensitively. Variables (if
+    /// any) are unresolvable, so a pattern with a variable without default matches nothing.
     pub fn matches(&self, subject: &str) -> bool {
+        self.matches_with(subject, &NoVars, false)
+    }
+
+    /// Whether `subject` matches, with variables looked up in `vars`. With
+    /// `ignore_ascii_case`, ASCII letters of the subject compare case-insensitively
+    /// (the pattern's literals must then be lowercase). Never allocates.
+    pub fn matches_with(&self, subject: &str, vars: &dyn Resolve, ignore_ascii_case: bool) -> bool {
+        let s = subject.as_bytes();
         match &self.kind {
             Kind::Any => true,
-            Kind::Exact(l) => subject == &**l,
-            Kind::Prefix(l) => subject.starts_with(&**l),
-            Kind::Suffix(l) => subject.ends_with(&**l),
-            Kind::General(tokens) => match_tokens(tokens, subject.as_bytes()),
+            Kind::Exact(l) => s.len() == l.len() && eq_bytes(s, l.as_bytes(), ignore_ascii_case),
+            Kind::Prefix(l) => s.len() >= l.len() && eq_bytes(&s[..l.len()], l.as_bytes(), ignore_ascii_case),
+            Kind::Suffix(l) => {
+                s.len() >= l.len() && eq_bytes(&s[s.len() - l.len()..], l.as_bytes(), ignore_ascii_case)
+            }
+            Kind::General(tokens) => {
+                // An unresolvable variable makes the whole pattern match nothing.
+                for t in tokens.iter() {
+                    if let Token::Var { key, default } = t {
+                        if vars.var(key).is_none() && default.is_none() {
+                            return false;
+                        }
+                    }
+                }
+                match_tokens(tokens, s, vars, ignore_ascii_case)
+            }
         }
     }
+
+    /// The tokens of a general pattern (empty for the classified shapes).
+    pub fn tokens(&self) -> &[Token] {
+        match &self.kind {
+            Kind::General(t) => t,
+            _ => &[],
+        }
+    }
+}
+
+fn eq_bytes(subject: &[u8], lit: &[u8], ignore_ascii_case: bool) -> bool {
+    if ignore_ascii_case {
+        subject.eq_ignore_ascii_case(lit)
+    } else {
+        subject == lit
+    }
+}
+
+fn var_text<'a>(vars: &'a dyn Resolve, key: &str, default: Option<&'a str>) -> Option<&'a str> {
+    vars.var(key).or(default)
 }
 
 /// Length of the UTF-8 sequence that starts with byte `b` (1 for stray continuation bytes).
@@ -123,7 +192,7 @@ fn char_len(b: u8) -> usize {
 }
 
 /// Greedy matcher with one backtrack point (the last `*` seen).
-fn match_tokens(tokens: &[Token], s: &[u8]) -> bool {
+fn match_tokens(tokens: &[Token], s: &[u8], vars: &dyn Resolve, ci: bool) -> bool {
     let (mut ti, mut si) = (0usize, 0usize);
     // (token index after the last star, subject index that star currently absorbs up to)
     let mut star: Option<(usize, usize)> = None;
@@ -143,10 +212,17 @@ fn match_tokens(tokens: &[Token], s: &[u8]) -> bool {
                     }
                 }
                 Token::Lit(l) => {
-                    if s.get(si..)
-                        .is_some_and(|rest| rest.starts_with(l.as_bytes()))
-                    {
+                    if s.get(si..si + l.len()).is_some_and(|w| eq_bytes(w, l.as_bytes(), ci)) {
                         si += l.len();
+                        ti += 1;
+                        continue;
+                    }
+                }
+                Token::Var { key, default } => {
+                    let text = var_text(vars, key, default.as_deref()).unwrap_or("");
+                    // Substituted text is literal and compared exactly (never case-folded).
+                    if s.get(si..si + text.len()).is_some_and(|w| w == text.as_bytes()) {
+                        si += text.len();
                         ti += 1;
                         continue;
                     }

@@ -148,11 +148,7 @@ pub fn parse_instant(value: &str) -> Option<Instant> {
             return None;
         }
         let secs: i64 = whole.parse().ok()?;
-        let nanos = if frac.is_empty() {
-            0
-        } else {
-            format!("{frac:0<9}").parse().ok()?
-        };
+        let nanos = nanos_of(frac)?;
         return Some(Instant { secs, nanos });
     }
     let (date, time) = match v.find(['T', 't']) {
@@ -190,7 +186,7 @@ pub fn parse_instant(value: &str) -> Option<Instant> {
             if f.len() > 9 || !f.bytes().all(|b| b.is_ascii_digit()) {
                 return None;
             }
-            nanos = format!("{f:0<9}").parse().ok()?;
+            nanos = nanos_of(f)?;
         }
         secs += i64::from(h) * 3600 + i64::from(m) * 60 + i64::from(s);
         match offset {
@@ -215,6 +211,18 @@ pub fn parse_instant(value: &str) -> Option<Instant> {
     Some(Instant { secs, nanos })
 }
 
+/// Nanoseconds from up to nine fraction digits (`"5"` → 500,000,000), without allocating.
+fn nanos_of(frac: &str) -> Option<u32> {
+    if frac.len() > 9 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let mut n = 0u32;
+    for i in 0..9 {
+        n = n * 10 + frac.as_bytes().get(i).map_or(0, |b| u32::from(b - b'0'));
+    }
+    Some(n)
+}
+
 fn days_in_month(y: i64, m: u32) -> u32 {
     match m {
         4 | 6 | 9 | 11 => 30,
@@ -224,19 +232,20 @@ fn days_in_month(y: i64, m: u32) -> u32 {
     }
 }
 
-/// An exact decimal `-?digits(.digits)?`, compared by value (`1.0` = `1`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Decimal {
+/// An exact decimal `-?digits(.digits)?`, compared by value (`1.0` = `1`). Borrows its
+/// text, so parsing never allocates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Decimal<'a> {
     negative: bool,
     /// Integer digits without leading zeros.
-    int: Box<str>,
+    int: &'a str,
     /// Fraction digits without trailing zeros.
-    frac: Box<str>,
+    frac: &'a str,
 }
 
-impl Decimal {
+impl<'a> Decimal<'a> {
     /// Parses `-?digits(.digits)?`; exponents, hex, `+` and whitespace are refused.
-    pub fn parse(s: &str) -> Option<Self> {
+    pub fn parse(s: &'a str) -> Option<Self> {
         let (negative, body) = match s.strip_prefix('-') {
             Some(b) => (true, b),
             None => (false, s),
@@ -256,8 +265,8 @@ impl Decimal {
         let zero = int.is_empty() && frac.is_empty();
         Some(Decimal {
             negative: negative && !zero,
-            int: int.into(),
-            frac: frac.into(),
+            int,
+            frac,
         })
     }
 
@@ -265,18 +274,18 @@ impl Decimal {
         self.int
             .len()
             .cmp(&other.int.len())
-            .then_with(|| self.int.cmp(&other.int))
-            .then_with(|| self.frac.cmp(&other.frac))
+            .then_with(|| self.int.cmp(other.int))
+            .then_with(|| self.frac.cmp(other.frac))
     }
 }
 
-impl PartialOrd for Decimal {
+impl PartialOrd for Decimal<'_> {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
 
-impl Ord for Decimal {
+impl Ord for Decimal<'_> {
     fn cmp(&self, other: &Self) -> Ordering {
         match (self.negative, other.negative) {
             (false, true) => Ordering::Greater,

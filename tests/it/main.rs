@@ -8,5 +8,6 @@
 )]
 
 mod cli_validate;
+mod eval_spec;
 mod parse_props;
 mod validate_cases;

@@ -1,0 +1,482 @@
+//! Compilation: validated [`PolicyDocument`]s → [`CompiledPolicySet`], indexed for evaluation.
+//!
+//! Actions are lowercased and indexed per SWF action (a request for a catalog action
+//! looks only at statements whose action part matches it); resource entries are split
+//! into fields and exact ones hashed; condition values are parsed once. Nothing here
+//! evaluates: see [`crate::eval`].
+
+pub mod condition;
+pub mod template;
+
+use crate::diagnostic::{Finding, IamStep, Severity};
+use crate::pattern::Pattern;
+use crate::policy::model::{Effect, PolicyDocument, Version};
+use crate::source::SourceFile;
+use crate::swf::catalog::{self, ACTIONS};
+use crate::validate::{validate, PolicyKind};
+use condition::CompiledCondition;
+use std::collections::HashMap;
+use template::ArnPattern;
+
+/// The layer of IAM's evaluation a policy belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum PolicyType {
+    /// A service control policy (one level of the organization).
+    ServiceControlPolicy,
+    /// An identity-based policy (inline or managed) of the principal.
+    Identity,
+    /// The principal's permissions boundary.
+    PermissionsBoundary,
+    /// The session policy of the principal's session.
+    SessionPolicy,
+}
+
+impl PolicyType {
+    /// Words for messages: "service control policy", "identity-based policy", ...
+    pub fn describe(self) -> &'static str {
+        match self {
+            PolicyType::ServiceControlPolicy => "service control policy",
+            PolicyType::Identity => "identity-based policy",
+            PolicyType::PermissionsBoundary => "permissions boundary",
+            PolicyType::SessionPolicy => "session policy",
+        }
+    }
+}
+
+/// A policy that may be evaluated: it passed validation (a missing or `2008-10-17`
+/// Version is allowed, with a warning, and evaluated with that version's rules).
+#[derive(Debug, Clone)]
+pub struct LoadedPolicy {
+    /// Its name: a path relative to the configuration, or `<config>#/pointer` for inline ones.
+    pub name: String,
+    /// Its ARN, when known (named in explicit-deny messages).
+    pub arn: Option<String>,
+    /// The document.
+    pub document: PolicyDocument,
+    /// The source text, for locations.
+    pub source: SourceFile,
+    /// Findings that did not prevent loading (version, lints).
+    pub warnings: Vec<Finding>,
+}
+
+/// A policy IAM would not accept: the first error with its place, and every error.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{name}:{line}:{column}: invalid policy: {message}{}", pointer_suffix(.pointer))]
+pub struct PolicyError {
+    /// The policy's name.
+    pub name: String,
+    /// Line of the first error.
+    pub line: usize,
+    /// Column of the first error.
+    pub column: usize,
+    /// JSON pointer of the first error.
+    pub pointer: String,
+    /// The first error's message, with swf-iam's detail.
+    pub message: String,
+    /// Every error finding.
+    pub errors: Vec<Finding>,
+}
+
+fn pointer_suffix(p: &str) -> String {
+    if p.is_empty() {
+        String::new()
+    } else {
+        format!(" (at {p})")
+    }
+}
+
+impl LoadedPolicy {
+    /// Validates and loads policy text of `kind`. Refuses anything IAM would refuse
+    /// (and duplicate JSON members), except a missing or `2008-10-17` Version.
+    pub fn load(name: &str, bytes: &[u8], kind: &PolicyKind) -> Result<Self, PolicyError> {
+        let report = validate(name, bytes, kind);
+        let (errors, warnings): (Vec<Finding>, Vec<Finding>) = report.findings.into_iter().partition(|f| {
+            f.severity == Severity::Error
+                && f.iam_step != Some(IamStep::Version)
+                && (f.iam_step.is_some() || f.code == "duplicate-key")
+        });
+        match (errors.first(), report.document) {
+            (None, Some(document)) => Ok(LoadedPolicy {
+                name: name.to_owned(),
+                arn: None,
+                document,
+                source: report.source,
+                warnings,
+            }),
+            (first, _) => {
+                let lc = first.and_then(|f| f.span).map(|s| report.source.line_col(s.start));
+                Err(PolicyError {
+                    name: name.to_owned(),
+                    line: lc.map_or(1, |l| l.line),
+                    column: lc.map_or(1, |l| l.column),
+                    pointer: first.map(|f| f.pointer.to_string()).unwrap_or_default(),
+                    message: first.map_or_else(
+                        || "not a policy document".to_owned(),
+                        |f| match &f.detail {
+                            Some(d) => format!("{} ({d})", f.message),
+                            None => f.message.clone(),
+                        },
+                    ),
+                    errors,
+                })
+            }
+        }
+    }
+}
+
+/// The policies that apply to one principal, by layer.
+#[derive(Debug, Clone, Default)]
+pub struct PolicySet {
+    /// SCP levels, root first; each level's policies (every level must allow).
+    pub scps: Vec<Vec<LoadedPolicy>>,
+    /// Identity-based policies.
+    pub identity: Vec<LoadedPolicy>,
+    /// The permissions boundary, if any.
+    pub boundary: Option<LoadedPolicy>,
+    /// The session policy, if any.
+    pub session: Option<LoadedPolicy>,
+}
+
+/// Where a statement's policy sits in the evaluation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Layer {
+    /// SCP level `n` (0 = root).
+    Scp(u8),
+    /// Identity-based.
+    Identity,
+    /// Permissions boundary.
+    Boundary,
+    /// Session policy.
+    Session,
+}
+
+impl Layer {
+    /// The policy type of the layer.
+    pub fn policy_type(self) -> PolicyType {
+        match self {
+            Layer::Scp(_) => PolicyType::ServiceControlPolicy,
+            Layer::Identity => PolicyType::Identity,
+            Layer::Boundary => PolicyType::PermissionsBoundary,
+            Layer::Session => PolicyType::SessionPolicy,
+        }
+    }
+}
+
+/// Metadata of a compiled policy.
+#[derive(Debug, Clone)]
+pub struct CompiledPolicy {
+    /// Name (path or inline reference).
+    pub name: String,
+    /// ARN, if known.
+    pub arn: Option<String>,
+    /// Layer.
+    pub layer: Layer,
+    /// Language version in force.
+    pub version: Version,
+}
+
+/// The action part of a statement.
+#[derive(Debug, Clone)]
+pub struct ActionPart {
+    /// `NotAction` rather than `Action`.
+    pub negated: bool,
+    /// Lowercased patterns, matched ASCII-case-insensitively.
+    pub patterns: Box<[Pattern]>,
+}
+
+impl ActionPart {
+    /// Whether the part matches `action` (any case).
+    pub fn matches(&self, action: &str) -> bool {
+        let hit = self
+            .patterns
+            .iter()
+            .any(|p| p.matches_with(action, &crate::pattern::NoVars, true));
+        hit != self.negated
+    }
+}
+
+/// The resource part of a statement.
+#[derive(Debug, Clone)]
+pub struct ResourcePart {
+    /// `NotResource` rather than `Resource`.
+    pub negated: bool,
+    /// The entries.
+    pub patterns: Box<[ArnPattern]>,
+}
+
+/// One compiled statement.
+#[derive(Debug, Clone)]
+pub struct CompiledStatement {
+    /// Index of its policy in [`CompiledPolicySet::policies`].
+    pub policy: u32,
+    /// Its position in the policy's `Statement` list.
+    pub index: u32,
+    /// `Sid`, if any.
+    pub sid: Option<Box<str>>,
+    /// Effect.
+    pub effect: Effect,
+    /// Layer (copied from the policy for speed).
+    pub layer: Layer,
+    /// 1-based line of the statement in its source.
+    pub line: usize,
+    /// 1-based column of the statement in its source.
+    pub column: usize,
+    /// Action part.
+    pub actions: ActionPart,
+    /// Resource part.
+    pub resources: ResourcePart,
+    /// Conditions (all must hold).
+    pub conditions: Box<[CompiledCondition]>,
+}
+
+/// Statements whose action part matches one catalog action: exact resources hashed,
+/// the rest listed. Ids are ascending (layer order).
+#[derive(Debug, Clone, Default)]
+pub struct Bucket {
+    /// Exact resource ARN → statements whose resource part lists it exactly (and nothing
+    /// that needs matching).
+    pub exact: HashMap<Box<str>, Box<[u32]>>,
+    /// Statements that need their resource part matched.
+    pub rest: Box<[u32]>,
+}
+
+/// A policy set compiled for evaluation. Immutable; cheap to share behind an `Arc`.
+#[derive(Debug, Clone)]
+pub struct CompiledPolicySet {
+    /// Policies, in layer order (SCP levels, identity, boundary, session).
+    pub policies: Vec<CompiledPolicy>,
+    /// Sources of the policies (same order), for explanations.
+    pub sources: Vec<SourceFile>,
+    /// Every statement, in layer order.
+    pub statements: Vec<CompiledStatement>,
+    /// Number of SCP levels (0 = no SCPs configured).
+    pub scp_levels: u8,
+    /// Whether a permissions boundary is set.
+    pub has_boundary: bool,
+    /// Whether a session policy is set.
+    pub has_session: bool,
+    /// One bucket per catalog action (same order as [`catalog::ACTIONS`]).
+    pub buckets: Vec<Bucket>,
+    /// Case-insensitive hash of each catalog action name → its index, sorted by hash.
+    action_index: Vec<(u64, u16)>,
+}
+
+/// FNV-1a over ASCII-lowercased bytes: a case-insensitive hash without allocation.
+pub fn ci_hash(s: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in s.bytes() {
+        h ^= u64::from(b.to_ascii_lowercase());
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// Why a policy set cannot be compiled.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum CompileError {
+    /// More SCP levels than swf-iam supports.
+    #[error("{0} SCP levels configured; at most 64 are supported")]
+    TooManyScpLevels(usize),
+    /// An SCP level with no policy (it could never allow anything).
+    #[error("SCP level {0} has no policy: every level needs at least one")]
+    EmptyScpLevel(usize),
+}
+
+impl CompiledPolicySet {
+    /// Compiles a policy set. Policies were validated when loaded.
+    pub fn compile(set: &PolicySet) -> Result<Self, CompileError> {
+        if set.scps.len() > 64 {
+            return Err(CompileError::TooManyScpLevels(set.scps.len()));
+        }
+        if let Some(i) = set.scps.iter().position(Vec::is_empty) {
+            return Err(CompileError::EmptyScpLevel(i));
+        }
+        let mut layered: Vec<(Layer, &LoadedPolicy)> = Vec::new();
+        for (lvl, level) in set.scps.iter().enumerate() {
+            for p in level {
+                layered.push((Layer::Scp(lvl as u8), p));
+            }
+        }
+        layered.extend(set.identity.iter().map(|p| (Layer::Identity, p)));
+        layered.extend(set.boundary.iter().map(|p| (Layer::Boundary, p)));
+        layered.extend(set.session.iter().map(|p| (Layer::Session, p)));
+
+        let mut policies = Vec::with_capacity(layered.len());
+        let mut sources = Vec::with_capacity(layered.len());
+        let mut statements = Vec::new();
+        for (pi, (layer, p)) in layered.iter().enumerate() {
+            let version = p.document.language();
+            let v2012 = version == Version::V2012_10_17;
+            policies.push(CompiledPolicy {
+                name: p.name.clone(),
+                arn: p.arn.clone(),
+                layer: *layer,
+                version,
+            });
+            sources.push(p.source.clone());
+            for st in &p.document.statements {
+                let Some(effect) = st.effect() else { continue };
+                let (negated, list) = match (&st.action, &st.not_action) {
+                    (Some(a), _) => (false, a),
+                    (None, Some(na)) => (true, na),
+                    (None, None) => continue,
+                };
+                let actions = ActionPart {
+                    negated,
+                    patterns: list
+                        .items
+                        .iter()
+                        .map(|a| Pattern::new(&a.value.to_ascii_lowercase()))
+                        .collect(),
+                };
+                let (negated, list) = match (&st.resource, &st.not_resource) {
+                    (Some(r), _) => (false, r),
+                    (None, Some(nr)) => (true, nr),
+                    (None, None) => continue,
+                };
+                let resources = ResourcePart {
+                    negated,
+                    patterns: list.items.iter().map(|r| ArnPattern::new(&r.value, v2012)).collect(),
+                };
+                let conditions = st
+                    .conditions
+                    .iter()
+                    .filter_map(|op| op.operator.map(|o| (o, op)))
+                    .flat_map(|(o, op)| op.keys.iter().map(move |k| CompiledCondition::new(o, k, v2012)))
+                    .collect();
+                let lc = p.source.line_col(st.loc.span.start);
+                statements.push(CompiledStatement {
+                    policy: pi as u32,
+                    index: st.index as u32,
+                    sid: st.sid.as_ref().map(|s| s.value.as_str().into()),
+                    effect,
+                    layer: *layer,
+                    line: lc.line,
+                    column: lc.column,
+                    actions,
+                    resources,
+                    conditions,
+                });
+            }
+        }
+
+        let mut buckets = Vec::with_capacity(ACTIONS.len());
+        for a in ACTIONS {
+            let full = format!("swf:{}", a.name);
+            let mut exact: HashMap<Box<str>, Vec<u32>> = HashMap::new();
+            let mut rest = Vec::new();
+            for (si, st) in statements.iter().enumerate() {
+                if !st.actions.matches(&full) {
+                    continue;
+                }
+                let exacts: Option<Vec<&str>> = if st.resources.negated {
+                    None
+                } else {
+                    st.resources.patterns.iter().map(ArnPattern::as_exact).collect()
+                };
+                match exacts {
+                    Some(list) => {
+                        for r in list {
+                            let ids = exact.entry(r.into()).or_default();
+                            if ids.last() != Some(&(si as u32)) {
+                                ids.push(si as u32);
+                            }
+                        }
+                    }
+                    None => rest.push(si as u32),
+                }
+            }
+            buckets.push(Bucket {
+                exact: exact.into_iter().map(|(k, v)| (k, v.into_boxed_slice())).collect(),
+                rest: rest.into_boxed_slice(),
+            });
+        }
+        let mut action_index: Vec<(u64, u16)> = ACTIONS
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (ci_hash(&format!("swf:{}", a.name)), i as u16))
+            .collect();
+        action_index.sort_unstable();
+
+        Ok(CompiledPolicySet {
+            policies,
+            sources,
+            statements,
+            scp_levels: set.scps.len() as u8,
+            has_boundary: set.boundary.is_some(),
+            has_session: set.session.is_some(),
+            buckets,
+            action_index,
+        })
+    }
+
+    /// The catalog index of `action` (`swf:Name`, any case), without allocating.
+    pub fn action_id(&self, action: &str) -> Option<usize> {
+        let h = ci_hash(action);
+        let start = self.action_index.partition_point(|(k, _)| *k < h);
+        self.action_index[start..]
+            .iter()
+            .take_while(|(k, _)| *k == h)
+            .map(|(_, i)| usize::from(*i))
+            .find(|&i| {
+                action.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("swf:"))
+                    && action.get(4..).is_some_and(|n| n.eq_ignore_ascii_case(catalog::ACTIONS[i].name))
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(doc: &str) -> LoadedPolicy {
+        LoadedPolicy::load("p.json", doc.as_bytes(), &PolicyKind::InlineRole("r".into())).unwrap()
+    }
+
+    #[test]
+    fn action_ids_ignore_case() {
+        let set = CompiledPolicySet::compile(&PolicySet::default()).unwrap();
+        assert_eq!(set.action_id("swf:RecordActivityTaskHeartbeat"), Some(0));
+        assert_eq!(set.action_id("SWF:recordactivitytaskheartbeat"), Some(0));
+        assert!(set.action_id("swf:ScheduleActivityTask").is_some());
+        assert_eq!(set.action_id("swf:Nope"), None);
+        assert_eq!(set.action_id("s3:GetObject"), None);
+        assert_eq!(set.action_id(""), None);
+    }
+
+    #[test]
+    fn buckets_hold_only_matching_statements_and_hash_exact_resources() {
+        let p = load(
+            r#"{"Version":"2012-10-17","Statement":[
+            {"Effect":"Allow","Action":"swf:RecordActivityTaskHeartbeat","Resource":["arn:aws:swf:us-east-1:123456789012:/domain/a","arn:aws:swf:us-east-1:123456789012:/domain/b"]},
+            {"Effect":"Allow","Action":"swf:Poll*","Resource":"*"},
+            {"Effect":"Deny","NotAction":"swf:Poll*","NotResource":"arn:aws:swf:*:*:/domain/dev"}]}"#,
+        );
+        let set = CompiledPolicySet::compile(&PolicySet {
+            identity: vec![p],
+            ..PolicySet::default()
+        })
+        .unwrap();
+        let hb = &set.buckets[0];
+        assert_eq!(hb.exact.len(), 2);
+        assert_eq!(&*hb.exact["arn:aws:swf:us-east-1:123456789012:/domain/a"], &[0]);
+        assert_eq!(&*hb.rest, &[2]);
+        let poll = &set.buckets[set.action_id("swf:PollForActivityTask").unwrap()];
+        assert!(poll.exact.is_empty());
+        assert_eq!(&*poll.rest, &[1]);
+    }
+
+    #[test]
+    fn loading_refuses_what_iam_refuses_but_not_old_versions() {
+        assert!(LoadedPolicy::load("p", br#"{"Statement":{"Effect":"Allow","Action":"swf:*","Resource":"*"}}"#, &PolicyKind::Managed).is_ok());
+        let e = LoadedPolicy::load(
+            "p",
+            br#"{"Version":"2012-10-17","Statement":{"Effect":"allow","Action":"swf:*","Resource":"*"}}"#,
+            &PolicyKind::Managed,
+        )
+        .unwrap_err();
+        assert_eq!(e.to_string(), "p:1:47: invalid policy: The policy failed legacy parsing (`Effect` is case-sensitive: write `Allow`, not `allow`) (at /Statement/Effect)");
+        assert!(LoadedPolicy::load("p", br#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Effect":"Allow","Action":"swf:*","Resource":"*"}}"#, &PolicyKind::Managed).is_err());
+    }
+}

@@ -1,0 +1,309 @@
+//! Compiled policy strings: literal templates with variables, wildcard patterns, and
+//! ARN patterns split into fields (`iam-policy.md` §3, §6).
+
+use crate::pattern::{Pattern, Resolve, Token};
+use crate::policy::variables::{scan, Segment};
+
+/// One piece of a [`Template`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Piece {
+    /// Literal text.
+    Lit(Box<str>),
+    /// A policy variable (key lowercased) with an optional default.
+    Var(Box<str>, Option<Box<str>>),
+}
+
+/// A literal policy string with variables: `StringEquals` and friends compare against it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Template {
+    pieces: Box<[Piece]>,
+}
+
+/// Splits policy text into tokens. Under 2012-10-17 (`v2012`) variables and `${*}`-style
+/// escapes are read; otherwise all is text. With `wildcards`, `*` and `?` in text are
+/// wildcards; without, they are literal.
+pub fn tokens(text: &str, v2012: bool, wildcards: bool) -> Vec<Token> {
+    let mut out = Vec::new();
+    let push_text = |t: &str, out: &mut Vec<Token>| {
+        if !wildcards {
+            out.push(Token::Lit(t.into()));
+            return;
+        }
+        let mut lit = String::new();
+        for c in t.chars() {
+            match c {
+                '*' | '?' => {
+                    if !lit.is_empty() {
+                        out.push(Token::Lit(std::mem::take(&mut lit).into_boxed_str()));
+                    }
+                    out.push(if c == '*' { Token::Star } else { Token::One });
+                }
+                c => lit.push(c),
+            }
+        }
+        if !lit.is_empty() {
+            out.push(Token::Lit(lit.into_boxed_str()));
+        }
+    };
+    if !v2012 {
+        push_text(text, &mut out);
+        return out;
+    }
+    for seg in scan(text).segments {
+        match seg {
+            Segment::Text(t) => push_text(t, &mut out),
+            Segment::Escaped(c) => out.push(Token::Lit(c.to_string().into_boxed_str())),
+            Segment::Variable { key, default } => out.push(Token::Var {
+                key: key.to_ascii_lowercase().into_boxed_str(),
+                default: default.map(Into::into),
+            }),
+        }
+    }
+    out
+}
+
+impl Template {
+    /// Compiles a literal string; `fold` lowercases literal text (for `...IgnoreCase`).
+    pub fn new(text: &str, v2012: bool, fold: bool) -> Self {
+        let pieces = tokens(text, v2012, false)
+            .into_iter()
+            .filter_map(|t| match t {
+                Token::Lit(l) if fold => Some(Piece::Lit(l.to_lowercase().into_boxed_str())),
+                Token::Lit(l) => Some(Piece::Lit(l)),
+                Token::Var { key, default } => Some(Piece::Var(key, default)),
+                Token::Star | Token::One => None,
+            })
+            .collect();
+        Template { pieces }
+    }
+
+    /// Calls `f` with each piece's text; `false` if some variable has no value and no default.
+    fn for_each<'a>(&'a self, vars: &'a dyn Resolve, mut f: impl FnMut(&'a str)) -> bool {
+        for p in self.pieces.iter() {
+            match p {
+                Piece::Lit(l) => f(l),
+                Piece::Var(k, d) => match vars.var(k).or(d.as_deref()) {
+                    Some(v) => f(v),
+                    None => return false,
+                },
+            }
+        }
+        true
+    }
+
+    /// Whether `subject` equals the template exactly. An unresolvable variable never equals.
+    pub fn equals(&self, subject: &str, vars: &dyn Resolve) -> bool {
+        let mut rest = subject;
+        let mut ok = true;
+        let resolved = self.for_each(vars, |piece| {
+            if ok {
+                match rest.strip_prefix(piece) {
+                    Some(r) => rest = r,
+                    None => ok = false,
+                }
+            }
+        });
+        resolved && ok && rest.is_empty()
+    }
+
+    /// Whether `subject` equals the template after case folding (Unicode lowercase,
+    /// character by character; the template's literals are already folded).
+    pub fn equals_folded(&self, subject: &str, vars: &dyn Resolve) -> bool {
+        let mut subj = subject.chars().flat_map(char::to_lowercase);
+        let mut ok = true;
+        let resolved = self.for_each(vars, |piece| {
+            for c in piece.chars().flat_map(char::to_lowercase) {
+                if !ok {
+                    return;
+                }
+                if subj.next() != Some(c) {
+                    ok = false;
+                }
+            }
+        });
+        resolved && ok && subj.next().is_none()
+    }
+}
+
+/// A compiled `Resource`/`NotResource` entry or `Arn*` condition value.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ArnPattern {
+    /// `*`: matches everything, the `*` of resource-less actions included.
+    any: bool,
+    /// One to six field patterns; the last one takes the rest of the subject.
+    fields: Box<[Pattern]>,
+    /// The text, when it has no wildcard and no variable (used for indexing).
+    exact: Option<Box<str>>,
+}
+
+impl ArnPattern {
+    /// Compiles an ARN pattern: split on `:` into at most six fields (variables and their
+    /// defaults never split), each a wildcard pattern.
+    pub fn new(text: &str, v2012: bool) -> Self {
+        if text == "*" {
+            return ArnPattern {
+                any: true,
+                fields: Box::new([]),
+                exact: None,
+            };
+        }
+        let mut fields: Vec<Vec<Token>> = vec![Vec::new()];
+        for t in tokens(text, v2012, true) {
+            match t {
+                Token::Lit(l) => {
+                    let mut parts = l.split(':');
+                    if let (Some(first), Some(cur)) = (parts.next(), fields.last_mut()) {
+                        cur.push(Token::Lit(first.into()));
+                    }
+                    for p in parts {
+                        if fields.len() < 6 {
+                            fields.push(vec![Token::Lit(p.into())]);
+                        } else if let Some(cur) = fields.last_mut() {
+                            cur.push(Token::Lit(format!(":{p}").into_boxed_str()));
+                        }
+                    }
+                }
+                other => {
+                    if let Some(cur) = fields.last_mut() {
+                        cur.push(other);
+                    }
+                }
+            }
+        }
+        let fields: Box<[Pattern]> = fields.into_iter().map(Pattern::from_tokens).collect();
+        let exact = fields
+            .iter()
+            .all(|f| f.as_exact().is_some())
+            .then(|| text.into());
+        ArnPattern {
+            any: false,
+            fields,
+            exact,
+        }
+    }
+
+    /// Whether this is `*`.
+    pub fn is_any(&self) -> bool {
+        self.any
+    }
+
+    /// The whole text if it has no wildcard and no variable.
+    pub fn as_exact(&self) -> Option<&str> {
+        self.exact.as_deref()
+    }
+
+    /// Whether `arn` matches: fields one by one (wildcards never cross `:`), the last
+    /// pattern field against the rest of the subject (`*` there crosses `:`). The
+    /// subject `*` is matched only by the pattern `*`.
+    pub fn matches(&self, arn: &str, vars: &dyn Resolve) -> bool {
+        if self.any {
+            return true;
+        }
+        if arn == "*" {
+            return false;
+        }
+        let n = self.fields.len();
+        let mut rest = arn;
+        for (i, f) in self.fields.iter().enumerate() {
+            if i + 1 == n {
+                return f.matches_with(rest, vars, false);
+            }
+            let Some((field, after)) = rest.split_once(':') else {
+                return false;
+            };
+            if !f.matches_with(field, vars, false) {
+                return false;
+            }
+            rest = after;
+        }
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pattern::NoVars;
+
+    struct Vars(&'static [(&'static str, &'static str)]);
+    impl Resolve for Vars {
+        fn var(&self, key: &str) -> Option<&str> {
+            self.0.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
+        }
+    }
+
+    const DOM: &str = "arn:aws:swf:us-east-1:123456789012:/domain/orders";
+
+    #[test]
+    fn arn_table_from_the_spec() {
+        let m = |p: &str, r: &str| ArnPattern::new(p, true).matches(r, &NoVars);
+        let other = "arn:aws:swf:eu-west-1:210987654321:/domain/orders";
+        let rows = [
+            ("arn:aws:swf:us-east-1:123456789012:/domain/orders", true, false),
+            ("arn:aws:swf:*:123456789012:/domain/*", true, false),
+            ("arn:aws:swf:*:*:*", true, true),
+            ("arn:aws:swf:*:*:/domain/ord*", true, true),
+            ("arn:aws:swf:::/domain/orders", false, false),
+            ("arn:aws:swf:us-east-1:*", true, false),
+        ];
+        for (p, a, b) in rows {
+            assert_eq!(m(p, DOM), a, "{p} ~ {DOM}");
+            assert_eq!(m(p, other), b, "{p} ~ {other}");
+        }
+        assert!(m("arn:aws:*", DOM));
+        assert!(!m("arn:aws:swf:*:/domain/x", "arn:aws:swf:us-east-1:1:/domain/x"));
+        assert!(!m("arn:aws:swf:*:*:*", "*"), "an ARN pattern never matches `*`");
+        assert!(m("*", "*"));
+        assert!(!m("arn:aws:swf:*:*:/domain/Orders", DOM), "case-sensitive");
+        assert!(!m("arn:aws:sw?:*:*:*:*", DOM), "six-field pattern against the sixth field only");
+        assert!(m("arn:aws:swf:*:*:/domain/[a]*", "arn:aws:swf:r-x-1:1:/domain/[a]x"));
+        assert!(!m("arn:aws:swf:*:*:/domain/[a]*", "arn:aws:swf:r-x-1:1:/domain/ax"));
+        // A wildcard in fields 1–5 never crosses `:`.
+        assert!(!m("arn:aws:*:123456789012:/domain/orders", DOM));
+        // The sixth field keeps further colons and `*` crosses them.
+        assert!(m("arn:aws:logs:*:*:log-group:*", "arn:aws:logs:us-east-1:1:log-group:g:log-stream:s"));
+    }
+
+    #[test]
+    fn variables_substitute_as_literal_text() {
+        let vars = Vars(&[("aws:principaltag/team", "orders"), ("aws:username", "a*")]);
+        let p = ArnPattern::new("arn:aws:swf:*:*:/domain/${aws:PrincipalTag/team}-*", true);
+        assert!(p.matches("arn:aws:swf:us-east-1:1:/domain/orders-1", &vars));
+        assert!(!p.matches("arn:aws:swf:us-east-1:1:/domain/billing-1", &vars));
+        assert!(!p.matches("arn:aws:swf:us-east-1:1:/domain/orders-1", &NoVars), "unresolvable");
+        // Substituted text never becomes a wildcard.
+        let p = ArnPattern::new("arn:aws:swf:*:*:/domain/${aws:username}", true);
+        assert!(p.matches("arn:aws:swf:r:1:/domain/a*", &vars));
+        assert!(!p.matches("arn:aws:swf:r:1:/domain/ab", &vars));
+        // ${*} is a literal star.
+        let p = ArnPattern::new("arn:aws:swf:*:*:/domain/a${*}", true);
+        assert!(p.matches("arn:aws:swf:r:1:/domain/a*", &NoVars));
+        assert!(!p.matches("arn:aws:swf:r:1:/domain/ab", &NoVars));
+        // Defaults.
+        let p = ArnPattern::new("arn:aws:swf:*:*:/domain/${aws:username, 'shared'}", true);
+        assert!(p.matches("arn:aws:swf:r:1:/domain/shared", &NoVars));
+        // 2008: literal text, its `*` still a wildcard.
+        let p = ArnPattern::new("arn:aws:swf:*:*:/domain/${aws:PrincipalTag/team}-*", false);
+        assert!(!p.matches("arn:aws:swf:us-east-1:1:/domain/orders-1", &vars));
+        assert!(p.matches("arn:aws:swf:us-east-1:1:/domain/${aws:PrincipalTag/team}-1", &vars));
+        // A variable's colon does not split fields.
+        let p = ArnPattern::new("arn:aws:swf:*:*:/domain/${aws:PrincipalTag/team}", true);
+        assert!(p.matches("arn:aws:swf:r:1:/domain/orders", &vars));
+    }
+
+    #[test]
+    fn templates() {
+        let vars = Vars(&[("aws:principaltag/team", "Orders")]);
+        let t = Template::new("team-${aws:PrincipalTag/team}", true, false);
+        assert!(t.equals("team-Orders", &vars));
+        assert!(!t.equals("team-orders", &vars));
+        assert!(!t.equals("team-Orders", &NoVars));
+        let f = Template::new("TEAM-${aws:PrincipalTag/team}", true, true);
+        assert!(f.equals_folded("team-orders", &vars));
+        assert!(f.equals_folded("Team-ORDERS", &vars));
+        assert!(!f.equals_folded("team-order", &vars));
+        assert!(Template::new("ÄBC", true, true).equals_folded("äbc", &NoVars));
+        assert!(Template::new("a*", true, false).equals("a*", &NoVars));
+        assert!(!Template::new("a*", true, false).equals("ab", &NoVars));
+    }
+}

@@ -1,0 +1,581 @@
+//! Evaluation: a [`Request`] against a [`CompiledPolicySet`] → a decision, as IAM decides
+//! (`iam-policy.md` §8–9).
+//!
+//! Two entry points share one core: [`decide`] returns a small [`Outcome`] without
+//! allocating (the hot path), and [`evaluate`] returns a full [`Decision`] with the
+//! deciding statements, the context keys the request lacked, and AWS's message.
+//! Any internal inconsistency ends in a deny that says so, never in `allowed`.
+
+pub mod context;
+pub mod reference;
+
+use crate::compile::condition::{CompiledCondition, Values};
+use crate::compile::{CompiledPolicySet, Layer, PolicyType};
+use crate::policy::model::{BaseOperator, Effect, SetOperator};
+use crate::values::{parse_bool, parse_instant, Decimal};
+pub use context::{Context, ContextValue, Principal, PrincipalType};
+use serde::Serialize;
+use std::cmp::Ordering;
+use std::net::IpAddr;
+
+/// One authorization request.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    /// Who calls.
+    pub principal: &'a Principal,
+    /// The action, `service:Name` (any case).
+    pub action: &'a str,
+    /// The resource ARN, or `*` for actions without a resource type.
+    pub resource: &'a str,
+    /// The condition keys (the principal's keys included: see [`Principal::fill_context`]).
+    pub context: &'a Context,
+}
+
+/// The three decisions, named as the IAM policy simulator names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum DecisionKind {
+    /// Some statement allows and nothing denies.
+    Allowed,
+    /// A `Deny` statement applies.
+    ExplicitDeny,
+    /// No statement denies, but some required layer does not allow.
+    ImplicitDeny,
+}
+
+impl DecisionKind {
+    /// `allowed`, `explicitDeny` or `implicitDeny`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DecisionKind::Allowed => "allowed",
+            DecisionKind::ExplicitDeny => "explicitDeny",
+            DecisionKind::ImplicitDeny => "implicitDeny",
+        }
+    }
+}
+
+/// Which layer denied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum DenyLayer {
+    /// A service control policy (explicit deny, or a level that allows nothing).
+    ServiceControlPolicy,
+    /// No resource-based policy grants cross-account access (SWF has none).
+    ResourceBasedPolicy,
+    /// Identity-based policies.
+    Identity,
+    /// The permissions boundary.
+    PermissionsBoundary,
+    /// The session policy.
+    SessionPolicy,
+    /// swf-iam could not evaluate (an internal error): denied, fail-closed.
+    InternalError,
+}
+
+impl DenyLayer {
+    fn of(layer: Layer) -> Self {
+        match layer {
+            Layer::Scp(_) => DenyLayer::ServiceControlPolicy,
+            Layer::Identity => DenyLayer::Identity,
+            Layer::Boundary => DenyLayer::PermissionsBoundary,
+            Layer::Session => DenyLayer::SessionPolicy,
+        }
+    }
+
+    fn words(self) -> (&'static str, &'static str) {
+        // (article + name for explicit deny, name for implicit deny)
+        match self {
+            DenyLayer::ServiceControlPolicy => ("a service control policy", "service control policy"),
+            DenyLayer::ResourceBasedPolicy => ("a resource-based policy", "resource-based policy"),
+            DenyLayer::Identity => ("an identity-based policy", "identity-based policy"),
+            DenyLayer::PermissionsBoundary => ("a permissions boundary", "permissions boundary"),
+            DenyLayer::SessionPolicy => ("a session policy", "session policy"),
+            DenyLayer::InternalError => ("swf-iam", "policy"),
+        }
+    }
+}
+
+/// The allocation-free result of [`decide`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outcome {
+    /// The decision.
+    pub decision: DecisionKind,
+    /// The denying layer (`None` when allowed).
+    pub layer: Option<DenyLayer>,
+    /// The first denying statement (explicit deny) or the first identity statement that
+    /// allowed (allowed), as an index into [`CompiledPolicySet::statements`].
+    pub statement: Option<u32>,
+}
+
+/// A statement that decided, as reported with a [`Decision`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MatchedStatement {
+    /// The policy's name (path or inline reference).
+    pub policy: String,
+    /// The policy's layer.
+    pub policy_type: PolicyType,
+    /// `Sid`, if any.
+    pub sid: Option<String>,
+    /// Position in the policy's `Statement` list, from 0.
+    pub index: usize,
+    /// Effect.
+    pub effect: Effect,
+    /// Whether the statement applied (`false`: its action and resource matched but a
+    /// condition did not hold).
+    pub applied: bool,
+    /// 1-based line of the statement.
+    pub line: usize,
+    /// 1-based column of the statement.
+    pub column: usize,
+}
+
+/// The full answer for one request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Decision {
+    /// `allowed`, `explicitDeny` or `implicitDeny`.
+    pub decision: DecisionKind,
+    /// `OPERATION_NOT_PERMITTED` when denied.
+    pub cause: Option<&'static str>,
+    /// The caller ARN as authenticated.
+    pub principal: String,
+    /// The action as requested.
+    pub action: String,
+    /// The resource.
+    pub resource: String,
+    /// The denying layer, if denied.
+    pub deny_layer: Option<DenyLayer>,
+    /// The statements that decided: every applicable `Deny` (explicit deny); the failing
+    /// layer's statements whose conditions did not hold (implicit deny); the allowing
+    /// statements of each layer (allowed).
+    pub matched_statements: Vec<MatchedStatement>,
+    /// Context keys that conditions asked for but the request lacked.
+    pub missing_context_keys: Vec<String>,
+    /// AWS's denial message (`User: ... is not authorized to perform: ...`), if denied.
+    pub message: Option<String>,
+    /// An internal error, if one forced the deny.
+    pub error: Option<String>,
+}
+
+impl Decision {
+    /// Whether the request is allowed.
+    pub fn is_allowed(&self) -> bool {
+        self.decision == DecisionKind::Allowed
+    }
+}
+
+/// What the core tells a recorder.
+trait Recorder {
+    /// Whether to evaluate every statement and condition (explanations) rather than stop
+    /// at the first explicit deny.
+    const FULL: bool;
+    fn statement(&mut self, id: u32, applied: bool);
+    fn missing(&mut self, key: &str);
+}
+
+struct Quiet;
+
+impl Recorder for Quiet {
+    const FULL: bool = false;
+    fn statement(&mut self, _: u32, _: bool) {}
+    fn missing(&mut self, _: &str) {}
+}
+
+#[derive(Default)]
+struct Full {
+    statements: Vec<(u32, bool)>,
+    missing: Vec<String>,
+}
+
+impl Recorder for Full {
+    const FULL: bool = true;
+    fn statement(&mut self, id: u32, applied: bool) {
+        self.statements.push((id, applied));
+    }
+    fn missing(&mut self, key: &str) {
+        if !self.missing.iter().any(|k| k.eq_ignore_ascii_case(key)) {
+            self.missing.push(key.to_owned());
+        }
+    }
+}
+
+/// Decides `req` without allocating: the decision, the denying layer, one statement.
+pub fn decide(set: &CompiledPolicySet, req: &Request<'_>) -> Outcome {
+    core(set, req, &mut Quiet)
+}
+
+/// Decides `req` and explains the decision.
+pub fn evaluate(set: &CompiledPolicySet, req: &Request<'_>) -> Decision {
+    let mut rec = Full::default();
+    let out = core(set, req, &mut rec);
+    explain(set, req, out, rec)
+}
+
+/// The fail-closed decision for a request that could not be evaluated.
+pub fn internal_error(req: &Request<'_>, error: impl Into<String>) -> Decision {
+    let error = error.into();
+    Decision {
+        decision: DecisionKind::ImplicitDeny,
+        cause: Some("OPERATION_NOT_PERMITTED"),
+        principal: req.principal.caller_arn.clone(),
+        action: req.action.to_owned(),
+        resource: req.resource.to_owned(),
+        deny_layer: Some(DenyLayer::InternalError),
+        matched_statements: Vec::new(),
+        missing_context_keys: Vec::new(),
+        message: Some(format!(
+            "{} because swf-iam could not evaluate the request: {error}",
+            base_message(req)
+        )),
+        error: Some(error),
+    }
+}
+
+/// Merges two ascending id lists.
+struct Merge<'a> {
+    a: &'a [u32],
+    b: &'a [u32],
+}
+
+impl Iterator for Merge<'_> {
+    /// (statement id, whether its resource part still needs matching)
+    type Item = (u32, bool);
+    fn next(&mut self) -> Option<(u32, bool)> {
+        match (self.a.first(), self.b.first()) {
+            (Some(&x), Some(&y)) if x <= y => {
+                self.a = &self.a[1..];
+                Some((x, false))
+            }
+            (_, Some(&y)) => {
+                self.b = &self.b[1..];
+                Some((y, true))
+            }
+            (Some(&x), None) => {
+                self.a = &self.a[1..];
+                Some((x, false))
+            }
+            (None, None) => None,
+        }
+    }
+}
+
+fn core<R: Recorder>(set: &CompiledPolicySet, req: &Request<'_>, rec: &mut R) -> Outcome {
+    let action_id = set.action_id(req.action);
+    // Candidate statements: from the action's bucket, or every statement for actions
+    // outside the SWF catalog (their action part is then matched here).
+    let (exact, rest, check_action): (&[u32], &[u32], bool) = match action_id.and_then(|i| set.buckets.get(i)) {
+        Some(b) => (b.exact.get(req.resource).map_or(&[][..], |v| &v[..]), &b.rest[..], false),
+        None => (&[], &[], true),
+    };
+    let all = 0..set.statements.len() as u32;
+    let mut explicit: Option<u32> = None;
+    let mut scp_allowed: u64 = 0;
+    let mut identity_allow: Option<u32> = None;
+    let mut boundary_allow = false;
+    let mut session_allow = false;
+
+    let mut visit = |id: u32, check_resource: bool, rec: &mut R| -> bool {
+        let Some(st) = set.statements.get(id as usize) else {
+            return false;
+        };
+        if check_action && !st.actions.matches(req.action) {
+            return true;
+        }
+        if check_resource {
+            let hit = st.resources.patterns.iter().any(|p| p.matches(req.resource, req.context));
+            if hit == st.resources.negated {
+                return true;
+            }
+        }
+        let mut holds = true;
+        for c in st.conditions.iter() {
+            if !condition_holds(c, req.context, rec) {
+                holds = false;
+                if !R::FULL {
+                    break;
+                }
+            }
+        }
+        rec.statement(id, holds);
+        if !holds {
+            return true;
+        }
+        match (st.effect, st.layer) {
+            (Effect::Deny, _) => {
+                explicit.get_or_insert(id);
+                return R::FULL;
+            }
+            (Effect::Allow, Layer::Scp(l)) => scp_allowed |= 1u64 << l,
+            (Effect::Allow, Layer::Identity) => {
+                identity_allow.get_or_insert(id);
+            }
+            (Effect::Allow, Layer::Boundary) => boundary_allow = true,
+            (Effect::Allow, Layer::Session) => session_allow = true,
+        }
+        true
+    };
+    if check_action {
+        for id in all {
+            if !visit(id, true, rec) {
+                break;
+            }
+        }
+    } else {
+        for (id, check_resource) in (Merge { a: exact, b: rest }) {
+            if !visit(id, check_resource, rec) {
+                break;
+            }
+        }
+    }
+
+    let deny = |layer, statement| Outcome {
+        decision: DecisionKind::ImplicitDeny,
+        layer: Some(layer),
+        statement,
+    };
+    if let Some(id) = explicit {
+        let layer = set
+            .statements
+            .get(id as usize)
+            .map_or(DenyLayer::InternalError, |s| DenyLayer::of(s.layer));
+        return Outcome {
+            decision: DecisionKind::ExplicitDeny,
+            layer: Some(layer),
+            statement: Some(id),
+        };
+    }
+    let levels = u32::from(set.scp_levels);
+    if levels > 0 {
+        let all_levels = if levels >= 64 { u64::MAX } else { (1u64 << levels) - 1 };
+        if scp_allowed & all_levels != all_levels {
+            return deny(DenyLayer::ServiceControlPolicy, None);
+        }
+    }
+    if !same_account(req.resource, &req.principal.account) {
+        return deny(DenyLayer::ResourceBasedPolicy, None);
+    }
+    if identity_allow.is_none() {
+        return deny(DenyLayer::Identity, None);
+    }
+    if set.has_boundary && !boundary_allow {
+        return deny(DenyLayer::PermissionsBoundary, None);
+    }
+    if set.has_session && !session_allow {
+        return deny(DenyLayer::SessionPolicy, None);
+    }
+    Outcome {
+        decision: DecisionKind::Allowed,
+        layer: None,
+        statement: identity_allow,
+    }
+}
+
+/// Whether the resource is in the principal's account (`*` and an empty account field are).
+fn same_account(resource: &str, account: &str) -> bool {
+    if resource == "*" {
+        return true;
+    }
+    match resource.splitn(6, ':').nth(4) {
+        Some("") | None => true,
+        Some(a) => a == account,
+    }
+}
+
+fn base_message(req: &Request<'_>) -> String {
+    let action = crate::swf::catalog::action(req.action)
+        .filter(|_| req.action.len() > 4)
+        .map_or_else(|| req.action.to_owned(), |a| format!("swf:{}", a.name));
+    if req.resource == "*" {
+        format!("User: {} is not authorized to perform: {action}", req.principal.caller_arn)
+    } else {
+        format!(
+            "User: {} is not authorized to perform: {action} on resource: {}",
+            req.principal.caller_arn, req.resource
+        )
+    }
+}
+
+fn explain(set: &CompiledPolicySet, req: &Request<'_>, out: Outcome, rec: Full) -> Decision {
+    let to_matched = |id: u32, applied: bool| -> Option<MatchedStatement> {
+        let st = set.statements.get(id as usize)?;
+        let p = set.policies.get(st.policy as usize)?;
+        Some(MatchedStatement {
+            policy: p.name.clone(),
+            policy_type: p.layer.policy_type(),
+            sid: st.sid.as_deref().map(str::to_owned),
+            index: st.index as usize,
+            effect: st.effect,
+            applied,
+            line: st.line,
+            column: st.column,
+        })
+    };
+    let layer_of = |id: u32| set.statements.get(id as usize).map(|s| s.layer);
+    let matched: Vec<MatchedStatement> = match (out.decision, out.layer) {
+        (DecisionKind::ExplicitDeny, _) => rec
+            .statements
+            .iter()
+            .filter(|(id, applied)| *applied && set.statements.get(*id as usize).is_some_and(|s| s.effect == Effect::Deny))
+            .filter_map(|&(id, a)| to_matched(id, a))
+            .collect(),
+        (DecisionKind::Allowed, _) => rec
+            .statements
+            .iter()
+            .filter(|(id, applied)| *applied && set.statements.get(*id as usize).is_some_and(|s| s.effect == Effect::Allow))
+            .filter_map(|&(id, a)| to_matched(id, a))
+            .collect(),
+        (DecisionKind::ImplicitDeny, Some(layer)) => {
+            // The failing layer's statements whose action and resource matched but whose
+            // conditions failed (for an SCP level: the first level that allowed nothing).
+            let failing_level = (0..set.scp_levels).find(|l| {
+                !rec.statements
+                    .iter()
+                    .any(|(id, applied)| *applied && layer_of(*id) == Some(Layer::Scp(*l)) && set.statements[*id as usize].effect == Effect::Allow)
+            });
+            rec.statements
+                .iter()
+                .filter(|(id, applied)| {
+                    !*applied
+                        && match (layer, layer_of(*id)) {
+                            (DenyLayer::ServiceControlPolicy, Some(Layer::Scp(l))) => Some(l) == failing_level,
+                            (DenyLayer::Identity | DenyLayer::ResourceBasedPolicy, Some(Layer::Identity)) => true,
+                            (DenyLayer::PermissionsBoundary, Some(Layer::Boundary)) => true,
+                            (DenyLayer::SessionPolicy, Some(Layer::Session)) => true,
+                            _ => false,
+                        }
+                })
+                .filter_map(|&(id, a)| to_matched(id, a))
+                .collect()
+        }
+        (DecisionKind::ImplicitDeny, None) => Vec::new(),
+    };
+    let message = match (out.decision, out.layer) {
+        (DecisionKind::Allowed, _) => None,
+        (DecisionKind::ExplicitDeny, Some(layer)) => {
+            let arn = out
+                .statement
+                .and_then(|id| set.statements.get(id as usize))
+                .and_then(|s| set.policies.get(s.policy as usize))
+                .and_then(|p| p.arn.as_deref())
+                .map_or(String::new(), |a| format!(": {a}"));
+            Some(format!("{} with an explicit deny in {}{arn}", base_message(req), layer.words().0))
+        }
+        (_, layer) => {
+            let action = crate::swf::catalog::action(req.action)
+                .filter(|_| req.action.len() > 4)
+                .map_or_else(|| req.action.to_owned(), |a| format!("swf:{}", a.name));
+            Some(format!(
+                "{} because no {} allows the {action} action",
+                base_message(req),
+                layer.unwrap_or(DenyLayer::InternalError).words().1
+            ))
+        }
+    };
+    Decision {
+        decision: out.decision,
+        cause: (out.decision != DecisionKind::Allowed).then_some("OPERATION_NOT_PERMITTED"),
+        principal: req.principal.caller_arn.clone(),
+        action: req.action.to_owned(),
+        resource: req.resource.to_owned(),
+        deny_layer: out.layer,
+        matched_statements: matched,
+        missing_context_keys: rec.missing,
+        message,
+        error: None,
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Cmp {
+    Eq,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+fn cmp_of(op: BaseOperator) -> Cmp {
+    use BaseOperator::*;
+    match op {
+        NumericLessThan | DateLessThan => Cmp::Lt,
+        NumericLessThanEquals | DateLessThanEquals => Cmp::Le,
+        NumericGreaterThan | DateGreaterThan => Cmp::Gt,
+        NumericGreaterThanEquals | DateGreaterThanEquals => Cmp::Ge,
+        _ => Cmp::Eq,
+    }
+}
+
+fn cmp_holds(c: Cmp, o: Ordering) -> bool {
+    match c {
+        Cmp::Eq => o == Ordering::Equal,
+        Cmp::Lt => o == Ordering::Less,
+        Cmp::Le => o != Ordering::Greater,
+        Cmp::Gt => o == Ordering::Greater,
+        Cmp::Ge => o != Ordering::Less,
+    }
+}
+
+/// Whether one request value satisfies the positive form of the operator against any
+/// policy value (values OR). A request value that does not parse matches nothing.
+fn positive(c: &CompiledCondition, r: &str, ctx: &Context) -> bool {
+    match &c.values {
+        Values::Exact(ts) => ts.iter().any(|t| t.equals(r, ctx)),
+        Values::Folded(ts) => ts.iter().any(|t| t.equals_folded(r, ctx)),
+        Values::Like(ps) => ps.iter().any(|p| p.matches_with(r, ctx, false)),
+        Values::Numeric(ps) => {
+            let Some(rv) = Decimal::parse(r) else { return false };
+            let cmp = cmp_of(c.op.base);
+            ps.iter()
+                .flatten()
+                .any(|p| Decimal::parse(p).is_some_and(|pv| cmp_holds(cmp, rv.cmp(&pv))))
+        }
+        Values::Date(ps) => {
+            let Some(rv) = parse_instant(r) else { return false };
+            let cmp = cmp_of(c.op.base);
+            ps.iter().flatten().any(|pv| cmp_holds(cmp, rv.cmp(pv)))
+        }
+        Values::Bool(ps) => parse_bool(r).is_some_and(|rv| ps.iter().any(|p| *p == Some(rv))),
+        Values::Binary(ps) => {
+            use base64::Engine;
+            let Ok(rv) = base64::engine::general_purpose::STANDARD.decode(r) else { return false };
+            ps.iter().flatten().any(|p| *p == rv)
+        }
+        Values::Ip(ps) => {
+            let Ok(ip) = r.parse::<IpAddr>() else { return false };
+            ps.iter().flatten().any(|cidr| cidr.contains(ip))
+        }
+        Values::Arn(ps) => r.matches(':').count() >= 5 && ps.iter().any(|p| p.matches(r, ctx)),
+    }
+}
+
+fn condition_holds<R: Recorder>(c: &CompiledCondition, ctx: &Context, rec: &mut R) -> bool {
+    let value = ctx.get_lower(&c.key);
+    let absent = match value {
+        None => true,
+        Some(ContextValue::Multi(v)) => v.is_empty(),
+        Some(ContextValue::Single(_)) => false,
+    };
+    if absent {
+        rec.missing(&c.key_display);
+    }
+    if c.op.base == BaseOperator::Null {
+        let Values::Bool(ps) = &c.values else { return false };
+        return ps.iter().any(|p| *p == Some(absent));
+    }
+    let negated = c.op.base.is_negated();
+    if absent {
+        return match c.op.set {
+            Some(SetOperator::ForAllValues) => true,
+            Some(SetOperator::ForAnyValue) => false,
+            None => c.op.if_exists || negated,
+        };
+    }
+    let test = |r: &str| positive(c, r, ctx) != negated;
+    match (c.op.set, value) {
+        (Some(SetOperator::ForAllValues), Some(ContextValue::Multi(v))) => v.iter().all(|r| test(r)),
+        (Some(SetOperator::ForAnyValue) | None, Some(ContextValue::Multi(v))) => v.iter().any(|r| test(r)),
+        (_, Some(ContextValue::Single(r))) => test(r),
+        (_, None) => false,
+    }
+}

@@ -1,0 +1,281 @@
+//! The reference evaluator: a small, obviously-correct transcription of IAM's rules that
+//! works on the policy documents directly (no compilation, no index, exponential
+//! wildcard matching). Tests check that [`super::decide`] always agrees with it.
+
+use super::{Context, ContextValue, DecisionKind, Request};
+use crate::compile::PolicySet;
+use crate::policy::model::{BaseOperator, Effect, OperatorFamily, PolicyDocument, SetOperator, Statement, Version};
+use crate::policy::variables::{scan, Segment};
+use crate::values::{parse_bool, parse_instant, Cidr, Decimal};
+
+/// A pattern character: literal, `?` or `*`.
+#[derive(Clone, Copy, PartialEq)]
+enum C {
+    Ch(char),
+    One,
+    Star,
+}
+
+fn naive(p: &[C], s: &[char]) -> bool {
+    match p.split_first() {
+        None => s.is_empty(),
+        Some((C::Star, rest)) => (0..=s.len()).any(|i| naive(rest, &s[i..])),
+        Some((C::One, rest)) => !s.is_empty() && naive(rest, &s[1..]),
+        Some((C::Ch(c), rest)) => s.first() == Some(c) && naive(rest, &s[1..]),
+    }
+}
+
+/// Substitutes variables (2012-10-17 only) into pattern characters; `None` when a
+/// variable has no value and no default.
+fn substitute(text: &str, v2012: bool, wild: bool, ctx: &Context) -> Option<Vec<C>> {
+    let lit = |t: &str, out: &mut Vec<C>| {
+        for ch in t.chars() {
+            out.push(match ch {
+                '*' if wild => C::Star,
+                '?' if wild => C::One,
+                c => C::Ch(c),
+            });
+        }
+    };
+    let mut out = Vec::new();
+    if !v2012 {
+        lit(text, &mut out);
+        return Some(out);
+    }
+    for seg in scan(text).segments {
+        match seg {
+            Segment::Text(t) => lit(t, &mut out),
+            Segment::Escaped(c) => out.push(C::Ch(c)),
+            Segment::Variable { key, default } => {
+                let v = match ctx.get(key) {
+                    Some(ContextValue::Single(s)) => s.clone(),
+                    _ => default?.to_owned(),
+                };
+                out.extend(v.chars().map(C::Ch));
+            }
+        }
+    }
+    Some(out)
+}
+
+fn arn_matches(pattern: &str, v2012: bool, arn: &str, ctx: &Context) -> bool {
+    if pattern == "*" {
+        return true;
+    }
+    if arn == "*" {
+        return false;
+    }
+    // Variables' own colons must not split fields: split the text first, then substitute.
+    let mut fields_text: Vec<String> = vec![String::new()];
+    for seg in if v2012 { scan(pattern).segments } else { vec![Segment::Text(pattern)] } {
+        match seg {
+            Segment::Text(t) => {
+                for (i, part) in t.split(':').enumerate() {
+                    if i > 0 {
+                        if fields_text.len() < 6 {
+                            fields_text.push(String::new());
+                        } else if let Some(f) = fields_text.last_mut() {
+                            f.push(':');
+                        }
+                    }
+                    if let Some(f) = fields_text.last_mut() {
+                        f.push_str(part);
+                    }
+                }
+            }
+            Segment::Escaped(c) => {
+                if let Some(f) = fields_text.last_mut() {
+                    f.push_str(&format!("${{{c}}}"));
+                }
+            }
+            Segment::Variable { key, default } => {
+                if let Some(f) = fields_text.last_mut() {
+                    match default {
+                        Some(d) => f.push_str(&format!("${{{key}, '{d}'}}")),
+                        None => f.push_str(&format!("${{{key}}}")),
+                    }
+                }
+            }
+        }
+    }
+    let mut pats = Vec::new();
+    for f in &fields_text {
+        match substitute(f, v2012, true, ctx) {
+            Some(p) => pats.push(p),
+            None => return false,
+        }
+    }
+    let n = pats.len();
+    let subject: Vec<&str> = arn.splitn(n, ':').collect();
+    if subject.len() < n {
+        return false;
+    }
+    pats.iter()
+        .zip(subject)
+        .all(|(p, s)| naive(p, &s.chars().collect::<Vec<_>>()))
+}
+
+fn single_positive(base: BaseOperator, p: &str, r: &str, v2012: bool, ctx: &Context) -> bool {
+    use BaseOperator::*;
+    let cmp = |o: std::cmp::Ordering| match base {
+        NumericLessThan | DateLessThan => o.is_lt(),
+        NumericLessThanEquals | DateLessThanEquals => o.is_le(),
+        NumericGreaterThan | DateGreaterThan => o.is_gt(),
+        NumericGreaterThanEquals | DateGreaterThanEquals => o.is_ge(),
+        _ => o.is_eq(),
+    };
+    match base.family() {
+        OperatorFamily::String => match base {
+            StringLike | StringNotLike => substitute(p, v2012, true, ctx)
+                .is_some_and(|pc| naive(&pc, &r.chars().collect::<Vec<_>>())),
+            StringEquals | StringNotEquals => {
+                substitute(p, v2012, false, ctx).is_some_and(|pc| pc == r.chars().map(C::Ch).collect::<Vec<_>>())
+            }
+            _ => substitute(p, v2012, false, ctx).is_some_and(|pc| {
+                let text: String = pc.iter().map(|c| if let C::Ch(ch) = c { *ch } else { '*' }).collect();
+                text.to_lowercase() == r.to_lowercase()
+            }),
+        },
+        OperatorFamily::Numeric => match (Decimal::parse(p), Decimal::parse(r)) {
+            (Some(pv), Some(rv)) => cmp(rv.cmp(&pv)),
+            _ => false,
+        },
+        OperatorFamily::Date => match (parse_instant(p), parse_instant(r)) {
+            (Some(pv), Some(rv)) => cmp(rv.cmp(&pv)),
+            _ => false,
+        },
+        OperatorFamily::Bool => matches!((parse_bool(p), parse_bool(r)), (Some(a), Some(b)) if a == b),
+        OperatorFamily::Binary => {
+            use base64::Engine;
+            let e = base64::engine::general_purpose::STANDARD;
+            matches!((e.decode(p), e.decode(r)), (Ok(a), Ok(b)) if a == b)
+        }
+        OperatorFamily::Ip => match (Cidr::parse(p), r.parse()) {
+            (Some(c), Ok(ip)) => c.contains(ip),
+            _ => false,
+        },
+        OperatorFamily::Arn => r.matches(':').count() >= 5 && arn_matches(p, v2012, r, ctx),
+        OperatorFamily::Null => false,
+    }
+}
+
+fn conditions_hold(st: &Statement, v2012: bool, ctx: &Context) -> bool {
+    st.conditions.iter().all(|op| {
+        let Some(o) = op.operator else { return true };
+        op.keys.iter().all(|k| {
+            let values: Vec<String> = match ctx.get(&k.key.value) {
+                None => Vec::new(),
+                Some(ContextValue::Single(s)) => vec![s.clone()],
+                Some(ContextValue::Multi(v)) => v.clone(),
+            };
+            let absent = values.is_empty();
+            if o.base == BaseOperator::Null {
+                return k.values.iter().any(|p| parse_bool(&p.value) == Some(absent));
+            }
+            let negated = o.base.is_negated();
+            if absent {
+                return match o.set {
+                    Some(SetOperator::ForAllValues) => true,
+                    Some(SetOperator::ForAnyValue) => false,
+                    None => o.if_exists || negated,
+                };
+            }
+            let one = |r: &String| {
+                let any = k.values.iter().any(|p| single_positive(o.base, &p.value, r, v2012, ctx));
+                if negated {
+                    !any
+                } else {
+                    any
+                }
+            };
+            match o.set {
+                Some(SetOperator::ForAllValues) => values.iter().all(one),
+                _ => values.iter().any(one),
+            }
+        })
+    })
+}
+
+fn applies(doc: &PolicyDocument, st: &Statement, effect: Effect, req: &Request<'_>) -> bool {
+    let v2012 = doc.language() == Version::V2012_10_17;
+    if st.effect() != Some(effect) {
+        return false;
+    }
+    let action: Vec<char> = req.action.to_ascii_lowercase().chars().collect();
+    let action_hit = |l: &crate::policy::model::StringList| {
+        l.items.iter().any(|a| {
+            let p: Vec<C> = a
+                .value
+                .to_ascii_lowercase()
+                .chars()
+                .map(|c| match c {
+                    '*' => C::Star,
+                    '?' => C::One,
+                    c => C::Ch(c),
+                })
+                .collect();
+            naive(&p, &action)
+        })
+    };
+    let action_ok = match (&st.action, &st.not_action) {
+        (Some(a), _) => action_hit(a),
+        (None, Some(na)) => !action_hit(na),
+        _ => false,
+    };
+    let res_hit = |l: &crate::policy::model::StringList| {
+        l.items
+            .iter()
+            .any(|r| arn_matches(&r.value, v2012, req.resource, req.context))
+    };
+    let resource_ok = match (&st.resource, &st.not_resource) {
+        (Some(r), _) => res_hit(r),
+        (None, Some(nr)) => !res_hit(nr),
+        _ => false,
+    };
+    action_ok && resource_ok && conditions_hold(st, v2012, req.context)
+}
+
+fn any_applies<'a>(docs: impl IntoIterator<Item = &'a PolicyDocument>, effect: Effect, req: &Request<'_>) -> bool {
+    docs.into_iter()
+        .any(|d| d.statements.iter().any(|s| applies(d, s, effect, req)))
+}
+
+/// Decides `req` the slow, obvious way (`iam-policy.md` §8).
+pub fn decide(set: &PolicySet, req: &Request<'_>) -> DecisionKind {
+    let all = set
+        .scps
+        .iter()
+        .flatten()
+        .chain(&set.identity)
+        .chain(&set.boundary)
+        .chain(&set.session)
+        .map(|p| &p.document);
+    if any_applies(all, Effect::Deny, req) {
+        return DecisionKind::ExplicitDeny;
+    }
+    for level in &set.scps {
+        if !any_applies(level.iter().map(|p| &p.document), Effect::Allow, req) {
+            return DecisionKind::ImplicitDeny;
+        }
+    }
+    if req.resource != "*" {
+        let account = req.resource.split(':').nth(4).unwrap_or("");
+        if !account.is_empty() && account != req.principal.account {
+            return DecisionKind::ImplicitDeny;
+        }
+    }
+    if !any_applies(set.identity.iter().map(|p| &p.document), Effect::Allow, req) {
+        return DecisionKind::ImplicitDeny;
+    }
+    if let Some(b) = &set.boundary {
+        if !any_applies([&b.document], Effect::Allow, req) {
+            return DecisionKind::ImplicitDeny;
+        }
+    }
+    if let Some(s) = &set.session {
+        if !any_applies([&s.document], Effect::Allow, req) {
+            return DecisionKind::ImplicitDeny;
+        }
+    }
+    DecisionKind::Allowed
+}
