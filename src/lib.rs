@@ -2,6 +2,7 @@
 
 pub mod cli;
 pub mod compile;
+pub mod config;
 pub mod diagnostic;
 pub mod eval;
 pub mod json;

@@ -46,7 +46,21 @@ enum Kind {
     Exact(Box<str>),
     Prefix(Box<str>),
     Suffix(Box<str>),
-    General(Box<[Token]>),
+    /// Tokens, with the literal text the subject must start and end with (a cheap
+    /// pre-check before the matcher and before any variable lookup).
+    General(Box<[Token]>, Box<str>, Box<str>),
+}
+
+fn general(tokens: Vec<Token>) -> Kind {
+    let pre = match tokens.first() {
+        Some(Token::Lit(l)) => l.clone(),
+        _ => "".into(),
+    };
+    let suf = match tokens.last() {
+        Some(Token::Lit(l)) if tokens.len() > 1 => l.clone(),
+        _ => "".into(),
+    };
+    Kind::General(tokens.into_boxed_slice(), pre, suf)
 }
 
 /// A compiled wildcard pattern.
@@ -96,7 +110,7 @@ impl Pattern {
         let has_var = norm.iter().any(|t| matches!(t, Token::Var { .. }));
         if has_var {
             return Pattern {
-                kind: Kind::General(norm.into_boxed_slice()),
+                kind: general(norm),
             };
         }
         let kind = match norm.as_slice() {
@@ -105,7 +119,7 @@ impl Pattern {
             [Token::Lit(l)] => Kind::Exact(l.clone()),
             [Token::Lit(l), Token::Star] => Kind::Prefix(l.clone()),
             [Token::Star, Token::Lit(l)] => Kind::Suffix(l.clone()),
-            _ => Kind::General(norm.into_boxed_slice()),
+            _ => general(norm),
         };
         Pattern { kind }
     }
@@ -142,11 +156,20 @@ impl Pattern {
         match &self.kind {
             Kind::Any => true,
             Kind::Exact(l) => s.len() == l.len() && eq_bytes(s, l.as_bytes(), ignore_ascii_case),
-            Kind::Prefix(l) => s.len() >= l.len() && eq_bytes(&s[..l.len()], l.as_bytes(), ignore_ascii_case),
-            Kind::Suffix(l) => {
-                s.len() >= l.len() && eq_bytes(&s[s.len() - l.len()..], l.as_bytes(), ignore_ascii_case)
+            Kind::Prefix(l) => {
+                s.len() >= l.len() && eq_bytes(&s[..l.len()], l.as_bytes(), ignore_ascii_case)
             }
-            Kind::General(tokens) => {
+            Kind::Suffix(l) => {
+                s.len() >= l.len()
+                    && eq_bytes(&s[s.len() - l.len()..], l.as_bytes(), ignore_ascii_case)
+            }
+            Kind::General(tokens, pre, suf) => {
+                if s.len() < pre.len() + suf.len()
+                    || !eq_bytes(&s[..pre.len()], pre.as_bytes(), ignore_ascii_case)
+                    || !eq_bytes(&s[s.len() - suf.len()..], suf.as_bytes(), ignore_ascii_case)
+                {
+                    return false;
+                }
                 // An unresolvable variable makes the whole pattern match nothing.
                 for t in tokens.iter() {
                     if let Token::Var { key, default } = t {
@@ -163,7 +186,7 @@ impl Pattern {
     /// The tokens of a general pattern (empty for the classified shapes).
     pub fn tokens(&self) -> &[Token] {
         match &self.kind {
-            Kind::General(t) => t,
+            Kind::General(t, _, _) => t,
             _ => &[],
         }
     }
@@ -212,7 +235,9 @@ fn match_tokens(tokens: &[Token], s: &[u8], vars: &dyn Resolve, ci: bool) -> boo
                     }
                 }
                 Token::Lit(l) => {
-                    if s.get(si..si + l.len()).is_some_and(|w| eq_bytes(w, l.as_bytes(), ci)) {
+                    if s.get(si..si + l.len())
+                        .is_some_and(|w| eq_bytes(w, l.as_bytes(), ci))
+                    {
                         si += l.len();
                         ti += 1;
                         continue;
@@ -221,7 +246,9 @@ fn match_tokens(tokens: &[Token], s: &[u8], vars: &dyn Resolve, ci: bool) -> boo
                 Token::Var { key, default } => {
                     let text = var_text(vars, key, default.as_deref()).unwrap_or("");
                     // Substituted text is literal and compared exactly (never case-folded).
-                    if s.get(si..si + text.len()).is_some_and(|w| w == text.as_bytes()) {
+                    if s.get(si..si + text.len())
+                        .is_some_and(|w| w == text.as_bytes())
+                    {
                         si += text.len();
                         ti += 1;
                         continue;

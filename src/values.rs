@@ -223,6 +223,28 @@ fn nanos_of(frac: &str) -> Option<u32> {
     Some(n)
 }
 
+/// Formats epoch seconds as ISO 8601 UTC (`2026-11-25T10:00:00Z`), as `aws:CurrentTime` carries it.
+pub fn format_iso8601(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Inverse of days_from_civil (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
 fn days_in_month(y: i64, m: u32) -> u32 {
     match m {
         4 | 6 | 9 | 11 => 30,
@@ -416,6 +438,19 @@ mod tests {
         assert!(parse_instant("2024-02-29").is_some());
         assert!(parse_instant("yesterday").is_none());
         assert!(parse_instant("2026-11-24T25:00Z").is_none());
+    }
+
+    #[test]
+    fn iso8601_round_trips() {
+        for s in [
+            "1970-01-01T00:00:00Z",
+            "2026-11-25T10:00:00Z",
+            "2024-02-29T23:59:59Z",
+            "1969-12-31T23:59:59Z",
+            "2400-03-01T00:00:00Z",
+        ] {
+            assert_eq!(format_iso8601(parse_instant(s).unwrap().secs), s);
+        }
     }
 
     #[test]

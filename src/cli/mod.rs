@@ -1,6 +1,7 @@
 //! The command-line interface: one module per subcommand, each with a clap `Args`
 //! struct and a `run` that returns the process exit code.
 
+pub mod check;
 pub mod inputs;
 pub mod validate;
 
@@ -27,6 +28,8 @@ pub struct Cli {
 pub enum Command {
     /// Validate IAM policy documents as IAM's CreatePolicy would, plus swf-iam's own checks.
     Validate(validate::Args),
+    /// Decide, as IAM would, whether a principal may perform an action, and explain why.
+    Check(Box<check::Args>),
 }
 
 /// Output formats shared by the subcommands.
@@ -44,5 +47,6 @@ pub enum Format {
 pub fn run(cli: Cli) -> u8 {
     match cli.command {
         Command::Validate(args) => validate::run(&args),
+        Command::Check(args) => check::run(&args),
     }
 }

@@ -36,6 +36,8 @@ pub struct CompiledCondition {
     pub op: Operator,
     /// The context key, lowercased for lookup.
     pub key: Box<str>,
+    /// [`crate::eval::context::key_hash`] of `key`.
+    pub key_hash: u64,
     /// The key as written, for explanations.
     pub key_display: Box<str>,
     /// Whether the key is multivalued (evaluated as `ForAnyValue:` without a set operator).
@@ -49,18 +51,26 @@ impl CompiledCondition {
     pub fn new(op: Operator, key: &ConditionKey, v2012: bool) -> Self {
         let vals = key.values.iter().map(|v| v.value.as_str());
         let values = match (op.base.family(), op.base) {
-            (OperatorFamily::String, BaseOperator::StringEquals | BaseOperator::StringNotEquals) => {
-                Values::Exact(vals.map(|v| Template::new(v, v2012, false)).collect())
-            }
+            (
+                OperatorFamily::String,
+                BaseOperator::StringEquals | BaseOperator::StringNotEquals,
+            ) => Values::Exact(vals.map(|v| Template::new(v, v2012, false)).collect()),
             (OperatorFamily::String, BaseOperator::StringLike | BaseOperator::StringNotLike) => {
-                Values::Like(vals.map(|v| Pattern::from_tokens(tokens(v, v2012, true))).collect())
+                Values::Like(
+                    vals.map(|v| Pattern::from_tokens(tokens(v, v2012, true)))
+                        .collect(),
+                )
             }
-            (OperatorFamily::String, _) => Values::Folded(vals.map(|v| Template::new(v, v2012, true)).collect()),
-            (OperatorFamily::Numeric, _) => Values::Numeric(
-                vals.map(|v| Decimal::parse(v).map(|_| v.into())).collect(),
-            ),
+            (OperatorFamily::String, _) => {
+                Values::Folded(vals.map(|v| Template::new(v, v2012, true)).collect())
+            }
+            (OperatorFamily::Numeric, _) => {
+                Values::Numeric(vals.map(|v| Decimal::parse(v).map(|_| v.into())).collect())
+            }
             (OperatorFamily::Date, _) => Values::Date(vals.map(parse_instant).collect()),
-            (OperatorFamily::Bool | OperatorFamily::Null, _) => Values::Bool(vals.map(parse_bool).collect()),
+            (OperatorFamily::Bool | OperatorFamily::Null, _) => {
+                Values::Bool(vals.map(parse_bool).collect())
+            }
             (OperatorFamily::Binary, _) => Values::Binary(
                 vals.map(|v| {
                     use base64::Engine;
@@ -69,12 +79,16 @@ impl CompiledCondition {
                 .collect(),
             ),
             (OperatorFamily::Ip, _) => Values::Ip(vals.map(Cidr::parse).collect()),
-            (OperatorFamily::Arn, _) => Values::Arn(vals.map(|v| ArnPattern::new(v, v2012)).collect()),
+            (OperatorFamily::Arn, _) => {
+                Values::Arn(vals.map(|v| ArnPattern::new(v, v2012)).collect())
+            }
         };
         let name = key.key.value.as_str();
+        let lower = name.to_ascii_lowercase();
         CompiledCondition {
             op,
-            key: name.to_ascii_lowercase().into_boxed_str(),
+            key_hash: crate::eval::context::key_hash(&lower),
+            key: lower.into_boxed_str(),
             key_display: name.into(),
             multivalued: crate::keys::global_key(name).is_some_and(|g| g.multivalued),
             values,

@@ -15,7 +15,34 @@ use crate::source::SourceFile;
 use crate::swf::catalog::{self, ACTIONS};
 use crate::validate::{validate, PolicyKind};
 use condition::CompiledCondition;
-use std::collections::HashMap;
+use std::collections::HashMap as StdHashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// A small, fast, non-cryptographic hasher (rustc's Fx) for the compile-time resource
+/// index: keys come from trusted policies, lookups from requests.
+#[derive(Default, Clone, Copy)]
+pub struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        }
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// The map type of the resource index.
+pub type HashMap<K, V> = StdHashMap<K, V, BuildHasherDefault<FxHasher>>;
 use template::ArnPattern;
 
 /// The layer of IAM's evaluation a policy belongs to.
@@ -91,11 +118,12 @@ impl LoadedPolicy {
     /// (and duplicate JSON members), except a missing or `2008-10-17` Version.
     pub fn load(name: &str, bytes: &[u8], kind: &PolicyKind) -> Result<Self, PolicyError> {
         let report = validate(name, bytes, kind);
-        let (errors, warnings): (Vec<Finding>, Vec<Finding>) = report.findings.into_iter().partition(|f| {
-            f.severity == Severity::Error
-                && f.iam_step != Some(IamStep::Version)
-                && (f.iam_step.is_some() || f.code == "duplicate-key")
-        });
+        let (errors, warnings): (Vec<Finding>, Vec<Finding>) =
+            report.findings.into_iter().partition(|f| {
+                f.severity == Severity::Error
+                    && f.iam_step != Some(IamStep::Version)
+                    && (f.iam_step.is_some() || f.code == "duplicate-key")
+            });
         match (errors.first(), report.document) {
             (None, Some(document)) => Ok(LoadedPolicy {
                 name: name.to_owned(),
@@ -105,7 +133,9 @@ impl LoadedPolicy {
                 warnings,
             }),
             (first, _) => {
-                let lc = first.and_then(|f| f.span).map(|s| report.source.line_col(s.start));
+                let lc = first
+                    .and_then(|f| f.span)
+                    .map(|s| report.source.line_col(s.start));
                 Err(PolicyError {
                     name: name.to_owned(),
                     line: lc.map_or(1, |l| l.line),
@@ -222,6 +252,8 @@ pub struct CompiledStatement {
     pub line: usize,
     /// 1-based column of the statement in its source.
     pub column: usize,
+    /// 1-based line where the statement ends.
+    pub end_line: usize,
     /// Action part.
     pub actions: ActionPart,
     /// Resource part.
@@ -239,6 +271,14 @@ pub struct Bucket {
     pub exact: HashMap<Box<str>, Box<[u32]>>,
     /// Statements that need their resource part matched.
     pub rest: Box<[u32]>,
+    /// `exact`, `Deny` statements only.
+    pub exact_deny: HashMap<Box<str>, Box<[u32]>>,
+    /// `exact`, `Allow` statements only.
+    pub exact_allow: HashMap<Box<str>, Box<[u32]>>,
+    /// `rest`, `Deny` statements only.
+    pub rest_deny: Box<[u32]>,
+    /// `rest`, `Allow` statements only.
+    pub rest_allow: Box<[u32]>,
 }
 
 /// A policy set compiled for evaluation. Immutable; cheap to share behind an `Arc`.
@@ -258,8 +298,8 @@ pub struct CompiledPolicySet {
     pub has_session: bool,
     /// One bucket per catalog action (same order as [`catalog::ACTIONS`]).
     pub buckets: Vec<Bucket>,
-    /// Case-insensitive hash of each catalog action name → its index, sorted by hash.
-    action_index: Vec<(u64, u16)>,
+    /// Catalog indexes by the length of `swf:Name`.
+    action_index: Vec<Vec<u16>>,
 }
 
 /// FNV-1a over ASCII-lowercased bytes: a case-insensitive hash without allocation.
@@ -337,15 +377,24 @@ impl CompiledPolicySet {
                 };
                 let resources = ResourcePart {
                     negated,
-                    patterns: list.items.iter().map(|r| ArnPattern::new(&r.value, v2012)).collect(),
+                    patterns: list
+                        .items
+                        .iter()
+                        .map(|r| ArnPattern::new(&r.value, v2012))
+                        .collect(),
                 };
                 let conditions = st
                     .conditions
                     .iter()
                     .filter_map(|op| op.operator.map(|o| (o, op)))
-                    .flat_map(|(o, op)| op.keys.iter().map(move |k| CompiledCondition::new(o, k, v2012)))
+                    .flat_map(|(o, op)| {
+                        op.keys
+                            .iter()
+                            .map(move |k| CompiledCondition::new(o, k, v2012))
+                    })
                     .collect();
                 let lc = p.source.line_col(st.loc.span.start);
+                let end_line = p.source.line_col(st.loc.span.end.saturating_sub(1)).line;
                 statements.push(CompiledStatement {
                     policy: pi as u32,
                     index: st.index as u32,
@@ -354,6 +403,7 @@ impl CompiledPolicySet {
                     layer: *layer,
                     line: lc.line,
                     column: lc.column,
+                    end_line,
                     actions,
                     resources,
                     conditions,
@@ -364,7 +414,7 @@ impl CompiledPolicySet {
         let mut buckets = Vec::with_capacity(ACTIONS.len());
         for a in ACTIONS {
             let full = format!("swf:{}", a.name);
-            let mut exact: HashMap<Box<str>, Vec<u32>> = HashMap::new();
+            let mut exact: HashMap<Box<str>, Vec<u32>> = HashMap::default();
             let mut rest = Vec::new();
             for (si, st) in statements.iter().enumerate() {
                 if !st.actions.matches(&full) {
@@ -373,7 +423,11 @@ impl CompiledPolicySet {
                 let exacts: Option<Vec<&str>> = if st.resources.negated {
                     None
                 } else {
-                    st.resources.patterns.iter().map(ArnPattern::as_exact).collect()
+                    st.resources
+                        .patterns
+                        .iter()
+                        .map(ArnPattern::as_exact)
+                        .collect()
                 };
                 match exacts {
                     Some(list) => {
@@ -387,18 +441,45 @@ impl CompiledPolicySet {
                     None => rest.push(si as u32),
                 }
             }
+            let is_deny = |id: &u32| statements[*id as usize].effect == Effect::Deny;
+            let split_map = |deny: bool| -> HashMap<Box<str>, Box<[u32]>> {
+                exact
+                    .iter()
+                    .map(|(k, v)| {
+                        (
+                            k.clone(),
+                            v.iter()
+                                .copied()
+                                .filter(|i| is_deny(i) == deny)
+                                .collect::<Box<[u32]>>(),
+                        )
+                    })
+                    .filter(|(_, v)| !v.is_empty())
+                    .collect()
+            };
+            let (exact_deny, exact_allow) = (split_map(true), split_map(false));
+            let rest_deny = rest.iter().copied().filter(|i| is_deny(i)).collect();
+            let rest_allow = rest.iter().copied().filter(|i| !is_deny(i)).collect();
             buckets.push(Bucket {
-                exact: exact.into_iter().map(|(k, v)| (k, v.into_boxed_slice())).collect(),
+                exact: exact
+                    .into_iter()
+                    .map(|(k, v)| (k, v.into_boxed_slice()))
+                    .collect(),
                 rest: rest.into_boxed_slice(),
+                exact_deny,
+                exact_allow,
+                rest_deny,
+                rest_allow,
             });
         }
-        let mut action_index: Vec<(u64, u16)> = ACTIONS
-            .iter()
-            .enumerate()
-            .map(|(i, a)| (ci_hash(&format!("swf:{}", a.name)), i as u16))
-            .collect();
-        action_index.sort_unstable();
-
+        let mut action_index: Vec<Vec<u16>> = Vec::new();
+        for (i, a) in ACTIONS.iter().enumerate() {
+            let len = a.name.len() + 4;
+            if action_index.len() <= len {
+                action_index.resize(len + 1, Vec::new());
+            }
+            action_index[len].push(i as u16);
+        }
         Ok(CompiledPolicySet {
             policies,
             sources,
@@ -413,16 +494,15 @@ impl CompiledPolicySet {
 
     /// The catalog index of `action` (`swf:Name`, any case), without allocating.
     pub fn action_id(&self, action: &str) -> Option<usize> {
-        let h = ci_hash(action);
-        let start = self.action_index.partition_point(|(k, _)| *k < h);
-        self.action_index[start..]
+        let (prefix, name) = (action.get(..4)?, action.get(4..)?);
+        if !prefix.eq_ignore_ascii_case("swf:") {
+            return None;
+        }
+        self.action_index
+            .get(action.len())?
             .iter()
-            .take_while(|(k, _)| *k == h)
-            .map(|(_, i)| usize::from(*i))
-            .find(|&i| {
-                action.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("swf:"))
-                    && action.get(4..).is_some_and(|n| n.eq_ignore_ascii_case(catalog::ACTIONS[i].name))
-            })
+            .map(|&i| usize::from(i))
+            .find(|&i| name.eq_ignore_ascii_case(catalog::ACTIONS[i].name))
     }
 }
 
@@ -431,7 +511,12 @@ mod tests {
     use super::*;
 
     fn load(doc: &str) -> LoadedPolicy {
-        LoadedPolicy::load("p.json", doc.as_bytes(), &PolicyKind::InlineRole("r".into())).unwrap()
+        LoadedPolicy::load(
+            "p.json",
+            doc.as_bytes(),
+            &PolicyKind::InlineRole("r".into()),
+        )
+        .unwrap()
     }
 
     #[test]
@@ -460,7 +545,10 @@ mod tests {
         .unwrap();
         let hb = &set.buckets[0];
         assert_eq!(hb.exact.len(), 2);
-        assert_eq!(&*hb.exact["arn:aws:swf:us-east-1:123456789012:/domain/a"], &[0]);
+        assert_eq!(
+            &*hb.exact["arn:aws:swf:us-east-1:123456789012:/domain/a"],
+            &[0]
+        );
         assert_eq!(&*hb.rest, &[2]);
         let poll = &set.buckets[set.action_id("swf:PollForActivityTask").unwrap()];
         assert!(poll.exact.is_empty());
@@ -469,7 +557,12 @@ mod tests {
 
     #[test]
     fn loading_refuses_what_iam_refuses_but_not_old_versions() {
-        assert!(LoadedPolicy::load("p", br#"{"Statement":{"Effect":"Allow","Action":"swf:*","Resource":"*"}}"#, &PolicyKind::Managed).is_ok());
+        assert!(LoadedPolicy::load(
+            "p",
+            br#"{"Statement":{"Effect":"Allow","Action":"swf:*","Resource":"*"}}"#,
+            &PolicyKind::Managed
+        )
+        .is_ok());
         let e = LoadedPolicy::load(
             "p",
             br#"{"Version":"2012-10-17","Statement":{"Effect":"allow","Action":"swf:*","Resource":"*"}}"#,

@@ -125,6 +125,64 @@ impl Template {
     }
 }
 
+/// An ARN split into at most six `:`-separated fields once, so that many patterns can be
+/// matched against it without splitting again. Never allocates.
+#[derive(Debug, Clone, Copy)]
+pub struct SplitArn<'a> {
+    text: &'a str,
+    /// Byte offset where each field starts; `n` of them are valid.
+    starts: [usize; 6],
+    n: usize,
+}
+
+impl<'a> SplitArn<'a> {
+    /// Splits `text` into at most six fields (the sixth keeps any further `:`).
+    pub fn new(text: &'a str) -> Self {
+        let mut starts = [0usize; 6];
+        let mut n = 1;
+        for (i, b) in text.bytes().enumerate() {
+            if n == 6 {
+                break;
+            }
+            if b == b':' {
+                starts[n] = i + 1;
+                n += 1;
+            }
+        }
+        SplitArn { text, starts, n }
+    }
+
+    /// The whole text.
+    pub fn text(&self) -> &'a str {
+        self.text
+    }
+
+    /// Whether the ARN is in `account`: `*`, an empty or missing account field count as
+    /// the same account (`iam-policy.md` §8 step 3).
+    pub fn same_account(&self, account: &str) -> bool {
+        if self.text == "*" || self.n < 5 {
+            return true;
+        }
+        let a = self.field(4);
+        a.is_empty() || a == account
+    }
+
+    /// Field `i` alone (without later fields).
+    fn field(&self, i: usize) -> &'a str {
+        let end = if i + 1 < self.n {
+            self.starts[i + 1] - 1
+        } else {
+            self.text.len()
+        };
+        self.text.get(self.starts[i]..end).unwrap_or("")
+    }
+
+    /// Field `i` and everything after it.
+    fn rest(&self, i: usize) -> &'a str {
+        self.text.get(self.starts[i]..).unwrap_or("")
+    }
+}
+
 /// A compiled `Resource`/`NotResource` entry or `Arn*` condition value.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ArnPattern {
@@ -196,27 +254,28 @@ impl ArnPattern {
     /// pattern field against the rest of the subject (`*` there crosses `:`). The
     /// subject `*` is matched only by the pattern `*`.
     pub fn matches(&self, arn: &str, vars: &dyn Resolve) -> bool {
+        self.matches_split(&SplitArn::new(arn), vars)
+    }
+
+    /// [`ArnPattern::matches`] on an ARN split beforehand. The last pattern field (the
+    /// most selective: the resource part) is matched first.
+    pub fn matches_split(&self, arn: &SplitArn<'_>, vars: &dyn Resolve) -> bool {
         if self.any {
             return true;
         }
-        if arn == "*" {
+        if arn.text == "*" {
             return false;
         }
         let n = self.fields.len();
-        let mut rest = arn;
-        for (i, f) in self.fields.iter().enumerate() {
-            if i + 1 == n {
-                return f.matches_with(rest, vars, false);
-            }
-            let Some((field, after)) = rest.split_once(':') else {
-                return false;
-            };
-            if !f.matches_with(field, vars, false) {
-                return false;
-            }
-            rest = after;
+        if n == 0 || arn.n < n {
+            return false;
         }
-        false
+        let last = n - 1;
+        self.fields[last].matches_with(arn.rest(last), vars, false)
+            && self.fields[..last]
+                .iter()
+                .enumerate()
+                .all(|(i, f)| f.matches_with(arn.field(i), vars, false))
     }
 }
 
@@ -239,7 +298,11 @@ mod tests {
         let m = |p: &str, r: &str| ArnPattern::new(p, true).matches(r, &NoVars);
         let other = "arn:aws:swf:eu-west-1:210987654321:/domain/orders";
         let rows = [
-            ("arn:aws:swf:us-east-1:123456789012:/domain/orders", true, false),
+            (
+                "arn:aws:swf:us-east-1:123456789012:/domain/orders",
+                true,
+                false,
+            ),
             ("arn:aws:swf:*:123456789012:/domain/*", true, false),
             ("arn:aws:swf:*:*:*", true, true),
             ("arn:aws:swf:*:*:/domain/ord*", true, true),
@@ -251,17 +314,35 @@ mod tests {
             assert_eq!(m(p, other), b, "{p} ~ {other}");
         }
         assert!(m("arn:aws:*", DOM));
-        assert!(!m("arn:aws:swf:*:/domain/x", "arn:aws:swf:us-east-1:1:/domain/x"));
-        assert!(!m("arn:aws:swf:*:*:*", "*"), "an ARN pattern never matches `*`");
+        assert!(!m(
+            "arn:aws:swf:*:/domain/x",
+            "arn:aws:swf:us-east-1:1:/domain/x"
+        ));
+        assert!(
+            !m("arn:aws:swf:*:*:*", "*"),
+            "an ARN pattern never matches `*`"
+        );
         assert!(m("*", "*"));
         assert!(!m("arn:aws:swf:*:*:/domain/Orders", DOM), "case-sensitive");
-        assert!(!m("arn:aws:sw?:*:*:*:*", DOM), "six-field pattern against the sixth field only");
-        assert!(m("arn:aws:swf:*:*:/domain/[a]*", "arn:aws:swf:r-x-1:1:/domain/[a]x"));
-        assert!(!m("arn:aws:swf:*:*:/domain/[a]*", "arn:aws:swf:r-x-1:1:/domain/ax"));
+        assert!(
+            !m("arn:aws:sw?:*:*:*:*", DOM),
+            "six-field pattern against the sixth field only"
+        );
+        assert!(m(
+            "arn:aws:swf:*:*:/domain/[a]*",
+            "arn:aws:swf:r-x-1:1:/domain/[a]x"
+        ));
+        assert!(!m(
+            "arn:aws:swf:*:*:/domain/[a]*",
+            "arn:aws:swf:r-x-1:1:/domain/ax"
+        ));
         // A wildcard in fields 1–5 never crosses `:`.
         assert!(!m("arn:aws:*:123456789012:/domain/orders", DOM));
         // The sixth field keeps further colons and `*` crosses them.
-        assert!(m("arn:aws:logs:*:*:log-group:*", "arn:aws:logs:us-east-1:1:log-group:g:log-stream:s"));
+        assert!(m(
+            "arn:aws:logs:*:*:log-group:*",
+            "arn:aws:logs:us-east-1:1:log-group:g:log-stream:s"
+        ));
     }
 
     #[test]
@@ -270,7 +351,10 @@ mod tests {
         let p = ArnPattern::new("arn:aws:swf:*:*:/domain/${aws:PrincipalTag/team}-*", true);
         assert!(p.matches("arn:aws:swf:us-east-1:1:/domain/orders-1", &vars));
         assert!(!p.matches("arn:aws:swf:us-east-1:1:/domain/billing-1", &vars));
-        assert!(!p.matches("arn:aws:swf:us-east-1:1:/domain/orders-1", &NoVars), "unresolvable");
+        assert!(
+            !p.matches("arn:aws:swf:us-east-1:1:/domain/orders-1", &NoVars),
+            "unresolvable"
+        );
         // Substituted text never becomes a wildcard.
         let p = ArnPattern::new("arn:aws:swf:*:*:/domain/${aws:username}", true);
         assert!(p.matches("arn:aws:swf:r:1:/domain/a*", &vars));
@@ -285,7 +369,10 @@ mod tests {
         // 2008: literal text, its `*` still a wildcard.
         let p = ArnPattern::new("arn:aws:swf:*:*:/domain/${aws:PrincipalTag/team}-*", false);
         assert!(!p.matches("arn:aws:swf:us-east-1:1:/domain/orders-1", &vars));
-        assert!(p.matches("arn:aws:swf:us-east-1:1:/domain/${aws:PrincipalTag/team}-1", &vars));
+        assert!(p.matches(
+            "arn:aws:swf:us-east-1:1:/domain/${aws:PrincipalTag/team}-1",
+            &vars
+        ));
         // A variable's colon does not split fields.
         let p = ArnPattern::new("arn:aws:swf:*:*:/domain/${aws:PrincipalTag/team}", true);
         assert!(p.matches("arn:aws:swf:r:1:/domain/orders", &vars));

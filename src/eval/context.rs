@@ -14,12 +14,49 @@ pub enum ContextValue {
     Multi(Vec<String>),
 }
 
+/// One context entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// [`key_hash`] of the lowercased key.
+    pub hash: u64,
+    /// The key, lowercased.
+    pub lower: Box<str>,
+    /// The key as given.
+    pub key: Box<str>,
+    /// The value.
+    pub value: ContextValue,
+    /// The value parsed as an IP address, when it is a single valid address.
+    pub ip: Option<std::net::IpAddr>,
+}
+
+/// The hash under which a lowercased key is stored (compiled conditions precompute it).
+pub fn key_hash(lower: &str) -> u64 {
+    use std::hash::Hasher;
+    let mut h = crate::compile::FxHasher::default();
+    h.write(lower.as_bytes());
+    h.finish()
+}
+
 /// Condition keys of one request. Keys are compared case-insensitively; an explicit
 /// value replaces an earlier one of the same key.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Context {
-    /// (lowercased key, key as given, value), sorted by lowercased key.
-    entries: Vec<(Box<str>, Box<str>, ContextValue)>,
+    /// Entries, sorted by lowercased key.
+    entries: Vec<Entry>,
+}
+
+fn entry(lower: String, key: &str, value: ContextValue) -> Entry {
+    let ip = match &value {
+        ContextValue::Single(s) => s.parse().ok(),
+        ContextValue::Multi(_) => None,
+    };
+    Entry {
+        hash: key_hash(&lower),
+        lower: lower.into(),
+        key: key.into(),
+        value,
+        ip,
+    }
 }
 
 impl Context {
@@ -31,9 +68,12 @@ impl Context {
     /// Sets `key` (any case) to `value`, replacing any earlier value.
     pub fn set(&mut self, key: &str, value: ContextValue) {
         let lower = key.to_ascii_lowercase();
-        match self.entries.binary_search_by(|e| (*e.0).cmp(lower.as_str())) {
-            Ok(i) => self.entries[i] = (lower.into(), key.into(), value),
-            Err(i) => self.entries.insert(i, (lower.into(), key.into(), value)),
+        match self
+            .entries
+            .binary_search_by(|e| (*e.lower).cmp(lower.as_str()))
+        {
+            Ok(i) => self.entries[i] = entry(lower, key, value),
+            Err(i) => self.entries.insert(i, entry(lower, key, value)),
         }
     }
 
@@ -46,33 +86,44 @@ impl Context {
     pub fn push(&mut self, key: &str, value: impl Into<String>) {
         let value = value.into();
         let lower = key.to_ascii_lowercase();
-        match self.entries.binary_search_by(|e| (*e.0).cmp(lower.as_str())) {
+        match self
+            .entries
+            .binary_search_by(|e| (*e.lower).cmp(lower.as_str()))
+        {
             Ok(i) => {
-                let old = std::mem::replace(&mut self.entries[i].2, ContextValue::Multi(Vec::new()));
-                self.entries[i].2 = match old {
+                let e = &mut self.entries[i];
+                let old = std::mem::replace(&mut e.value, ContextValue::Multi(Vec::new()));
+                e.value = match old {
                     ContextValue::Single(s) => ContextValue::Multi(vec![s, value]),
                     ContextValue::Multi(mut v) => {
                         v.push(value);
                         ContextValue::Multi(v)
                     }
                 };
+                e.ip = None;
             }
-            Err(i) => self.entries.insert(i, (lower.into(), key.into(), ContextValue::Single(value))),
+            Err(i) => self
+                .entries
+                .insert(i, entry(lower, key, ContextValue::Single(value))),
         }
     }
 
     /// Removes `key` (any case).
     pub fn remove(&mut self, key: &str) {
         let lower = key.to_ascii_lowercase();
-        self.entries.retain(|e| *e.0 != *lower);
+        self.entries.retain(|e| *e.lower != *lower);
+    }
+
+    /// The entry of a **lowercased** key whose [`key_hash`] is `hash`, without allocating.
+    pub fn entry_hashed(&self, hash: u64, lower: &str) -> Option<&Entry> {
+        self.entries
+            .iter()
+            .find(|e| e.hash == hash && *e.lower == *lower)
     }
 
     /// The value of a **lowercased** key, without allocating.
     pub fn get_lower(&self, lower: &str) -> Option<&ContextValue> {
-        self.entries
-            .binary_search_by(|e| (*e.0).cmp(lower))
-            .ok()
-            .map(|i| &self.entries[i].2)
+        self.entry_hashed(key_hash(lower), lower).map(|e| &e.value)
     }
 
     /// The value of `key` in any case.
@@ -82,7 +133,7 @@ impl Context {
 
     /// Every (key as given, value), sorted by lowercased key.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &ContextValue)> {
-        self.entries.iter().map(|e| (&*e.1, &e.2))
+        self.entries.iter().map(|e| (&*e.key, &e.value))
     }
 }
 
@@ -168,7 +219,11 @@ impl Principal {
     /// Derives a principal from its ARN. A role ARN means a session of that role named
     /// `session_name`; `user_id` overrides the derived `aws:userid` (IAM's unique ID is
     /// not known offline, so by default a stable stand-in is used).
-    pub fn from_arn(arn: &str, session_name: &str, user_id: Option<&str>) -> Result<Self, PrincipalError> {
+    pub fn from_arn(
+        arn: &str,
+        session_name: &str,
+        user_id: Option<&str>,
+    ) -> Result<Self, PrincipalError> {
         let bad = |reason| PrincipalError {
             arn: arn.to_owned(),
             reason,
@@ -188,22 +243,38 @@ impl Principal {
         }
         let last = |r: &str| r.rsplit('/').next().unwrap_or("").to_owned();
         let (principal_type, arn_id, caller, username, userid) = match (*service, *resource) {
-            ("iam", "root") => (PrincipalType::Account, arn.to_owned(), arn.to_owned(), None, (*account).to_owned()),
+            ("iam", "root") => (
+                PrincipalType::Account,
+                arn.to_owned(),
+                arn.to_owned(),
+                None,
+                (*account).to_owned(),
+            ),
             ("iam", r) if r.starts_with("user/") => {
                 let name = last(r);
                 if name.is_empty() {
                     return Err(bad("the user name is empty"));
                 }
                 let id = user_id.map_or_else(|| pseudo_id("AIDA", arn), str::to_owned);
-                (PrincipalType::User, arn.to_owned(), arn.to_owned(), Some(name), id)
+                (
+                    PrincipalType::User,
+                    arn.to_owned(),
+                    arn.to_owned(),
+                    Some(name),
+                    id,
+                )
             }
             ("iam", r) if r.starts_with("role/") => {
                 let name = last(r);
                 if name.is_empty() {
                     return Err(bad("the role name is empty"));
                 }
-                let caller = format!("arn:{partition}:sts::{account}:assumed-role/{name}/{session_name}");
-                let id = user_id.map_or_else(|| format!("{}:{session_name}", pseudo_id("AROA", arn)), str::to_owned);
+                let caller =
+                    format!("arn:{partition}:sts::{account}:assumed-role/{name}/{session_name}");
+                let id = user_id.map_or_else(
+                    || format!("{}:{session_name}", pseudo_id("AROA", arn)),
+                    str::to_owned,
+                );
                 (PrincipalType::AssumedRole, arn.to_owned(), caller, None, id)
             }
             ("sts", r) if r.starts_with("assumed-role/") => {
@@ -215,12 +286,27 @@ impl Principal {
                     return Err(bad("an assumed-role ARN needs ROLE/SESSION"));
                 }
                 let role_arn = format!("arn:{partition}:iam::{account}:role/{role}");
-                let id = user_id.map_or_else(|| format!("{}:{session}", pseudo_id("AROA", &role_arn)), str::to_owned);
-                (PrincipalType::AssumedRole, role_arn, arn.to_owned(), None, id)
+                let id = user_id.map_or_else(
+                    || format!("{}:{session}", pseudo_id("AROA", &role_arn)),
+                    str::to_owned,
+                );
+                (
+                    PrincipalType::AssumedRole,
+                    role_arn,
+                    arn.to_owned(),
+                    None,
+                    id,
+                )
             }
             ("sts", r) if r.starts_with("federated-user/") => {
                 let name = last(r);
-                (PrincipalType::FederatedUser, arn.to_owned(), arn.to_owned(), None, format!("{account}:{name}"))
+                (
+                    PrincipalType::FederatedUser,
+                    arn.to_owned(),
+                    arn.to_owned(),
+                    None,
+                    format!("{account}:{name}"),
+                )
             }
             _ => return Err(bad("unknown principal kind")),
         };
@@ -261,13 +347,23 @@ mod tests {
     fn keys_are_case_insensitive_and_replace() {
         let mut c = Context::new();
         c.set_single("aws:PrincipalTag/Team", "orders");
-        assert_eq!(c.get("AWS:principaltag/team"), Some(&ContextValue::Single("orders".into())));
+        assert_eq!(
+            c.get("AWS:principaltag/team"),
+            Some(&ContextValue::Single("orders".into()))
+        );
         c.set_single("aws:principaltag/team", "billing");
         assert_eq!(c.iter().count(), 1);
         c.push("aws:TagKeys", "a");
         c.push("aws:tagkeys", "b");
-        assert_eq!(c.get("aws:TagKeys"), Some(&ContextValue::Multi(vec!["a".into(), "b".into()])));
-        assert_eq!(c.var("aws:tagkeys"), None, "multivalued keys are never variables");
+        assert_eq!(
+            c.get("aws:TagKeys"),
+            Some(&ContextValue::Multi(vec!["a".into(), "b".into()]))
+        );
+        assert_eq!(
+            c.var("aws:tagkeys"),
+            None,
+            "multivalued keys are never variables"
+        );
         assert_eq!(c.var("aws:principaltag/team"), Some("billing"));
         c.remove("AWS:TAGKEYS");
         assert!(c.get("aws:TagKeys").is_none());
@@ -275,16 +371,40 @@ mod tests {
 
     #[test]
     fn principals_from_arns() {
-        let r = Principal::from_arn("arn:aws:iam::123456789012:role/workers/heartbeat-worker", "s1", None).unwrap();
-        assert_eq!(r.caller_arn, "arn:aws:sts::123456789012:assumed-role/heartbeat-worker/s1");
-        assert_eq!(r.arn, "arn:aws:iam::123456789012:role/workers/heartbeat-worker");
+        let r = Principal::from_arn(
+            "arn:aws:iam::123456789012:role/workers/heartbeat-worker",
+            "s1",
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            r.caller_arn,
+            "arn:aws:sts::123456789012:assumed-role/heartbeat-worker/s1"
+        );
+        assert_eq!(
+            r.arn,
+            "arn:aws:iam::123456789012:role/workers/heartbeat-worker"
+        );
         assert_eq!(r.principal_type, PrincipalType::AssumedRole);
         assert!(r.username.is_none());
         assert!(r.userid.starts_with("AROA") && r.userid.ends_with(":s1"));
-        let s = Principal::from_arn("arn:aws:sts::123456789012:assumed-role/worker/s2", "x", None).unwrap();
+        let s = Principal::from_arn(
+            "arn:aws:sts::123456789012:assumed-role/worker/s2",
+            "x",
+            None,
+        )
+        .unwrap();
         assert_eq!(s.arn, "arn:aws:iam::123456789012:role/worker");
-        assert_eq!(s.caller_arn, "arn:aws:sts::123456789012:assumed-role/worker/s2");
-        let u = Principal::from_arn("arn:aws:iam::123456789012:user/ops/alice", "x", Some("AIDAEXAMPLE")).unwrap();
+        assert_eq!(
+            s.caller_arn,
+            "arn:aws:sts::123456789012:assumed-role/worker/s2"
+        );
+        let u = Principal::from_arn(
+            "arn:aws:iam::123456789012:user/ops/alice",
+            "x",
+            Some("AIDAEXAMPLE"),
+        )
+        .unwrap();
         assert_eq!(u.username.as_deref(), Some("alice"));
         assert_eq!(u.userid, "AIDAEXAMPLE");
         let root = Principal::from_arn("arn:aws:iam::123456789012:root", "x", None).unwrap();

@@ -10,6 +10,7 @@ pub mod context;
 pub mod reference;
 
 use crate::compile::condition::{CompiledCondition, Values};
+use crate::compile::template::SplitArn;
 use crate::compile::{CompiledPolicySet, Layer, PolicyType};
 use crate::policy::model::{BaseOperator, Effect, SetOperator};
 use crate::values::{parse_bool, parse_instant, Decimal};
@@ -85,7 +86,9 @@ impl DenyLayer {
     fn words(self) -> (&'static str, &'static str) {
         // (article + name for explicit deny, name for implicit deny)
         match self {
-            DenyLayer::ServiceControlPolicy => ("a service control policy", "service control policy"),
+            DenyLayer::ServiceControlPolicy => {
+                ("a service control policy", "service control policy")
+            }
             DenyLayer::ResourceBasedPolicy => ("a resource-based policy", "resource-based policy"),
             DenyLayer::Identity => ("an identity-based policy", "identity-based policy"),
             DenyLayer::PermissionsBoundary => ("a permissions boundary", "permissions boundary"),
@@ -102,8 +105,8 @@ pub struct Outcome {
     pub decision: DecisionKind,
     /// The denying layer (`None` when allowed).
     pub layer: Option<DenyLayer>,
-    /// The first denying statement (explicit deny) or the first identity statement that
-    /// allowed (allowed), as an index into [`CompiledPolicySet::statements`].
+    /// The first denying statement in layer order (explicit deny), or an identity
+    /// statement that allowed (allowed), as an index into [`CompiledPolicySet::statements`].
     pub statement: Option<u32>,
 }
 
@@ -128,6 +131,9 @@ pub struct MatchedStatement {
     pub line: usize,
     /// 1-based column of the statement.
     pub column: usize,
+    /// 1-based line where the statement ends.
+    #[serde(skip)]
+    pub end_line: usize,
 }
 
 /// The full answer for one request.
@@ -201,8 +207,135 @@ impl Recorder for Full {
 }
 
 /// Decides `req` without allocating: the decision, the denying layer, one statement.
+///
+/// For SWF actions it looks at `Deny` statements first (the earliest applicable one
+/// decides), then at `Allow` statements, exact resources first, skipping every layer
+/// already satisfied. The result is the same as [`evaluate`]'s (tests check it).
 pub fn decide(set: &CompiledPolicySet, req: &Request<'_>) -> Outcome {
-    core(set, req, &mut Quiet)
+    match set.action_id(req.action).and_then(|i| set.buckets.get(i)) {
+        Some(bucket) => fast(set, bucket, req),
+        None => core(set, req, &mut Quiet),
+    }
+}
+
+/// Whether statement `id` applies (action already known to match).
+fn applies(
+    set: &CompiledPolicySet,
+    id: u32,
+    check_resource: bool,
+    split: &SplitArn<'_>,
+    req: &Request<'_>,
+) -> bool {
+    let Some(st) = set.statements.get(id as usize) else {
+        return false;
+    };
+    if check_resource {
+        let hit = st
+            .resources
+            .patterns
+            .iter()
+            .any(|p| p.matches_split(split, req.context));
+        if hit == st.resources.negated {
+            return false;
+        }
+    }
+    st.conditions
+        .iter()
+        .all(|c| condition_holds(c, req.context, &mut Quiet))
+}
+
+fn fast(set: &CompiledPolicySet, bucket: &crate::compile::Bucket, req: &Request<'_>) -> Outcome {
+    let split = SplitArn::new(req.resource);
+    let exact_deny = bucket
+        .exact_deny
+        .get(req.resource)
+        .map_or(&[][..], |v| &v[..]);
+    for (id, check) in (Merge {
+        a: exact_deny,
+        b: &bucket.rest_deny,
+    }) {
+        if applies(set, id, check, &split, req) {
+            let layer = set
+                .statements
+                .get(id as usize)
+                .map_or(DenyLayer::InternalError, |s| DenyLayer::of(s.layer));
+            return Outcome {
+                decision: DecisionKind::ExplicitDeny,
+                layer: Some(layer),
+                statement: Some(id),
+            };
+        }
+    }
+    let levels = u32::from(set.scp_levels);
+    let all_levels = if levels >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << levels) - 1
+    };
+    let mut scp_allowed: u64 = 0;
+    let mut identity_allow: Option<u32> = None;
+    let mut boundary_allow = !set.has_boundary;
+    let mut session_allow = !set.has_session;
+    let exact_allow = bucket
+        .exact_allow
+        .get(req.resource)
+        .map_or(&[][..], |v| &v[..]);
+    for (&id, check) in exact_allow
+        .iter()
+        .map(|i| (i, false))
+        .chain(bucket.rest_allow.iter().map(|i| (i, true)))
+    {
+        let Some(st) = set.statements.get(id as usize) else {
+            continue;
+        };
+        let needed = match st.layer {
+            Layer::Scp(l) => scp_allowed & (1u64 << l) == 0,
+            Layer::Identity => identity_allow.is_none(),
+            Layer::Boundary => !boundary_allow,
+            Layer::Session => !session_allow,
+        };
+        if !needed || !applies(set, id, check, &split, req) {
+            continue;
+        }
+        match st.layer {
+            Layer::Scp(l) => scp_allowed |= 1u64 << l,
+            Layer::Identity => identity_allow = Some(id),
+            Layer::Boundary => boundary_allow = true,
+            Layer::Session => session_allow = true,
+        }
+        if scp_allowed & all_levels == all_levels
+            && identity_allow.is_some()
+            && boundary_allow
+            && session_allow
+        {
+            break;
+        }
+    }
+    let deny = |layer| Outcome {
+        decision: DecisionKind::ImplicitDeny,
+        layer: Some(layer),
+        statement: None,
+    };
+    if levels > 0 && scp_allowed & all_levels != all_levels {
+        return deny(DenyLayer::ServiceControlPolicy);
+    }
+    if !split.same_account(&req.principal.account) {
+        return deny(DenyLayer::ResourceBasedPolicy);
+    }
+    if identity_allow.is_none() {
+        return deny(DenyLayer::Identity);
+    }
+    if !boundary_allow {
+        return deny(DenyLayer::PermissionsBoundary);
+    }
+    if !session_allow {
+        return deny(DenyLayer::SessionPolicy);
+    }
+    Outcome {
+        decision: DecisionKind::Allowed,
+        layer: None,
+        statement: identity_allow,
+    }
 }
 
 /// Decides `req` and explains the decision.
@@ -264,11 +397,17 @@ fn core<R: Recorder>(set: &CompiledPolicySet, req: &Request<'_>, rec: &mut R) ->
     let action_id = set.action_id(req.action);
     // Candidate statements: from the action's bucket, or every statement for actions
     // outside the SWF catalog (their action part is then matched here).
-    let (exact, rest, check_action): (&[u32], &[u32], bool) = match action_id.and_then(|i| set.buckets.get(i)) {
-        Some(b) => (b.exact.get(req.resource).map_or(&[][..], |v| &v[..]), &b.rest[..], false),
-        None => (&[], &[], true),
-    };
+    let (exact, rest, check_action): (&[u32], &[u32], bool) =
+        match action_id.and_then(|i| set.buckets.get(i)) {
+            Some(b) => (
+                b.exact.get(req.resource).map_or(&[][..], |v| &v[..]),
+                &b.rest[..],
+                false,
+            ),
+            None => (&[], &[], true),
+        };
     let all = 0..set.statements.len() as u32;
+    let split = SplitArn::new(req.resource);
     let mut explicit: Option<u32> = None;
     let mut scp_allowed: u64 = 0;
     let mut identity_allow: Option<u32> = None;
@@ -283,7 +422,11 @@ fn core<R: Recorder>(set: &CompiledPolicySet, req: &Request<'_>, rec: &mut R) ->
             return true;
         }
         if check_resource {
-            let hit = st.resources.patterns.iter().any(|p| p.matches(req.resource, req.context));
+            let hit = st
+                .resources
+                .patterns
+                .iter()
+                .any(|p| p.matches_split(&split, req.context));
             if hit == st.resources.negated {
                 return true;
             }
@@ -347,12 +490,16 @@ fn core<R: Recorder>(set: &CompiledPolicySet, req: &Request<'_>, rec: &mut R) ->
     }
     let levels = u32::from(set.scp_levels);
     if levels > 0 {
-        let all_levels = if levels >= 64 { u64::MAX } else { (1u64 << levels) - 1 };
+        let all_levels = if levels >= 64 {
+            u64::MAX
+        } else {
+            (1u64 << levels) - 1
+        };
         if scp_allowed & all_levels != all_levels {
             return deny(DenyLayer::ServiceControlPolicy, None);
         }
     }
-    if !same_account(req.resource, &req.principal.account) {
+    if !split.same_account(&req.principal.account) {
         return deny(DenyLayer::ResourceBasedPolicy, None);
     }
     if identity_allow.is_none() {
@@ -371,23 +518,15 @@ fn core<R: Recorder>(set: &CompiledPolicySet, req: &Request<'_>, rec: &mut R) ->
     }
 }
 
-/// Whether the resource is in the principal's account (`*` and an empty account field are).
-fn same_account(resource: &str, account: &str) -> bool {
-    if resource == "*" {
-        return true;
-    }
-    match resource.splitn(6, ':').nth(4) {
-        Some("") | None => true,
-        Some(a) => a == account,
-    }
-}
-
 fn base_message(req: &Request<'_>) -> String {
     let action = crate::swf::catalog::action(req.action)
         .filter(|_| req.action.len() > 4)
         .map_or_else(|| req.action.to_owned(), |a| format!("swf:{}", a.name));
     if req.resource == "*" {
-        format!("User: {} is not authorized to perform: {action}", req.principal.caller_arn)
+        format!(
+            "User: {} is not authorized to perform: {action}",
+            req.principal.caller_arn
+        )
     } else {
         format!(
             "User: {} is not authorized to perform: {action} on resource: {}",
@@ -409,6 +548,7 @@ fn explain(set: &CompiledPolicySet, req: &Request<'_>, out: Outcome, rec: Full) 
             applied,
             line: st.line,
             column: st.column,
+            end_line: st.end_line,
         })
     };
     let layer_of = |id: u32| set.statements.get(id as usize).map(|s| s.layer);
@@ -416,30 +556,49 @@ fn explain(set: &CompiledPolicySet, req: &Request<'_>, out: Outcome, rec: Full) 
         (DecisionKind::ExplicitDeny, _) => rec
             .statements
             .iter()
-            .filter(|(id, applied)| *applied && set.statements.get(*id as usize).is_some_and(|s| s.effect == Effect::Deny))
+            .filter(|(id, applied)| {
+                *applied
+                    && set
+                        .statements
+                        .get(*id as usize)
+                        .is_some_and(|s| s.effect == Effect::Deny)
+            })
             .filter_map(|&(id, a)| to_matched(id, a))
             .collect(),
         (DecisionKind::Allowed, _) => rec
             .statements
             .iter()
-            .filter(|(id, applied)| *applied && set.statements.get(*id as usize).is_some_and(|s| s.effect == Effect::Allow))
+            .filter(|(id, applied)| {
+                *applied
+                    && set
+                        .statements
+                        .get(*id as usize)
+                        .is_some_and(|s| s.effect == Effect::Allow)
+            })
             .filter_map(|&(id, a)| to_matched(id, a))
             .collect(),
         (DecisionKind::ImplicitDeny, Some(layer)) => {
             // The failing layer's statements whose action and resource matched but whose
             // conditions failed (for an SCP level: the first level that allowed nothing).
             let failing_level = (0..set.scp_levels).find(|l| {
-                !rec.statements
-                    .iter()
-                    .any(|(id, applied)| *applied && layer_of(*id) == Some(Layer::Scp(*l)) && set.statements[*id as usize].effect == Effect::Allow)
+                !rec.statements.iter().any(|(id, applied)| {
+                    *applied
+                        && layer_of(*id) == Some(Layer::Scp(*l))
+                        && set.statements[*id as usize].effect == Effect::Allow
+                })
             });
             rec.statements
                 .iter()
                 .filter(|(id, applied)| {
                     !*applied
                         && match (layer, layer_of(*id)) {
-                            (DenyLayer::ServiceControlPolicy, Some(Layer::Scp(l))) => Some(l) == failing_level,
-                            (DenyLayer::Identity | DenyLayer::ResourceBasedPolicy, Some(Layer::Identity)) => true,
+                            (DenyLayer::ServiceControlPolicy, Some(Layer::Scp(l))) => {
+                                Some(l) == failing_level
+                            }
+                            (
+                                DenyLayer::Identity | DenyLayer::ResourceBasedPolicy,
+                                Some(Layer::Identity),
+                            ) => true,
                             (DenyLayer::PermissionsBoundary, Some(Layer::Boundary)) => true,
                             (DenyLayer::SessionPolicy, Some(Layer::Session)) => true,
                             _ => false,
@@ -459,7 +618,11 @@ fn explain(set: &CompiledPolicySet, req: &Request<'_>, out: Outcome, rec: Full) 
                 .and_then(|s| set.policies.get(s.policy as usize))
                 .and_then(|p| p.arn.as_deref())
                 .map_or(String::new(), |a| format!(": {a}"));
-            Some(format!("{} with an explicit deny in {}{arn}", base_message(req), layer.words().0))
+            Some(format!(
+                "{} with an explicit deny in {}{arn}",
+                base_message(req),
+                layer.words().0
+            ))
         }
         (_, layer) => {
             let action = crate::swf::catalog::action(req.action)
@@ -518,39 +681,52 @@ fn cmp_holds(c: Cmp, o: Ordering) -> bool {
 
 /// Whether one request value satisfies the positive form of the operator against any
 /// policy value (values OR). A request value that does not parse matches nothing.
-fn positive(c: &CompiledCondition, r: &str, ctx: &Context) -> bool {
+fn positive(c: &CompiledCondition, r: &str, ip: Option<IpAddr>, ctx: &Context) -> bool {
     match &c.values {
         Values::Exact(ts) => ts.iter().any(|t| t.equals(r, ctx)),
         Values::Folded(ts) => ts.iter().any(|t| t.equals_folded(r, ctx)),
         Values::Like(ps) => ps.iter().any(|p| p.matches_with(r, ctx, false)),
         Values::Numeric(ps) => {
-            let Some(rv) = Decimal::parse(r) else { return false };
+            let Some(rv) = Decimal::parse(r) else {
+                return false;
+            };
             let cmp = cmp_of(c.op.base);
             ps.iter()
                 .flatten()
                 .any(|p| Decimal::parse(p).is_some_and(|pv| cmp_holds(cmp, rv.cmp(&pv))))
         }
         Values::Date(ps) => {
-            let Some(rv) = parse_instant(r) else { return false };
+            let Some(rv) = parse_instant(r) else {
+                return false;
+            };
             let cmp = cmp_of(c.op.base);
             ps.iter().flatten().any(|pv| cmp_holds(cmp, rv.cmp(pv)))
         }
-        Values::Bool(ps) => parse_bool(r).is_some_and(|rv| ps.iter().any(|p| *p == Some(rv))),
+        Values::Bool(ps) => parse_bool(r).is_some_and(|rv| ps.contains(&Some(rv))),
         Values::Binary(ps) => {
             use base64::Engine;
-            let Ok(rv) = base64::engine::general_purpose::STANDARD.decode(r) else { return false };
+            let Ok(rv) = base64::engine::general_purpose::STANDARD.decode(r) else {
+                return false;
+            };
             ps.iter().flatten().any(|p| *p == rv)
         }
         Values::Ip(ps) => {
-            let Ok(ip) = r.parse::<IpAddr>() else { return false };
+            let Some(ip) = ip.or_else(|| r.parse::<IpAddr>().ok()) else {
+                return false;
+            };
             ps.iter().flatten().any(|cidr| cidr.contains(ip))
         }
-        Values::Arn(ps) => r.matches(':').count() >= 5 && ps.iter().any(|p| p.matches(r, ctx)),
+        Values::Arn(ps) => {
+            let split = SplitArn::new(r);
+            r.matches(':').count() >= 5 && ps.iter().any(|p| p.matches_split(&split, ctx))
+        }
     }
 }
 
 fn condition_holds<R: Recorder>(c: &CompiledCondition, ctx: &Context, rec: &mut R) -> bool {
-    let value = ctx.get_lower(&c.key);
+    let entry = ctx.entry_hashed(c.key_hash, &c.key);
+    let value = entry.map(|e| &e.value);
+    let ip = entry.and_then(|e| e.ip);
     let absent = match value {
         None => true,
         Some(ContextValue::Multi(v)) => v.is_empty(),
@@ -560,8 +736,10 @@ fn condition_holds<R: Recorder>(c: &CompiledCondition, ctx: &Context, rec: &mut 
         rec.missing(&c.key_display);
     }
     if c.op.base == BaseOperator::Null {
-        let Values::Bool(ps) = &c.values else { return false };
-        return ps.iter().any(|p| *p == Some(absent));
+        let Values::Bool(ps) = &c.values else {
+            return false;
+        };
+        return ps.contains(&Some(absent));
     }
     let negated = c.op.base.is_negated();
     if absent {
@@ -571,11 +749,15 @@ fn condition_holds<R: Recorder>(c: &CompiledCondition, ctx: &Context, rec: &mut 
             None => c.op.if_exists || negated,
         };
     }
-    let test = |r: &str| positive(c, r, ctx) != negated;
+    let test = |r: &str, ip| positive(c, r, ip, ctx) != negated;
     match (c.op.set, value) {
-        (Some(SetOperator::ForAllValues), Some(ContextValue::Multi(v))) => v.iter().all(|r| test(r)),
-        (Some(SetOperator::ForAnyValue) | None, Some(ContextValue::Multi(v))) => v.iter().any(|r| test(r)),
-        (_, Some(ContextValue::Single(r))) => test(r),
+        (Some(SetOperator::ForAllValues), Some(ContextValue::Multi(v))) => {
+            v.iter().all(|r| test(r, None))
+        }
+        (Some(SetOperator::ForAnyValue) | None, Some(ContextValue::Multi(v))) => {
+            v.iter().any(|r| test(r, None))
+        }
+        (_, Some(ContextValue::Single(r))) => test(r, ip),
         (_, None) => false,
     }
 }

@@ -4,7 +4,9 @@
 
 use super::{Context, ContextValue, DecisionKind, Request};
 use crate::compile::PolicySet;
-use crate::policy::model::{BaseOperator, Effect, OperatorFamily, PolicyDocument, SetOperator, Statement, Version};
+use crate::policy::model::{
+    BaseOperator, Effect, OperatorFamily, PolicyDocument, SetOperator, Statement, Version,
+};
 use crate::policy::variables::{scan, Segment};
 use crate::values::{parse_bool, parse_instant, Cidr, Decimal};
 
@@ -67,7 +69,11 @@ fn arn_matches(pattern: &str, v2012: bool, arn: &str, ctx: &Context) -> bool {
     }
     // Variables' own colons must not split fields: split the text first, then substitute.
     let mut fields_text: Vec<String> = vec![String::new()];
-    for seg in if v2012 { scan(pattern).segments } else { vec![Segment::Text(pattern)] } {
+    for seg in if v2012 {
+        scan(pattern).segments
+    } else {
+        vec![Segment::Text(pattern)]
+    } {
         match seg {
             Segment::Text(t) => {
                 for (i, part) in t.split(':').enumerate() {
@@ -128,11 +134,13 @@ fn single_positive(base: BaseOperator, p: &str, r: &str, v2012: bool, ctx: &Cont
         OperatorFamily::String => match base {
             StringLike | StringNotLike => substitute(p, v2012, true, ctx)
                 .is_some_and(|pc| naive(&pc, &r.chars().collect::<Vec<_>>())),
-            StringEquals | StringNotEquals => {
-                substitute(p, v2012, false, ctx).is_some_and(|pc| pc == r.chars().map(C::Ch).collect::<Vec<_>>())
-            }
+            StringEquals | StringNotEquals => substitute(p, v2012, false, ctx)
+                .is_some_and(|pc| pc == r.chars().map(C::Ch).collect::<Vec<_>>()),
             _ => substitute(p, v2012, false, ctx).is_some_and(|pc| {
-                let text: String = pc.iter().map(|c| if let C::Ch(ch) = c { *ch } else { '*' }).collect();
+                let text: String = pc
+                    .iter()
+                    .map(|c| if let C::Ch(ch) = c { *ch } else { '*' })
+                    .collect();
                 text.to_lowercase() == r.to_lowercase()
             }),
         },
@@ -144,7 +152,9 @@ fn single_positive(base: BaseOperator, p: &str, r: &str, v2012: bool, ctx: &Cont
             (Some(pv), Some(rv)) => cmp(rv.cmp(&pv)),
             _ => false,
         },
-        OperatorFamily::Bool => matches!((parse_bool(p), parse_bool(r)), (Some(a), Some(b)) if a == b),
+        OperatorFamily::Bool => {
+            matches!((parse_bool(p), parse_bool(r)), (Some(a), Some(b)) if a == b)
+        }
         OperatorFamily::Binary => {
             use base64::Engine;
             let e = base64::engine::general_purpose::STANDARD;
@@ -170,7 +180,10 @@ fn conditions_hold(st: &Statement, v2012: bool, ctx: &Context) -> bool {
             };
             let absent = values.is_empty();
             if o.base == BaseOperator::Null {
-                return k.values.iter().any(|p| parse_bool(&p.value) == Some(absent));
+                return k
+                    .values
+                    .iter()
+                    .any(|p| parse_bool(&p.value) == Some(absent));
             }
             let negated = o.base.is_negated();
             if absent {
@@ -181,7 +194,10 @@ fn conditions_hold(st: &Statement, v2012: bool, ctx: &Context) -> bool {
                 };
             }
             let one = |r: &String| {
-                let any = k.values.iter().any(|p| single_positive(o.base, &p.value, r, v2012, ctx));
+                let any = k
+                    .values
+                    .iter()
+                    .any(|p| single_positive(o.base, &p.value, r, v2012, ctx));
                 if negated {
                     !any
                 } else {
@@ -235,7 +251,11 @@ fn applies(doc: &PolicyDocument, st: &Statement, effect: Effect, req: &Request<'
     action_ok && resource_ok && conditions_hold(st, v2012, req.context)
 }
 
-fn any_applies<'a>(docs: impl IntoIterator<Item = &'a PolicyDocument>, effect: Effect, req: &Request<'_>) -> bool {
+fn any_applies<'a>(
+    docs: impl IntoIterator<Item = &'a PolicyDocument>,
+    effect: Effect,
+    req: &Request<'_>,
+) -> bool {
     docs.into_iter()
         .any(|d| d.statements.iter().any(|s| applies(d, s, effect, req)))
 }

@@ -8,6 +8,7 @@
 )]
 
 mod cli_validate;
+mod eval_props;
 mod eval_spec;
 mod parse_props;
 mod validate_cases;

@@ -1,0 +1,587 @@
+//! Configuration shared by every command (`policies/swf-iam.json` by default): the
+//! account, the SCP levels and the principals with their policies and access keys.
+//!
+//! Paths are relative to the configuration file; a policy entry may also be an inline
+//! policy object, or `{"path": ..., "arn": ...}` to name the policy's ARN. Unknown
+//! fields, missing files and invalid policies are errors with file, line, column and
+//! JSON pointer.
+
+use crate::compile::{CompiledPolicySet, LoadedPolicy, PolicyError, PolicySet};
+use crate::eval::{Context, Principal};
+use crate::json::{self, Member, Node, Value};
+use crate::source::{Pointer, SourceFile};
+use crate::swf::arn::{check_account, check_region, PARTITIONS};
+use crate::validate::PolicyKind;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// A configuration problem, with where it is.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ConfigError {
+    /// The file cannot be read.
+    #[error("cannot read `{path}`: {message}")]
+    Io {
+        /// The path.
+        path: String,
+        /// The OS error.
+        message: String,
+    },
+    /// A value of the configuration is wrong.
+    #[error("{file}:{line}:{column}: {message} (at {pointer})")]
+    Invalid {
+        /// The configuration file.
+        file: String,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// JSON pointer.
+        pointer: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A referenced policy is invalid.
+    #[error("{0}")]
+    Policy(#[from] PolicyError),
+}
+
+/// A secret access key: never shown by `Debug` or `Display`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+
+    /// The secret itself, for signing.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(**redacted**)")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("**redacted**")
+    }
+}
+
+/// An access key of a principal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessKey {
+    /// The access key ID (`AKIA...`).
+    pub access_key_id: String,
+    /// The secret access key.
+    pub secret_access_key: Secret,
+}
+
+/// One configured principal with its policies, compiled.
+#[derive(Debug, Clone)]
+pub struct PrincipalConfig {
+    /// The principal.
+    pub principal: Principal,
+    /// Its policies (the configuration's SCP levels included).
+    pub policies: PolicySet,
+    /// Its policies, compiled.
+    pub compiled: Arc<CompiledPolicySet>,
+    /// Its access keys.
+    pub access_keys: Vec<AccessKey>,
+    /// The context keys every request of this principal carries (principal keys).
+    pub base_context: Context,
+}
+
+/// A loaded configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where it was read from.
+    pub path: PathBuf,
+    /// Partition of request ARNs.
+    pub partition: String,
+    /// Default region.
+    pub region: String,
+    /// The account of the domains.
+    pub account: String,
+    /// The principals.
+    pub principals: Vec<PrincipalConfig>,
+}
+
+impl Config {
+    /// Reads and checks a configuration file, loading and compiling every policy.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let bytes = std::fs::read(path).map_err(|e| ConfigError::Io {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        Self::from_bytes(path, &bytes)
+    }
+
+    /// Parses configuration text as if read from `path` (paths resolve against its directory).
+    pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<Config, ConfigError> {
+        let source = SourceFile::new(
+            path.display().to_string(),
+            String::from_utf8_lossy(bytes).into_owned(),
+        );
+        let r = Reader {
+            source: &source,
+            dir: path.parent().unwrap_or(Path::new(".")).to_path_buf(),
+        };
+        let root = json::parse(bytes).map_err(|e| {
+            r.err_at(
+                e.offset,
+                &Pointer::root(),
+                format!("not valid JSON: {}", e.kind),
+            )
+        })?;
+        r.config(&root, path)
+    }
+
+    /// The principal whose ARN (or caller ARN) is `arn`.
+    pub fn principal(&self, arn: &str) -> Option<&PrincipalConfig> {
+        self.principals
+            .iter()
+            .find(|p| p.principal.arn == arn || p.principal.caller_arn == arn)
+    }
+
+    /// The principal owning access key `akid`, and the key.
+    pub fn access_key(&self, akid: &str) -> Option<(&PrincipalConfig, &AccessKey)> {
+        self.principals.iter().find_map(|p| {
+            p.access_keys
+                .iter()
+                .find(|k| k.access_key_id == akid)
+                .map(|k| (p, k))
+        })
+    }
+}
+
+struct Reader<'a> {
+    source: &'a SourceFile,
+    dir: PathBuf,
+}
+
+type Res<T> = Result<T, ConfigError>;
+
+impl Reader<'_> {
+    fn err_at(&self, offset: usize, pointer: &Pointer, message: String) -> ConfigError {
+        let lc = self.source.line_col(offset);
+        ConfigError::Invalid {
+            file: self.source.name().to_owned(),
+            line: lc.line,
+            column: lc.column,
+            pointer: if pointer.as_str().is_empty() {
+                "/".into()
+            } else {
+                pointer.to_string()
+            },
+            message,
+        }
+    }
+
+    fn err(&self, node: &Node, pointer: &Pointer, message: String) -> ConfigError {
+        self.err_at(node.span.start, pointer, message)
+    }
+
+    fn object<'n>(&self, node: &'n Node, pointer: &Pointer, allowed: &[&str]) -> Res<&'n [Member]> {
+        let Value::Object(members) = &node.value else {
+            return Err(self.err(
+                node,
+                pointer,
+                format!("expected an object, not {}", node.value.type_name()),
+            ));
+        };
+        for (i, m) in members.iter().enumerate() {
+            if !allowed.contains(&m.key.as_str()) {
+                return Err(self.err_at(
+                    m.key_span.start,
+                    &pointer.key(&m.key),
+                    format!(
+                        "unknown field `{}`; expected one of {}",
+                        m.key,
+                        allowed.join(", ")
+                    ),
+                ));
+            }
+            if members[..i].iter().any(|o| o.key == m.key) {
+                return Err(self.err_at(
+                    m.key_span.start,
+                    &pointer.key(&m.key),
+                    format!("duplicate field `{}`", m.key),
+                ));
+            }
+        }
+        Ok(members)
+    }
+
+    fn string<'n>(&self, node: &'n Node, pointer: &Pointer) -> Res<&'n str> {
+        match &node.value {
+            Value::String(s) => Ok(s),
+            other => Err(self.err(
+                node,
+                pointer,
+                format!("expected a string, not {}", other.type_name()),
+            )),
+        }
+    }
+
+    fn config(&self, root: &Node, path: &Path) -> Res<Config> {
+        let ptr = Pointer::root();
+        let members = self.object(
+            root,
+            &ptr,
+            &["partition", "region", "account", "scps", "principals"],
+        )?;
+        let get = |k: &str| members.iter().find(|m| m.key == k);
+        let text = |k: &str, default: &str| -> Res<String> {
+            match get(k) {
+                Some(m) => Ok(self.string(&m.value, &ptr.key(k))?.to_owned()),
+                None => Ok(default.to_owned()),
+            }
+        };
+        let partition = text("partition", "aws")?;
+        if !PARTITIONS.contains(&partition.as_str()) {
+            let m = get("partition").map_or(root, |m| &m.value);
+            return Err(self.err(
+                m,
+                &ptr.key("partition"),
+                format!("unknown partition `{partition}`"),
+            ));
+        }
+        let region = text("region", "us-east-1")?;
+        if let Err(e) = check_region(&region) {
+            let m = get("region").map_or(root, |m| &m.value);
+            return Err(self.err(m, &ptr.key("region"), e.to_string()));
+        }
+        let account = text("account", "123456789012")?;
+        if let Err(e) = check_account(&account) {
+            let m = get("account").map_or(root, |m| &m.value);
+            return Err(self.err(m, &ptr.key("account"), e.to_string()));
+        }
+        let mut scps = Vec::new();
+        if let Some(m) = get("scps") {
+            let p = ptr.key("scps");
+            let Value::Array(levels) = &m.value.value else {
+                return Err(self.err(
+                    &m.value,
+                    &p,
+                    "`scps` must be an array of levels (arrays of policies), root first".into(),
+                ));
+            };
+            for (i, level) in levels.iter().enumerate() {
+                let lp = p.index(i);
+                let Value::Array(items) = &level.value else {
+                    return Err(self.err(
+                        level,
+                        &lp,
+                        "each SCP level must be an array of policies".into(),
+                    ));
+                };
+                if items.is_empty() {
+                    return Err(self.err(
+                        level,
+                        &lp,
+                        "an SCP level needs at least one policy".into(),
+                    ));
+                }
+                let mut pols = Vec::new();
+                for (j, it) in items.iter().enumerate() {
+                    pols.push(self.policy(it, &lp.index(j), &PolicyKind::Scp)?);
+                }
+                scps.push(pols);
+            }
+        }
+        let mut principals = Vec::new();
+        if let Some(m) = get("principals") {
+            let p = ptr.key("principals");
+            let Value::Array(items) = &m.value.value else {
+                return Err(self.err(&m.value, &p, "`principals` must be an array".into()));
+            };
+            for (i, it) in items.iter().enumerate() {
+                let pc = self.principal(it, &p.index(i), &scps)?;
+                if principals
+                    .iter()
+                    .any(|o: &PrincipalConfig| o.principal.arn == pc.principal.arn)
+                {
+                    return Err(self.err(
+                        it,
+                        &p.index(i),
+                        format!("principal `{}` is configured twice", pc.principal.arn),
+                    ));
+                }
+                for k in &pc.access_keys {
+                    if principals.iter().any(|o: &PrincipalConfig| {
+                        o.access_keys
+                            .iter()
+                            .any(|ok| ok.access_key_id == k.access_key_id)
+                    }) {
+                        return Err(self.err(
+                            it,
+                            &p.index(i),
+                            format!("access key `{}` belongs to two principals", k.access_key_id),
+                        ));
+                    }
+                }
+                principals.push(pc);
+            }
+        }
+        Ok(Config {
+            path: path.to_path_buf(),
+            partition,
+            region,
+            account,
+            principals,
+        })
+    }
+
+    fn policy(&self, node: &Node, pointer: &Pointer, kind: &PolicyKind) -> Res<LoadedPolicy> {
+        match &node.value {
+            Value::String(rel) => self.policy_file(rel, None),
+            Value::Object(members) if members.iter().any(|m| m.key == "path") => {
+                let members = self.object(node, pointer, &["path", "arn"])?;
+                let mut path = None;
+                let mut arn = None;
+                for m in members {
+                    let s = self.string(&m.value, &pointer.key(&m.key))?;
+                    if m.key == "path" {
+                        path = Some(s);
+                    } else {
+                        arn = Some(s.to_owned());
+                    }
+                }
+                self.policy_file(path.unwrap_or(""), arn)
+            }
+            Value::Object(_) => {
+                let text = self
+                    .source
+                    .text()
+                    .get(node.span.start..node.span.end)
+                    .unwrap_or("");
+                let name = format!("{}#{}", self.source.name(), pointer);
+                Ok(LoadedPolicy::load(&name, text.as_bytes(), kind)?)
+            }
+            other => Err(self.err(
+                node,
+                pointer,
+                format!(
+                    "a policy is a path, an inline policy object or {{\"path\", \"arn\"}}, not {}",
+                    other.type_name()
+                ),
+            )),
+        }
+        .map_err(|e: ConfigError| match e {
+            ConfigError::Io { path, message } => self.err(
+                node,
+                pointer,
+                format!("cannot read policy `{path}`: {message}"),
+            ),
+            other => other,
+        })
+    }
+
+    fn policy_file(&self, rel: &str, arn: Option<String>) -> Res<LoadedPolicy> {
+        let full = self.dir.join(rel);
+        let bytes = std::fs::read(&full).map_err(|e| ConfigError::Io {
+            path: full.display().to_string(),
+            message: e.to_string(),
+        })?;
+        let mut p = LoadedPolicy::load(
+            &full.display().to_string(),
+            &bytes,
+            &PolicyKind::InlineRole("config".into()),
+        )?;
+        p.name = rel.to_owned();
+        p.arn = arn;
+        Ok(p)
+    }
+
+    fn principal(
+        &self,
+        node: &Node,
+        pointer: &Pointer,
+        scps: &[Vec<LoadedPolicy>],
+    ) -> Res<PrincipalConfig> {
+        let members = self.object(
+            node,
+            pointer,
+            &[
+                "arn",
+                "tags",
+                "policies",
+                "permissionsBoundary",
+                "sessionPolicy",
+                "accessKeys",
+                "sessionName",
+                "userId",
+            ],
+        )?;
+        let get = |k: &str| members.iter().find(|m| m.key == k);
+        let Some(arn_m) = get("arn") else {
+            return Err(self.err(node, pointer, "a principal needs `arn`".into()));
+        };
+        let arn = self.string(&arn_m.value, &pointer.key("arn"))?;
+        let session = match get("sessionName") {
+            Some(m) => self.string(&m.value, &pointer.key("sessionName"))?,
+            None => "swf-iam",
+        };
+        let user_id = match get("userId") {
+            Some(m) => Some(self.string(&m.value, &pointer.key("userId"))?),
+            None => None,
+        };
+        let mut principal = Principal::from_arn(arn, session, user_id)
+            .map_err(|e| self.err(&arn_m.value, &pointer.key("arn"), e.to_string()))?;
+        if let Some(m) = get("tags") {
+            let tp = pointer.key("tags");
+            let Value::Object(tags) = &m.value.value else {
+                return Err(self.err(&m.value, &tp, "`tags` must be an object of strings".into()));
+            };
+            for t in tags {
+                let v = self.string(&t.value, &tp.key(&t.key))?;
+                principal.tags.push((t.key.clone(), v.to_owned()));
+            }
+        }
+        let mut set = PolicySet {
+            scps: scps.to_vec(),
+            ..PolicySet::default()
+        };
+        if let Some(m) = get("policies") {
+            let pp = pointer.key("policies");
+            let Value::Array(items) = &m.value.value else {
+                return Err(self.err(&m.value, &pp, "`policies` must be an array".into()));
+            };
+            for (i, it) in items.iter().enumerate() {
+                set.identity.push(self.policy(
+                    it,
+                    &pp.index(i),
+                    &PolicyKind::InlineRole("config".into()),
+                )?);
+            }
+        }
+        for (key, kind) in [
+            ("permissionsBoundary", PolicyKind::Boundary),
+            ("sessionPolicy", PolicyKind::Session),
+        ] {
+            if let Some(m) = get(key).filter(|m| m.value.value != Value::Null) {
+                let p = self.policy(&m.value, &pointer.key(key), &kind)?;
+                if key == "permissionsBoundary" {
+                    set.boundary = Some(p);
+                } else {
+                    set.session = Some(p);
+                }
+            }
+        }
+        let mut access_keys = Vec::new();
+        if let Some(m) = get("accessKeys") {
+            let kp = pointer.key("accessKeys");
+            let Value::Array(items) = &m.value.value else {
+                return Err(self.err(&m.value, &kp, "`accessKeys` must be an array".into()));
+            };
+            for (i, it) in items.iter().enumerate() {
+                let ip = kp.index(i);
+                let km = self.object(it, &ip, &["accessKeyId", "secretAccessKey"])?;
+                let field = |k: &str| -> Res<String> {
+                    let m = km
+                        .iter()
+                        .find(|m| m.key == k)
+                        .ok_or_else(|| self.err(it, &ip, format!("an access key needs `{k}`")))?;
+                    let s = self.string(&m.value, &ip.key(k))?;
+                    if s.is_empty() {
+                        return Err(self.err(
+                            &m.value,
+                            &ip.key(k),
+                            format!("`{k}` must not be empty"),
+                        ));
+                    }
+                    Ok(s.to_owned())
+                };
+                access_keys.push(AccessKey {
+                    access_key_id: field("accessKeyId")?,
+                    secret_access_key: Secret::new(field("secretAccessKey")?),
+                });
+            }
+        }
+        let compiled =
+            CompiledPolicySet::compile(&set).map_err(|e| self.err(node, pointer, e.to_string()))?;
+        let mut base_context = Context::new();
+        principal.fill_context(&mut base_context);
+        Ok(PrincipalConfig {
+            principal,
+            policies: set,
+            compiled: Arc::new(compiled),
+            access_keys,
+            base_context,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Config, ConfigError> {
+        Config::from_bytes(Path::new("/nonexistent/cfg.json"), text.as_bytes())
+    }
+
+    #[test]
+    fn inline_policies_and_defaults() {
+        let c = load(
+            r#"{"principals":[{"arn":"arn:aws:iam::123456789012:role/w","tags":{"team":"orders"},
+              "policies":[{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"swf:*","Resource":"*"}}],
+              "accessKeys":[{"accessKeyId":"AKIA1","secretAccessKey":"s3cr3t"}]}]}"#,
+        )
+        .unwrap();
+        assert_eq!(c.partition, "aws");
+        assert_eq!(c.region, "us-east-1");
+        let p = c.principal("arn:aws:iam::123456789012:role/w").unwrap();
+        assert_eq!(p.policies.identity.len(), 1);
+        assert_eq!(
+            p.policies.identity[0].name,
+            "/nonexistent/cfg.json#/principals/0/policies/0"
+        );
+        assert_eq!(p.principal.tags, vec![("team".into(), "orders".into())]);
+        let (_, k) = c.access_key("AKIA1").unwrap();
+        assert_eq!(k.secret_access_key.expose(), "s3cr3t");
+        let dbg = format!("{c:?}");
+        assert!(!dbg.contains("s3cr3t"), "secrets never in Debug output");
+    }
+
+    #[test]
+    fn errors_have_places() {
+        let e = load("{\n  \"principals\": [{\"arn\": \"arn:aws:iam::123456789012:role/w\", \"polices\": []}]\n}").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "/nonexistent/cfg.json:2:62: unknown field `polices`; expected one of arn, tags, policies, permissionsBoundary, sessionPolicy, accessKeys, sessionName, userId (at /principals/0/polices)"
+        );
+        let e = load(r#"{"principals": [{"arn": "arn:aws:iam::123456789012:role/w", "policies": ["missing.json"]}]}"#).unwrap_err();
+        assert!(
+            e.to_string().starts_with(
+                "/nonexistent/cfg.json:1:74: cannot read policy `/nonexistent/missing.json`"
+            ),
+            "{e}"
+        );
+        let e = load(r#"{"account": "12"}"#).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("is not a 12-digit account ID (at /account)"),
+            "{e}"
+        );
+        let e = load(r#"{"principals": [{"arn": "arn:aws:iam::123456789012:role/w", "policies": [{"Version":"2012-10-17","Statement":{"Effect":"allow","Action":"swf:*","Resource":"*"}}]}]}"#).unwrap_err();
+        assert!(
+            e.to_string().contains("The policy failed legacy parsing"),
+            "{e}"
+        );
+        let e = load(r#"{"scps": [[]]}"#).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("an SCP level needs at least one policy"),
+            "{e}"
+        );
+        let e = load("{").unwrap_err();
+        assert!(e.to_string().contains("not valid JSON"), "{e}");
+    }
+}
