@@ -1,6 +1,9 @@
 //! Policy sets shared by the evaluation benchmark and the allocation test.
 
-#![allow(clippy::unwrap_used, reason = "shared by benches and tests, which fail loudly")]
+#![allow(
+    clippy::unwrap_used,
+    reason = "shared by benches and tests, which fail loudly"
+)]
 
 use serde_json::json;
 use swf_iam::compile::{CompiledPolicySet, LoadedPolicy, PolicySet};

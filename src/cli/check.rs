@@ -560,37 +560,38 @@ fn one_request(
     };
     let resource = setup.resource(caller, action, str_field("domain")?, str_field("resource")?)?;
     let extra;
-    let context =
-        match obj.get("context") {
-            None | Some(Value::Null) => &caller.context,
-            Some(Value::Object(m)) => {
-                let mut ctx = caller.context.clone();
-                for (k, v) in m {
-                    match v {
-                        Value::String(s) => ctx.set_single(k, s.clone()),
-                        Value::Bool(b) => ctx.set_single(k, b.to_string()),
-                        Value::Number(n) => ctx.set_single(k, n.to_string()),
-                        Value::Array(items) => {
-                            let vals = items
-                                .iter()
-                                .map(|i| {
-                                    i.as_str().map(str::to_owned).ok_or_else(|| {
-                                        format!("context `{k}`: values must be strings")
-                                    })
-                                })
-                                .collect::<Result<Vec<_>, _>>()?;
-                            ctx.set(k, ContextValue::Multi(vals));
-                        }
-                        _ => return Err(format!(
+    let context = match obj.get("context") {
+        None | Some(Value::Null) => &caller.context,
+        Some(Value::Object(m)) => {
+            let mut ctx = caller.context.clone();
+            for (k, v) in m {
+                match v {
+                    Value::String(s) => ctx.set_single(k, s.clone()),
+                    Value::Bool(b) => ctx.set_single(k, b.to_string()),
+                    Value::Number(n) => ctx.set_single(k, n.to_string()),
+                    Value::Array(items) => {
+                        let vals = items
+                            .iter()
+                            .map(|i| {
+                                i.as_str()
+                                    .map(str::to_owned)
+                                    .ok_or_else(|| format!("context `{k}`: values must be strings"))
+                            })
+                            .collect::<Result<Vec<_>, _>>()?;
+                        ctx.set(k, ContextValue::Multi(vals));
+                    }
+                    _ => {
+                        return Err(format!(
                             "context `{k}` must be a string, boolean, number or array of strings"
-                        )),
+                        ))
                     }
                 }
-                extra = ctx;
-                &extra
             }
-            Some(_) => return Err("`context` must be an object".into()),
-        };
+            extra = ctx;
+            &extra
+        }
+        Some(_) => return Err("`context` must be an object".into()),
+    };
     let req = Request {
         principal: &caller.principal,
         action,
