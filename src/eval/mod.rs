@@ -153,8 +153,8 @@ pub struct Decision {
     /// The denying layer, if denied.
     pub deny_layer: Option<DenyLayer>,
     /// The statements that decided: every applicable `Deny` (explicit deny); the failing
-    /// layer's statements whose conditions did not hold (implicit deny); the allowing
-    /// statements of each layer (allowed).
+    /// layer's `Allow` statements whose action and resource matched but whose conditions
+    /// did not hold (implicit deny); the allowing statements of each layer (allowed).
     pub matched_statements: Vec<MatchedStatement>,
     /// Context keys that conditions asked for but the request lacked.
     pub missing_context_keys: Vec<String>,
@@ -591,6 +591,10 @@ fn explain(set: &CompiledPolicySet, req: &Request<'_>, out: Outcome, rec: Full) 
                 .iter()
                 .filter(|(id, applied)| {
                     !*applied
+                        && set
+                            .statements
+                            .get(*id as usize)
+                            .is_some_and(|s| s.effect == Effect::Allow)
                         && match (layer, layer_of(*id)) {
                             (DenyLayer::ServiceControlPolicy, Some(Layer::Scp(l))) => {
                                 Some(l) == failing_level

@@ -7,7 +7,9 @@
     reason = "tests fail loudly on the first unexpected value"
 )]
 
+mod cli_check;
 mod cli_validate;
+mod eval_cases;
 mod eval_props;
 mod eval_spec;
 mod parse_props;
