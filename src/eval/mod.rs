@@ -255,14 +255,13 @@ fn fast(set: &CompiledPolicySet, bucket: &crate::compile::Bucket, req: &Request<
         b: &bucket.rest_deny,
     }) {
         if applies(set, id, check, &split, req) {
-            let layer = set
-                .statements
-                .get(id as usize)
-                .map_or(DenyLayer::InternalError, |s| DenyLayer::of(s.layer));
-            return Outcome {
-                decision: DecisionKind::ExplicitDeny,
-                layer: Some(layer),
-                statement: Some(id),
+            return match set.statements.get(id as usize) {
+                Some(st) => Outcome {
+                    decision: DecisionKind::ExplicitDeny,
+                    layer: Some(DenyLayer::of(st.layer)),
+                    statement: Some(id),
+                },
+                None => INTERNAL,
             };
         }
     }
@@ -286,7 +285,7 @@ fn fast(set: &CompiledPolicySet, bucket: &crate::compile::Bucket, req: &Request<
         .chain(bucket.rest_allow.iter().map(|i| (i, true)))
     {
         let Some(st) = set.statements.get(id as usize) else {
-            continue;
+            return INTERNAL;
         };
         let needed = match st.layer {
             Layer::Scp(l) => scp_allowed & (1u64 << l) == 0,
@@ -342,6 +341,12 @@ fn fast(set: &CompiledPolicySet, bucket: &crate::compile::Bucket, req: &Request<
 pub fn evaluate(set: &CompiledPolicySet, req: &Request<'_>) -> Decision {
     let mut rec = Full::default();
     let out = core(set, req, &mut rec);
+    if out == INTERNAL {
+        return internal_error(
+            req,
+            "the compiled policy set is inconsistent (a statement index is out of range)",
+        );
+    }
     explain(set, req, out, rec)
 }
 
@@ -393,6 +398,13 @@ impl Iterator for Merge<'_> {
     }
 }
 
+/// The outcome when the compiled set is inconsistent: a deny that says so.
+const INTERNAL: Outcome = Outcome {
+    decision: DecisionKind::ImplicitDeny,
+    layer: Some(DenyLayer::InternalError),
+    statement: None,
+};
+
 fn core<R: Recorder>(set: &CompiledPolicySet, req: &Request<'_>, rec: &mut R) -> Outcome {
     let action_id = set.action_id(req.action);
     // Candidate statements: from the action's bucket, or every statement for actions
@@ -413,9 +425,11 @@ fn core<R: Recorder>(set: &CompiledPolicySet, req: &Request<'_>, rec: &mut R) ->
     let mut identity_allow: Option<u32> = None;
     let mut boundary_allow = false;
     let mut session_allow = false;
+    let mut inconsistent = false;
 
     let mut visit = |id: u32, check_resource: bool, rec: &mut R| -> bool {
         let Some(st) = set.statements.get(id as usize) else {
+            inconsistent = true;
             return false;
         };
         if check_action && !st.actions.matches(req.action) {
@@ -477,6 +491,9 @@ fn core<R: Recorder>(set: &CompiledPolicySet, req: &Request<'_>, rec: &mut R) ->
         layer: Some(layer),
         statement,
     };
+    if inconsistent {
+        return INTERNAL;
+    }
     if let Some(id) = explicit {
         let layer = set
             .statements
@@ -650,6 +667,49 @@ fn explain(set: &CompiledPolicySet, req: &Request<'_>, out: Outcome, rec: Full) 
         missing_context_keys: rec.missing,
         message,
         error: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compile::{LoadedPolicy, PolicySet};
+    use crate::validate::PolicyKind;
+
+    #[test]
+    fn an_inconsistent_index_fails_closed() {
+        let p = LoadedPolicy::load(
+            "p",
+            br#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#,
+            &PolicyKind::Managed,
+        )
+        .unwrap();
+        let mut set = CompiledPolicySet::compile(&PolicySet {
+            identity: vec![p],
+            ..PolicySet::default()
+        })
+        .unwrap();
+        let principal = Principal::from_arn("arn:aws:iam::123456789012:role/w", "s", None).unwrap();
+        let ctx = Context::new();
+        let req = Request {
+            principal: &principal,
+            action: "swf:RecordActivityTaskHeartbeat",
+            resource: "arn:aws:swf:us-east-1:123456789012:/domain/d",
+            context: &ctx,
+        };
+        assert_eq!(decide(&set, &req).decision, DecisionKind::Allowed);
+        set.statements.clear(); // the index now names statements that do not exist
+        assert_eq!(decide(&set, &req), INTERNAL);
+        let d = evaluate(&set, &req);
+        assert_eq!(d.decision, DecisionKind::ImplicitDeny);
+        assert_eq!(d.deny_layer, Some(DenyLayer::InternalError));
+        assert!(d.error.is_some() && d.message.unwrap().contains("could not evaluate"));
+        let other = Request {
+            action: "s3:GetObject",
+            resource: "arn:aws:s3:::b/k",
+            ..req
+        };
+        assert_eq!(decide(&set, &other).decision, DecisionKind::ImplicitDeny);
     }
 }
 
