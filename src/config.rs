@@ -129,18 +129,36 @@ impl Config {
             path.display().to_string(),
             String::from_utf8_lossy(bytes).into_owned(),
         );
-        let r = Reader {
-            source: &source,
-            dir: path.parent().unwrap_or(Path::new(".")).to_path_buf(),
-        };
         let root = json::parse(bytes).map_err(|e| {
-            r.err_at(
+            Reader {
+                source: &source,
+                dir: PathBuf::new(),
+                base: Pointer::root(),
+            }
+            .err_at(
                 e.offset,
                 &Pointer::root(),
                 format!("not valid JSON: {}", e.kind),
             )
         })?;
-        r.config(&root, path)
+        Self::from_node(path, &source, &root, &Pointer::root())
+    }
+
+    /// Reads a configuration embedded at `pointer` in another JSON document (a case file's
+    /// inline `config`), so that errors point into that document. Paths resolve against
+    /// the directory of `path`.
+    pub fn from_node(
+        path: &Path,
+        source: &SourceFile,
+        node: &Node,
+        pointer: &Pointer,
+    ) -> Result<Config, ConfigError> {
+        let r = Reader {
+            source,
+            dir: path.parent().unwrap_or(Path::new(".")).to_path_buf(),
+            base: pointer.clone(),
+        };
+        r.config(node, path)
     }
 
     /// The principal whose ARN (or caller ARN) is `arn`.
@@ -164,6 +182,8 @@ impl Config {
 struct Reader<'a> {
     source: &'a SourceFile,
     dir: PathBuf,
+    /// Pointer of the configuration inside its document (empty for a configuration file).
+    base: Pointer,
 }
 
 type Res<T> = Result<T, ConfigError>;
@@ -231,7 +251,7 @@ impl Reader<'_> {
     }
 
     fn config(&self, root: &Node, path: &Path) -> Res<Config> {
-        let ptr = Pointer::root();
+        let ptr = self.base.clone();
         let members = self.object(
             root,
             &ptr,
@@ -357,13 +377,27 @@ impl Reader<'_> {
                 self.policy_file(path.unwrap_or(""), arn)
             }
             Value::Object(_) => {
-                let text = self
-                    .source
-                    .text()
-                    .get(node.span.start..node.span.end)
-                    .unwrap_or("");
-                let name = format!("{}#{}", self.source.name(), pointer);
-                Ok(LoadedPolicy::load(&name, text.as_bytes(), kind)?)
+                // Blank out what precedes the object (keeping line breaks), so that positions in
+                // the policy are positions in the enclosing file.
+                let whole = self.source.text();
+                let mut text: String = whole
+                    .get(..node.span.start)
+                    .unwrap_or("")
+                    .chars()
+                    .map(|c| if c == '\n' { '\n' } else { ' ' })
+                    .collect();
+                text.push_str(whole.get(node.span.start..node.span.end).unwrap_or(""));
+                let file = Path::new(self.source.name()).file_name().map_or_else(
+                    || self.source.name().to_owned(),
+                    |f| f.to_string_lossy().into_owned(),
+                );
+                let name = format!("{file}#{pointer}");
+                LoadedPolicy::load(&name, text.as_bytes(), kind).map_err(|mut e| {
+                    // Report the enclosing file and the full pointer.
+                    e.name = self.source.name().to_owned();
+                    e.pointer = format!("{pointer}{}", e.pointer);
+                    ConfigError::Policy(e)
+                })
             }
             other => Err(self.err(
                 node,
@@ -541,7 +575,7 @@ mod tests {
         assert_eq!(p.policies.identity.len(), 1);
         assert_eq!(
             p.policies.identity[0].name,
-            "/nonexistent/cfg.json#/principals/0/policies/0"
+            "cfg.json#/principals/0/policies/0"
         );
         assert_eq!(p.principal.tags, vec![("team".into(), "orders".into())]);
         let (_, k) = c.access_key("AKIA1").unwrap();

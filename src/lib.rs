@@ -12,6 +12,7 @@ pub mod policy;
 pub mod render;
 pub mod source;
 pub mod swf;
+pub mod testing;
 pub mod validate;
 pub mod values;
 

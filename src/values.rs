@@ -223,6 +223,13 @@ fn nanos_of(frac: &str) -> Option<u32> {
     Some(n)
 }
 
+/// The current time in epoch seconds (0 if the clock is before 1970).
+pub fn now_epoch() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
 /// Formats epoch seconds as ISO 8601 UTC (`2026-11-25T10:00:00Z`), as `aws:CurrentTime` carries it.
 pub fn format_iso8601(secs: i64) -> String {
     let days = secs.div_euclid(86_400);

@@ -186,14 +186,7 @@ impl Setup {
         compiled: Arc<CompiledPolicySet>,
         mut ctx: Context,
     ) -> Caller {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64);
-        ctx.set_single("aws:RequestedRegion", self.region.clone());
-        ctx.set_single("aws:CurrentTime", crate::values::format_iso8601(now));
-        ctx.set_single("aws:EpochTime", now.to_string());
-        ctx.set_single("aws:SecureTransport", "true");
-        ctx.set_single("aws:ViaAWSService", "false");
+        ctx.set_request_defaults(&self.region, crate::values::now_epoch());
         Caller {
             principal,
             compiled,

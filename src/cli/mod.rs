@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod inputs;
+pub mod test;
 pub mod validate;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -30,6 +31,8 @@ pub enum Command {
     Validate(validate::Args),
     /// Decide, as IAM would, whether a principal may perform an action, and explain why.
     Check(Box<check::Args>),
+    /// Run permission case files (expected decisions), optionally against snapshots.
+    Test(test::Args),
 }
 
 /// Output formats shared by the subcommands.
@@ -48,5 +51,6 @@ pub fn run(cli: Cli) -> u8 {
     match cli.command {
         Command::Validate(args) => validate::run(&args),
         Command::Check(args) => check::run(&args),
+        Command::Test(args) => test::run(&args),
     }
 }

@@ -108,6 +108,17 @@ impl Context {
         }
     }
 
+    /// Sets the keys every request carries when no gate supplies them:
+    /// `aws:RequestedRegion`, `aws:CurrentTime` and `aws:EpochTime` (from `now`, epoch
+    /// seconds), `aws:SecureTransport` = `true`, `aws:ViaAWSService` = `false`.
+    pub fn set_request_defaults(&mut self, region: &str, now: i64) {
+        self.set_single("aws:RequestedRegion", region);
+        self.set_single("aws:CurrentTime", crate::values::format_iso8601(now));
+        self.set_single("aws:EpochTime", now.to_string());
+        self.set_single("aws:SecureTransport", "true");
+        self.set_single("aws:ViaAWSService", "false");
+    }
+
     /// Removes `key` (any case).
     pub fn remove(&mut self, key: &str) {
         let lower = key.to_ascii_lowercase();

@@ -8,6 +8,7 @@
 )]
 
 mod cli_check;
+mod cli_test;
 mod cli_validate;
 mod eval_cases;
 mod eval_props;

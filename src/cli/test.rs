@@ -1,0 +1,149 @@
+//! `swf-iam test`: run permission case files, optionally against stored snapshots.
+
+use super::{inputs, Format, EXIT_FAIL, EXIT_OK, EXIT_USAGE};
+use crate::testing::{self, describe_matched, SnapshotStatus};
+use std::path::PathBuf;
+
+/// Arguments of `swf-iam test`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Output format (text or json).
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+    /// Also compare each case's explanation with an insta snapshot in DIR.
+    #[arg(long, value_name = "DIR")]
+    pub snapshot: Option<PathBuf>,
+    /// With --snapshot: write new and changed snapshots instead of failing.
+    #[arg(long, requires = "snapshot")]
+    pub accept: bool,
+    /// Case files, directories (every *.json below) or glob patterns.
+    #[arg(required = true)]
+    pub paths: Vec<String>,
+}
+
+/// Runs `test`: 0 all passed, 1 some failed, 2 malformed input or usage error.
+pub fn run(args: &Args) -> u8 {
+    let inputs = match inputs::expand(&args.paths) {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("swf-iam: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    let (mut passed, mut failed, mut malformed) = (0usize, 0usize, false);
+    let mut files_json = Vec::new();
+    for input in &inputs {
+        let inputs::Input::File(path) = input else {
+            eprintln!("swf-iam: `-` is not supported by `test`: give case files");
+            return EXIT_USAGE;
+        };
+        let file = match testing::load(path) {
+            Ok(f) => f,
+            Err(e) => {
+                malformed = true;
+                eprintln!("swf-iam: {e}");
+                files_json.push(
+                    serde_json::json!({"path": path.display().to_string(), "error": e.to_string()}),
+                );
+                continue;
+            }
+        };
+        let mut cases_json = Vec::new();
+        for mut result in testing::run(&file) {
+            let snapshot = match &args.snapshot {
+                Some(dir) => match testing::check_snapshot(dir, path, &result, args.accept) {
+                    Ok(s) => Some(s),
+                    Err(e) => {
+                        eprintln!(
+                            "swf-iam: cannot write snapshots in `{}`: {e}",
+                            dir.display()
+                        );
+                        return EXIT_USAGE;
+                    }
+                },
+                None => None,
+            };
+            match snapshot {
+                Some(SnapshotStatus::New) => result.failures.push(format!(
+                    "no snapshot yet: wrote {}.new (accept with --accept or `cargo insta review`)",
+                    testing::snapshot_name(path, &result.name)
+                )),
+                Some(SnapshotStatus::Changed) => result.failures.push(format!(
+                    "explanation differs from snapshot {}: wrote {}.new",
+                    testing::snapshot_name(path, &result.name),
+                    testing::snapshot_name(path, &result.name)
+                )),
+                _ => {}
+            }
+            if result.passed() {
+                passed += 1;
+            } else {
+                failed += 1;
+            }
+            if args.format == Format::Text {
+                let stmts: Vec<String> = result
+                    .decision
+                    .matched_statements
+                    .iter()
+                    .map(describe_matched)
+                    .collect();
+                if result.passed() {
+                    println!(
+                        "ok     {}:{} {} ({})",
+                        path.display(),
+                        result.line,
+                        result.name,
+                        result.decision.decision.as_str()
+                    );
+                } else {
+                    println!("FAILED {}:{} {}", path.display(), result.line, result.name);
+                    for f in &result.failures {
+                        println!("         {f}");
+                    }
+                    println!(
+                        "         deciding statements: {}",
+                        if stmts.is_empty() {
+                            "none".to_owned()
+                        } else {
+                            stmts.join(", ")
+                        }
+                    );
+                    if let Some(m) = &result.decision.message {
+                        println!("         {m}");
+                    }
+                }
+            }
+            let mut v = serde_json::to_value(&result).unwrap_or_default();
+            if let Some(obj) = v.as_object_mut() {
+                obj.insert("passed".into(), result.passed().into());
+                if let Some(s) = snapshot {
+                    obj.insert(
+                        "snapshot".into(),
+                        serde_json::to_value(s).unwrap_or_default(),
+                    );
+                }
+            }
+            cases_json.push(v);
+        }
+        files_json
+            .push(serde_json::json!({"path": path.display().to_string(), "cases": cases_json}));
+    }
+    match args.format {
+        Format::Text => println!("{passed} passed, {failed} failed"),
+        _ => println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "files": files_json,
+                "summary": {"passed": passed, "failed": failed, "malformed": malformed},
+            }))
+            .unwrap_or_default()
+        ),
+    }
+    if malformed {
+        EXIT_USAGE
+    } else if failed > 0 {
+        EXIT_FAIL
+    } else {
+        EXIT_OK
+    }
+}

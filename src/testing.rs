@@ -1,0 +1,782 @@
+//! Permission cases as data: case files, running them, and stable renderings of a
+//! decision's explanation for snapshot tests.
+//!
+//! A case file names a configuration and the decisions a team expects:
+//!
+//! ```json
+//! {
+//!   "config": "../swf-iam.json",
+//!   "context": {"aws:SourceIp": "10.1.2.3"},
+//!   "cases": [
+//!     {"name": "worker heartbeats on orders",
+//!      "principal": "arn:aws:iam::123456789012:role/heartbeat-worker",
+//!      "action": "swf:RecordActivityTaskHeartbeat", "domain": "orders",
+//!      "expect": "allowed",
+//!      "expectStatements": [{"policy": "identity/worker.json", "sid": "HeartbeatOrders"}]}
+//!   ]
+//! }
+//! ```
+//!
+//! `config` is a path relative to the case file, or the configuration inline. The
+//! top-level `context` applies to every case; a case's own `context` adds to it.
+//! `action` defaults to `swf:RecordActivityTaskHeartbeat`. Give `domain` or
+//! `resource` (actions without a resource type use `*`). `expect` is required.
+//! `expectStatements`, when given, must equal the deciding statements: each entry
+//! matches on the fields it names (`policy`, `sid`, `index`, `effect`).
+//!
+//! In a Rust test, render a decision with [`explanation_text`] or [`explanation_json`]
+//! and snapshot it with insta:
+//!
+//! ```
+//! use swf_iam::testing::{explanation_text, load, run};
+//!
+//! let file = load(std::path::Path::new("policies/cases/worker.json")).unwrap();
+//! for result in run(&file) {
+//!     assert!(result.passed(), "{}: {:?}", result.name, result.failures);
+//!     let text = explanation_text(&result.decision);
+//!     assert!(text.starts_with("decision: "));
+//!     // insta::assert_snapshot!(result.name.clone(), text);
+//! }
+//! ```
+
+use crate::config::{Config, ConfigError, PrincipalConfig};
+use crate::eval::{self, Context, ContextValue, Decision, DecisionKind, MatchedStatement, Request};
+use crate::json::{self, Node, Value};
+use crate::policy::model::Effect;
+use crate::source::{Pointer, SourceFile};
+use crate::swf::arn::DomainArn;
+use crate::swf::catalog;
+use serde::Serialize;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// A case file that cannot be used, with where and why.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum CaseError {
+    /// The file cannot be read.
+    #[error("cannot read `{path}`: {message}")]
+    Io {
+        /// The path.
+        path: String,
+        /// The OS error.
+        message: String,
+    },
+    /// The file is malformed.
+    #[error("{file}:{line}:{column}: {message} (at {pointer})")]
+    Invalid {
+        /// The case file.
+        file: String,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// JSON pointer.
+        pointer: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The configuration it names is invalid.
+    #[error("{0}")]
+    Config(#[from] ConfigError),
+}
+
+/// What a case expects of one deciding statement: every given field must match.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ExpectedStatement {
+    /// Policy name (as in the configuration).
+    pub policy: Option<String>,
+    /// `Sid`.
+    pub sid: Option<String>,
+    /// Position in the policy.
+    pub index: Option<usize>,
+    /// Effect.
+    pub effect: Option<Effect>,
+}
+
+impl ExpectedStatement {
+    fn matches(&self, m: &MatchedStatement) -> bool {
+        self.policy.as_ref().is_none_or(|p| *p == m.policy)
+            && self.sid.as_ref().is_none_or(|s| m.sid.as_ref() == Some(s))
+            && self.index.is_none_or(|i| i == m.index)
+            && self.effect.is_none_or(|e| e == m.effect)
+    }
+}
+
+/// One permission case.
+#[derive(Debug, Clone)]
+pub struct Case {
+    /// Its name (unique in the file).
+    pub name: String,
+    /// The principal ARN (default: the configuration's first principal).
+    pub principal: Option<String>,
+    /// The action.
+    pub action: String,
+    /// The resource ARN (built from `domain` when that was given).
+    pub resource: String,
+    /// Context keys of this case (after the file's).
+    pub context: Vec<(String, ContextValue)>,
+    /// The expected decision.
+    pub expect: DecisionKind,
+    /// The expected deciding statements, if given.
+    pub expect_statements: Option<Vec<ExpectedStatement>>,
+    /// 1-based line of the case in its file.
+    pub line: usize,
+}
+
+/// A loaded case file.
+#[derive(Debug, Clone)]
+pub struct CaseFile {
+    /// Its path.
+    pub path: PathBuf,
+    /// The configuration the cases run against.
+    pub config: Config,
+    /// The cases, in file order.
+    pub cases: Vec<Case>,
+}
+
+/// The outcome of one case.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CaseResult {
+    /// The case's name.
+    pub name: String,
+    /// 1-based line of the case.
+    pub line: usize,
+    /// The expected decision.
+    pub expected: DecisionKind,
+    /// The actual decision with its explanation.
+    pub decision: Decision,
+    /// Why the case failed (empty when it passed).
+    pub failures: Vec<String>,
+}
+
+impl CaseResult {
+    /// Whether the case passed.
+    pub fn passed(&self) -> bool {
+        self.failures.is_empty()
+    }
+}
+
+struct Reader<'a> {
+    source: &'a SourceFile,
+}
+
+impl Reader<'_> {
+    fn err(&self, node: &Node, pointer: &Pointer, message: impl Into<String>) -> CaseError {
+        self.err_at(node.span.start, pointer, message)
+    }
+
+    fn err_at(&self, offset: usize, pointer: &Pointer, message: impl Into<String>) -> CaseError {
+        let lc = self.source.line_col(offset);
+        CaseError::Invalid {
+            file: self.source.name().to_owned(),
+            line: lc.line,
+            column: lc.column,
+            pointer: if pointer.as_str().is_empty() {
+                "/".into()
+            } else {
+                pointer.to_string()
+            },
+            message: message.into(),
+        }
+    }
+
+    fn object<'n>(
+        &self,
+        node: &'n Node,
+        pointer: &Pointer,
+        allowed: &[&str],
+    ) -> Result<&'n [json::Member], CaseError> {
+        let Value::Object(members) = &node.value else {
+            return Err(self.err(
+                node,
+                pointer,
+                format!("expected an object, not {}", node.value.type_name()),
+            ));
+        };
+        for (i, m) in members.iter().enumerate() {
+            let p = pointer.key(&m.key);
+            if !allowed.contains(&m.key.as_str()) {
+                return Err(self.err_at(
+                    m.key_span.start,
+                    &p,
+                    format!(
+                        "unknown field `{}`; expected one of {}",
+                        m.key,
+                        allowed.join(", ")
+                    ),
+                ));
+            }
+            if members[..i].iter().any(|o| o.key == m.key) {
+                return Err(self.err_at(
+                    m.key_span.start,
+                    &p,
+                    format!("duplicate field `{}`", m.key),
+                ));
+            }
+        }
+        Ok(members)
+    }
+
+    fn string<'n>(&self, node: &'n Node, pointer: &Pointer) -> Result<&'n str, CaseError> {
+        match &node.value {
+            Value::String(s) => Ok(s),
+            other => Err(self.err(
+                node,
+                pointer,
+                format!("expected a string, not {}", other.type_name()),
+            )),
+        }
+    }
+
+    fn context(
+        &self,
+        node: &Node,
+        pointer: &Pointer,
+    ) -> Result<Vec<(String, ContextValue)>, CaseError> {
+        let Value::Object(members) = &node.value else {
+            return Err(self.err(node, pointer, "`context` must be an object of keys"));
+        };
+        let mut out = Vec::new();
+        for m in members {
+            let p = pointer.key(&m.key);
+            let v = match &m.value.value {
+                Value::String(s) => ContextValue::Single(s.clone()),
+                Value::Bool(b) => ContextValue::Single(b.to_string()),
+                Value::Number(n) => ContextValue::Single(n.clone()),
+                Value::Array(items) => ContextValue::Multi(
+                    items
+                        .iter()
+                        .enumerate()
+                        .map(|(i, it)| self.string(it, &p.index(i)).map(str::to_owned))
+                        .collect::<Result<_, _>>()?,
+                ),
+                _ => {
+                    return Err(self.err(
+                        &m.value,
+                        &p,
+                        "a context value is a string, boolean, number or array of strings",
+                    ))
+                }
+            };
+            out.push((m.key.clone(), v));
+        }
+        Ok(out)
+    }
+}
+
+/// Loads and checks a case file (and the configuration it names).
+pub fn load(path: &Path) -> Result<CaseFile, CaseError> {
+    let bytes = std::fs::read(path).map_err(|e| CaseError::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })?;
+    let source = SourceFile::new(
+        path.display().to_string(),
+        String::from_utf8_lossy(&bytes).into_owned(),
+    );
+    let r = Reader { source: &source };
+    let root = json::parse(&bytes).map_err(|e| {
+        r.err_at(
+            e.offset,
+            &Pointer::root(),
+            format!("not valid JSON: {}", e.kind),
+        )
+    })?;
+    let top = Pointer::root();
+    let members = r.object(&root, &top, &["config", "context", "cases"])?;
+    let get = |k: &str| members.iter().find(|m| m.key == k);
+    let Some(cfg) = get("config") else {
+        return Err(r.err(
+            &root,
+            &top,
+            "a case file needs `config`: a path relative to it, or the configuration inline",
+        ));
+    };
+    let config = match &cfg.value.value {
+        Value::String(rel) => {
+            let full = path.parent().unwrap_or(Path::new(".")).join(rel);
+            if !full.exists() {
+                return Err(r.err(
+                    &cfg.value,
+                    &top.key("config"),
+                    format!("configuration `{}` does not exist", full.display()),
+                ));
+            }
+            Config::load(&full)?
+        }
+        Value::Object(_) => Config::from_node(path, &source, &cfg.value, &top.key("config"))?,
+        other => {
+            return Err(r.err(
+                &cfg.value,
+                &top.key("config"),
+                format!("`config` is a path or an object, not {}", other.type_name()),
+            ))
+        }
+    };
+    let file_context = match get("context") {
+        Some(m) => r.context(&m.value, &top.key("context"))?,
+        None => Vec::new(),
+    };
+    let Some(cases_m) = get("cases") else {
+        return Err(r.err(&root, &top, "a case file needs `cases`"));
+    };
+    let cp = top.key("cases");
+    let Value::Array(items) = &cases_m.value.value else {
+        return Err(r.err(&cases_m.value, &cp, "`cases` must be an array"));
+    };
+    if items.is_empty() {
+        return Err(r.err(
+            &cases_m.value,
+            &cp,
+            "`cases` is empty: a case file must test something",
+        ));
+    }
+    let mut cases: Vec<Case> = Vec::new();
+    for (i, it) in items.iter().enumerate() {
+        let p = cp.index(i);
+        let m = r.object(
+            it,
+            &p,
+            &[
+                "name",
+                "principal",
+                "action",
+                "domain",
+                "resource",
+                "context",
+                "expect",
+                "expectStatements",
+            ],
+        )?;
+        let get = |k: &str| m.iter().find(|x| x.key == k);
+        let name = match get("name") {
+            Some(n) => r.string(&n.value, &p.key("name"))?.to_owned(),
+            None => return Err(r.err(it, &p, "a case needs `name`")),
+        };
+        if cases.iter().any(|c| c.name == name) {
+            return Err(r.err(it, &p, format!("two cases are named `{name}`")));
+        }
+        let Some(expect_m) = get("expect") else {
+            return Err(r.err(it, &p, format!("case `{name}` expects nothing: add \"expect\": \"allowed\" | \"explicitDeny\" | \"implicitDeny\"")));
+        };
+        let expect =
+            match r.string(&expect_m.value, &p.key("expect"))? {
+                "allowed" => DecisionKind::Allowed,
+                "explicitDeny" => DecisionKind::ExplicitDeny,
+                "implicitDeny" => DecisionKind::ImplicitDeny,
+                other => return Err(r.err(
+                    &expect_m.value,
+                    &p.key("expect"),
+                    format!(
+                        "`expect` is `allowed`, `explicitDeny` or `implicitDeny`, not `{other}`"
+                    ),
+                )),
+            };
+        let principal = get("principal")
+            .map(|x| r.string(&x.value, &p.key("principal")).map(str::to_owned))
+            .transpose()?;
+        if let Some(arn) = &principal {
+            if config.principal(arn).is_none() {
+                let x = get("principal").map_or(it, |x| &x.value);
+                return Err(r.err(
+                    x,
+                    &p.key("principal"),
+                    format!("principal `{arn}` is not in the configuration"),
+                ));
+            }
+        } else if config.principals.is_empty() {
+            return Err(r.err(it, &p, "the configuration has no principal"));
+        }
+        let action = match get("action") {
+            Some(a) => r.string(&a.value, &p.key("action"))?.to_owned(),
+            None => "swf:RecordActivityTaskHeartbeat".to_owned(),
+        };
+        let resource = match (get("domain"), get("resource")) {
+            (Some(_), Some(x)) => {
+                return Err(r.err(
+                    &x.value,
+                    &p.key("resource"),
+                    "give `domain` or `resource`, not both",
+                ))
+            }
+            (Some(d), None) => {
+                let name = r.string(&d.value, &p.key("domain"))?;
+                DomainArn::new(&config.partition, &config.region, &config.account, name)
+                    .map_err(|e| r.err(&d.value, &p.key("domain"), e.to_string()))?
+                    .to_string()
+            }
+            (None, Some(x)) => r.string(&x.value, &p.key("resource"))?.to_owned(),
+            (None, None) => match catalog::action(&action) {
+                Some(a) if !a.has_domain_resource() => "*".to_owned(),
+                _ => {
+                    return Err(r.err(
+                        it,
+                        &p,
+                        format!("case `{name}` needs `domain` or `resource` for `{action}`"),
+                    ))
+                }
+            },
+        };
+        let mut context = file_context.clone();
+        if let Some(c) = get("context") {
+            context.extend(r.context(&c.value, &p.key("context"))?);
+        }
+        let expect_statements = match get("expectStatements") {
+            None => None,
+            Some(x) => {
+                let sp = p.key("expectStatements");
+                let Value::Array(list) = &x.value.value else {
+                    return Err(r.err(&x.value, &sp, "`expectStatements` must be an array"));
+                };
+                let mut out = Vec::new();
+                for (j, e) in list.iter().enumerate() {
+                    let ep = sp.index(j);
+                    let em = r.object(e, &ep, &["policy", "sid", "index", "effect"])?;
+                    let mut want = ExpectedStatement::default();
+                    for f in em {
+                        let fp = ep.key(&f.key);
+                        match f.key.as_str() {
+                            "policy" => want.policy = Some(r.string(&f.value, &fp)?.to_owned()),
+                            "sid" => want.sid = Some(r.string(&f.value, &fp)?.to_owned()),
+                            "effect" => {
+                                want.effect = Some(match r.string(&f.value, &fp)? {
+                                    "Allow" => Effect::Allow,
+                                    "Deny" => Effect::Deny,
+                                    _ => {
+                                        return Err(r.err(
+                                            &f.value,
+                                            &fp,
+                                            "`effect` is `Allow` or `Deny`",
+                                        ))
+                                    }
+                                })
+                            }
+                            _ => {
+                                want.index = Some(match &f.value.value {
+                                    Value::Number(n) => n.parse().map_err(|_| {
+                                        r.err(&f.value, &fp, "`index` is a whole number")
+                                    })?,
+                                    _ => {
+                                        return Err(r.err(
+                                            &f.value,
+                                            &fp,
+                                            "`index` is a whole number",
+                                        ))
+                                    }
+                                })
+                            }
+                        }
+                    }
+                    if want == ExpectedStatement::default() {
+                        return Err(r.err(e, &ep, "an expected statement names at least one of policy, sid, index, effect"));
+                    }
+                    out.push(want);
+                }
+                Some(out)
+            }
+        };
+        cases.push(Case {
+            name,
+            principal,
+            action,
+            resource,
+            context,
+            expect,
+            expect_statements,
+            line: source.line_col(it.span.start).line,
+        });
+    }
+    Ok(CaseFile {
+        path: path.to_path_buf(),
+        config,
+        cases,
+    })
+}
+
+/// The principal and request context of a case: the configuration's principal with its
+/// keys, the default keys of `swf-iam check` (region, `now`, TLS), then the file's and
+/// the case's `context`. `None` if the principal is not configured.
+pub fn prepare<'a>(
+    file: &'a CaseFile,
+    case: &Case,
+    now: i64,
+) -> Option<(&'a PrincipalConfig, Context)> {
+    let pc = match &case.principal {
+        Some(arn) => file.config.principal(arn),
+        None => file.config.principals.first(),
+    }?;
+    let mut ctx: Context = pc.base_context.clone();
+    ctx.set_request_defaults(&file.config.region, now);
+    for (k, v) in &case.context {
+        ctx.set(k, v.clone());
+    }
+    Some((pc, ctx))
+}
+
+/// Runs every case of a file at the current time.
+pub fn run(file: &CaseFile) -> Vec<CaseResult> {
+    let now = crate::values::now_epoch();
+    file.cases
+        .iter()
+        .map(|case| run_case(file, case, now))
+        .collect()
+}
+
+fn run_case(file: &CaseFile, case: &Case, now: i64) -> CaseResult {
+    let Some((pc, ctx)) = prepare(file, case, now) else {
+        let req_principal = case.principal.clone().unwrap_or_default();
+        return CaseResult {
+            name: case.name.clone(),
+            line: case.line,
+            expected: case.expect,
+            decision: Decision {
+                decision: DecisionKind::ImplicitDeny,
+                cause: Some("OPERATION_NOT_PERMITTED"),
+                principal: req_principal,
+                action: case.action.clone(),
+                resource: case.resource.clone(),
+                deny_layer: None,
+                matched_statements: Vec::new(),
+                missing_context_keys: Vec::new(),
+                message: None,
+                error: Some("principal not configured".into()),
+            },
+            failures: vec!["the principal is not in the configuration".into()],
+        };
+    };
+    let req = Request {
+        principal: &pc.principal,
+        action: &case.action,
+        resource: &case.resource,
+        context: &ctx,
+    };
+    let decision = eval::evaluate(&pc.compiled, &req);
+    let mut failures = Vec::new();
+    if decision.decision != case.expect {
+        failures.push(format!(
+            "expected {}, got {}",
+            case.expect.as_str(),
+            decision.decision.as_str()
+        ));
+    }
+    if let Some(want) = &case.expect_statements {
+        let got = &decision.matched_statements;
+        let all_found = want.iter().all(|w| got.iter().any(|g| w.matches(g)));
+        let none_extra = got.iter().all(|g| want.iter().any(|w| w.matches(g)));
+        if !all_found || !none_extra || want.len() != got.len() {
+            failures.push(format!(
+                "expected deciding statements [{}], got [{}]",
+                want.iter()
+                    .map(describe_expected)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                got.iter()
+                    .map(describe_matched)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+    }
+    CaseResult {
+        name: case.name.clone(),
+        line: case.line,
+        expected: case.expect,
+        decision,
+        failures,
+    }
+}
+
+fn describe_expected(e: &ExpectedStatement) -> String {
+    let mut parts = Vec::new();
+    if let Some(p) = &e.policy {
+        parts.push(p.clone());
+    }
+    if let Some(s) = &e.sid {
+        parts.push(format!("`{s}`"));
+    }
+    if let Some(i) = e.index {
+        parts.push(format!("#{i}"));
+    }
+    if let Some(x) = e.effect {
+        parts.push(x.as_str().to_owned());
+    }
+    parts.join(" ")
+}
+
+/// A deciding statement in one line: `identity/worker.json #0 `HeartbeatOrders` Allow`.
+pub fn describe_matched(m: &MatchedStatement) -> String {
+    let sid = m
+        .sid
+        .as_deref()
+        .map_or(String::new(), |s| format!(" `{s}`"));
+    format!("{} #{}{sid} {}", m.policy, m.index, m.effect.as_str())
+}
+
+/// A decision's explanation as stable text (no times, no absolute paths), for snapshots.
+pub fn explanation_text(d: &Decision) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "decision: {}", d.decision.as_str());
+    if let Some(c) = d.cause {
+        let _ = writeln!(out, "cause: {c}");
+    }
+    let _ = writeln!(out, "principal: {}", d.principal);
+    let _ = writeln!(out, "action: {}", d.action);
+    let _ = writeln!(out, "resource: {}", d.resource);
+    if let Some(l) = d.deny_layer {
+        let _ = writeln!(
+            out,
+            "deny layer: {}",
+            serde_json::to_value(l)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default()
+        );
+    }
+    if let Some(m) = &d.message {
+        let _ = writeln!(out, "message: {m}");
+    }
+    if let Some(e) = &d.error {
+        let _ = writeln!(out, "error: {e}");
+    }
+    if !d.missing_context_keys.is_empty() {
+        let _ = writeln!(
+            out,
+            "missing context keys: {}",
+            d.missing_context_keys.join(", ")
+        );
+    }
+    if !d.matched_statements.is_empty() {
+        let _ = writeln!(out, "statements:");
+        for m in &d.matched_statements {
+            let _ = writeln!(
+                out,
+                "  - {} {}{} at {}:{}",
+                m.policy_type.describe(),
+                describe_matched(m),
+                if m.applied {
+                    ""
+                } else {
+                    " (conditions not met)"
+                },
+                m.line,
+                m.column
+            );
+        }
+    }
+    out
+}
+
+/// A decision's explanation as JSON (the `swf-iam check --format json` shape), for snapshots.
+pub fn explanation_json(d: &Decision) -> serde_json::Value {
+    serde_json::to_value(d).unwrap_or(serde_json::Value::Null)
+}
+
+/// What happened to one case's snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum SnapshotStatus {
+    /// The stored snapshot matched.
+    Matched,
+    /// No snapshot was stored: a `.snap.new` was written (a failure).
+    New,
+    /// The stored snapshot differs: a `.snap.new` was written (a failure).
+    Changed,
+    /// `--accept`: the snapshot was written.
+    Accepted,
+}
+
+/// The snapshot file name of a case: `<case file stem>__<case name, slugged>.snap`.
+pub fn snapshot_name(file: &Path, case: &str) -> String {
+    let stem = file
+        .file_stem()
+        .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+    let slug: String = case
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("{stem}__{slug}.snap")
+}
+
+/// A snapshot in insta's `.snap` format: a YAML header, then the content.
+pub fn snapshot_file(source: &str, description: &str, content: &str) -> String {
+    let q = |s: &str| serde_json::to_string(s).unwrap_or_default();
+    format!(
+        "---\nsource: {}\ndescription: {}\nexpression: explanation\n---\n{}\n",
+        q(source),
+        q(description),
+        content.trim_end()
+    )
+}
+
+/// The content of an insta `.snap` file (what follows its header).
+pub fn snapshot_content(file: &str) -> &str {
+    let body = file
+        .strip_prefix("---\n")
+        .and_then(|rest| rest.split_once("\n---\n").map(|(_, b)| b));
+    body.unwrap_or(file).trim_end()
+}
+
+/// Compares a case's explanation with the snapshot in `dir`; writes `.snap.new` on a
+/// difference (or the `.snap` itself with `accept`).
+pub fn check_snapshot(
+    dir: &Path,
+    file: &Path,
+    result: &CaseResult,
+    accept: bool,
+) -> std::io::Result<SnapshotStatus> {
+    let name = snapshot_name(file, &result.name);
+    let path = dir.join(&name);
+    let new_path = dir.join(format!("{name}.new"));
+    let content = explanation_text(&result.decision);
+    let rendered = snapshot_file(&file.display().to_string(), &result.name, &content);
+    let stored = match std::fs::read_to_string(&path) {
+        Ok(s) => Some(s),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e),
+    };
+    if stored.as_deref().map(snapshot_content) == Some(content.trim_end()) {
+        if new_path.exists() {
+            std::fs::remove_file(&new_path)?;
+        }
+        return Ok(SnapshotStatus::Matched);
+    }
+    std::fs::create_dir_all(dir)?;
+    if accept {
+        std::fs::write(&path, rendered)?;
+        if new_path.exists() {
+            std::fs::remove_file(&new_path)?;
+        }
+        return Ok(SnapshotStatus::Accepted);
+    }
+    std::fs::write(&new_path, rendered)?;
+    Ok(if stored.is_some() {
+        SnapshotStatus::Changed
+    } else {
+        SnapshotStatus::New
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snapshot_format_round_trips() {
+        let f = snapshot_file("cases/a.json", "worker \"beats\"", "decision: allowed\n");
+        assert!(
+            f.starts_with("---\nsource: \"cases/a.json\"\ndescription: \"worker \\\"beats\\\"\"\n")
+        );
+        assert_eq!(snapshot_content(&f), "decision: allowed");
+        assert_eq!(
+            snapshot_name(Path::new("x/worker.json"), "Worker heartbeats on orders!"),
+            "worker__worker_heartbeats_on_orders_.snap"
+        );
+    }
+}

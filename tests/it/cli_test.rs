@@ -1,0 +1,180 @@
+//! `swf-iam test` run end to end: passing and failing cases, malformed files, JSON
+//! output, and the snapshot cycle (new → accept → matched → changed).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_swf-iam"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+fn tempdir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("swf-iam-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn config() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("policies/swf-iam.json")
+        .display()
+        .to_string()
+}
+
+#[test]
+fn the_example_cases_pass() {
+    let o = run(&["test", "policies/cases"]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(
+        out.contains("ok     policies/cases/worker.json:5 worker heartbeats on orders (allowed)"),
+        "{out}"
+    );
+    assert!(out.ends_with("\n14 passed, 0 failed\n"), "{out}");
+}
+
+#[test]
+fn a_failing_case_names_expected_actual_and_statements() {
+    let d = tempdir("failing");
+    let f = d.join("cases.json");
+    std::fs::write(
+        &f,
+        format!(
+            r#"{{"config": {:?}, "context": {{"aws:SourceIp": "10.1.2.3"}}, "cases": [
+  {{"name": "passes", "domain": "orders", "expect": "allowed"}},
+  {{"name": "widened by mistake?", "domain": "billing", "expect": "allowed"}}
+]}}"#,
+            config()
+        ),
+    )
+    .unwrap();
+    let o = run(&["test", f.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    assert!(out.contains(":3 widened by mistake?\n         expected allowed, got implicitDeny\n         deciding statements: none\n"), "{out}");
+    assert!(out.ends_with("1 passed, 1 failed\n"), "{out}");
+    let o = run(&["test", "--format", "json", f.to_str().unwrap()]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["summary"]["passed"], 1);
+    assert_eq!(v["files"][0]["cases"][1]["passed"], false);
+    assert_eq!(
+        v["files"][0]["cases"][1]["decision"]["decision"],
+        "implicitDeny"
+    );
+}
+
+#[test]
+fn malformed_case_files_exit_2_with_their_place() {
+    let d = tempdir("malformed");
+    let cases = [
+        (
+            r#"{"config": "nope.json", "cases": [{"name": "a", "domain": "x", "expect": "allowed"}]}"#,
+            ":1:12: configuration",
+        ),
+        (
+            r#"{"cases": [{"name": "a", "domain": "x", "expect": "allowed"}]}"#,
+            "a case file needs `config`",
+        ),
+        (
+            &format!(
+                r#"{{"config": {:?}, "cases": [{{"name": "a", "domain": "x"}}]}}"#,
+                config()
+            ),
+            "case `a` expects nothing",
+        ),
+        (
+            &format!(
+                r#"{{"config": {:?}, "cases": [{{"name": "a", "domian": "x", "expect": "allowed"}}]}}"#,
+                config()
+            ),
+            "unknown field `domian`",
+        ),
+        (
+            &format!(
+                r#"{{"config": {:?}, "cases": [{{"name": "a", "domain": "x", "expect": "allow"}}]}}"#,
+                config()
+            ),
+            "`expect` is `allowed`, `explicitDeny` or `implicitDeny`, not `allow`",
+        ),
+        (
+            &format!(r#"{{"config": {:?}, "cases": []}}"#, config()),
+            "`cases` is empty",
+        ),
+        (
+            r#"{"config": {"principals": [{"arn": "arn:aws:iam::123456789012:role/w", "policies": [{"Statement": {"Effect": "allow", "Action": "*", "Resource": "*"}}]}]}, "cases": [{"name": "a", "domain": "x", "expect": "allowed"}]}"#,
+            "The policy failed legacy parsing",
+        ),
+    ];
+    for (i, (text, want)) in cases.iter().enumerate() {
+        let f = d.join(format!("m{i}.json"));
+        std::fs::write(&f, text).unwrap();
+        let o = run(&["test", f.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(2), "{text}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(want), "{text}: {err}");
+        assert!(
+            err.contains(&format!("m{i}.json:")),
+            "errors name the file: {err}"
+        );
+    }
+    let o = run(&["test", "no/such/dir/*.json"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn snapshot_cycle() {
+    let d = tempdir("snapshots");
+    let snaps = d.join("snaps");
+    let s = snaps.to_str().unwrap();
+    let o = run(&["test", "--snapshot", s, "policies/cases/worker.json"]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "new snapshots fail until accepted"
+    );
+    assert!(
+        stdout(&o).contains("no snapshot yet: wrote worker__worker_heartbeats_on_orders.snap.new")
+    );
+    assert!(snaps
+        .join("worker__worker_heartbeats_on_orders.snap.new")
+        .exists());
+    let o = run(&[
+        "test",
+        "--snapshot",
+        s,
+        "--accept",
+        "policies/cases/worker.json",
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let snap = snaps.join("worker__worker_heartbeats_on_orders.snap");
+    let text = std::fs::read_to_string(&snap).unwrap();
+    assert!(text.starts_with("---\nsource: \"policies/cases/worker.json\"\ndescription: \"worker heartbeats on orders\"\n"));
+    assert!(text.contains("\n---\ndecision: allowed\n"));
+    assert!(!snaps
+        .join("worker__worker_heartbeats_on_orders.snap.new")
+        .exists());
+    let o = run(&["test", "--snapshot", s, "policies/cases/worker.json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    // A changed explanation (here: a tampered snapshot) fails and writes .snap.new.
+    std::fs::write(
+        &snap,
+        text.replace("decision: allowed", "decision: implicitDeny"),
+    )
+    .unwrap();
+    let o = run(&["test", "--snapshot", s, "policies/cases/worker.json"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o)
+        .contains("explanation differs from snapshot worker__worker_heartbeats_on_orders.snap"));
+    assert!(snaps
+        .join("worker__worker_heartbeats_on_orders.snap.new")
+        .exists());
+}
