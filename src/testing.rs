@@ -360,19 +360,20 @@ pub fn load(path: &Path) -> Result<CaseFile, CaseError> {
         let Some(expect_m) = get("expect") else {
             return Err(r.err(it, &p, format!("case `{name}` expects nothing: add \"expect\": \"allowed\" | \"explicitDeny\" | \"implicitDeny\"")));
         };
-        let expect =
-            match r.string(&expect_m.value, &p.key("expect"))? {
-                "allowed" => DecisionKind::Allowed,
-                "explicitDeny" => DecisionKind::ExplicitDeny,
-                "implicitDeny" => DecisionKind::ImplicitDeny,
-                other => return Err(r.err(
+        let expect = match r.string(&expect_m.value, &p.key("expect"))? {
+            "allowed" => DecisionKind::Allowed,
+            "explicitDeny" => DecisionKind::ExplicitDeny,
+            "implicitDeny" => DecisionKind::ImplicitDeny,
+            other => {
+                return Err(r.err(
                     &expect_m.value,
                     &p.key("expect"),
                     format!(
                         "`expect` is `allowed`, `explicitDeny` or `implicitDeny`, not `{other}`"
                     ),
-                )),
-            };
+                ))
+            }
+        };
         let principal = get("principal")
             .map(|x| r.string(&x.value, &p.key("principal")).map(str::to_owned))
             .transpose()?;

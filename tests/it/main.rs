@@ -7,11 +7,16 @@
     reason = "tests fail loudly on the first unexpected value"
 )]
 
+#[path = "../common/gatekit.rs"]
+mod gatekit;
+
 mod cli_check;
 mod cli_test;
 mod cli_validate;
 mod eval_cases;
 mod eval_props;
 mod eval_spec;
+mod gate;
+mod gate_sdk;
 mod parse_props;
 mod validate_cases;

@@ -1,0 +1,526 @@
+//! The gate: tower middleware that authenticates SWF calls (SigV4), authorizes them as
+//! IAM would, and answers denials exactly as SWF does.
+//!
+//! [`GateLayer`] wraps any service that takes `Request<Full<Bytes>>` (the buffered
+//! body). For each request the gate:
+//!
+//! 1. reads the body (at most [`GateOptions::max_body`] bytes) and the operation from
+//!    `X-Amz-Target`;
+//! 2. verifies the SigV4 signature against the configured access keys;
+//! 3. finds the domain: from the body, or for task-token operations via the
+//!    [`TaskTokenResolver`] (an unknown token fails closed);
+//! 4. builds the request context (principal keys, `aws:SourceIp` from [`ClientAddr`],
+//!    `aws:SecureTransport` from [`SecureTransport`], `aws:RequestedRegion` from the
+//!    signature's scope, the clock, and the operation's `swf:` keys) and evaluates;
+//! 5. answers a denial with HTTP 400 `OperationNotPermittedFault`, or forwards the
+//!    request with an [`Authorized`] extension. Either way the typed [`Decision`] is in
+//!    the response's extensions, and one `swf_iam::decision` event is logged.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use swf_iam::config::Config;
+//! use swf_iam::gate::{GateLayer, NoTasks};
+//! use tower::ServiceBuilder;
+//!
+//! let config = Config::load(std::path::Path::new("policies/swf-iam.json")).unwrap();
+//! let inner = tower::service_fn(|_req: http::Request<http_body_util::Full<bytes::Bytes>>| async {
+//!     Ok::<_, std::convert::Infallible>(http::Response::new(http_body_util::Full::new(bytes::Bytes::from("{}"))))
+//! });
+//! let svc = ServiceBuilder::new().layer(GateLayer::new(config, Arc::new(NoTasks))).service(inner);
+//! ```
+//!
+//! Deployment caveats: `aws:SourceIp` is the TCP peer ([`ClientAddr`]); behind a load
+//! balancer, set it from a trusted forwarded header before the gate. Requests signed
+//! with temporary credentials (`X-Amz-Security-Token`) are refused: only configured
+//! long-term keys authenticate.
+
+pub mod ops;
+pub mod sigv4;
+
+use crate::config::{Config, ConfigError, PrincipalConfig};
+use crate::eval::{self, Context, Decision, DecisionKind, Request as EvalRequest};
+use crate::swf::arn::check_domain_name;
+use crate::swf::catalog::SwfAction;
+use crate::swf::request::{self as swfreq, DomainRef, KeyValue};
+use crate::swf::wire::{Fault, WireError};
+use arc_swap::ArcSwap;
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body::Body;
+use http_body_util::{BodyExt, Either, Full, Limited};
+use serde_json::{Map, Value};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
+use std::time::Instant;
+
+/// Finds the domain of the task a `taskToken` names (and, optionally, a domain's tags).
+pub trait TaskTokenResolver: Send + Sync + 'static {
+    /// The domain of the task, or the error to answer with (the embedded emulator answers
+    /// `ValidationException` `Invalid token`; the proxy `OperationNotPermittedFault`).
+    fn resolve(&self, token: &str) -> Result<String, WireError>;
+
+    /// The tags of a domain (`aws:ResourceTag/*`); none by default.
+    fn domain_tags(&self, _domain: &str) -> Vec<(String, String)> {
+        Vec::new()
+    }
+}
+
+/// A resolver that knows no task token.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoTasks;
+
+impl TaskTokenResolver for NoTasks {
+    fn resolve(&self, _token: &str) -> Result<String, WireError> {
+        Err(WireError::Validation("Invalid token".into()))
+    }
+}
+
+/// The TCP peer of a request (`aws:SourceIp`); the server inserts it in the extensions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub SocketAddr);
+
+/// Whether the request came over TLS (`aws:SecureTransport`); absent means `false`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SecureTransport(pub bool);
+
+/// Options of the gate.
+#[derive(Clone)]
+pub struct GateOptions {
+    /// Largest request body accepted, in bytes (default 1 MiB).
+    pub max_body: usize,
+    /// The clock, in epoch seconds (tests may set their own).
+    pub clock: Arc<dyn Fn() -> i64 + Send + Sync>,
+}
+
+impl Default for GateOptions {
+    fn default() -> Self {
+        GateOptions {
+            max_body: 1 << 20,
+            clock: Arc::new(crate::values::now_epoch),
+        }
+    }
+}
+
+impl std::fmt::Debug for GateOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GateOptions")
+            .field("max_body", &self.max_body)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Shared {
+    config: ArcSwap<Config>,
+    resolver: Arc<dyn TaskTokenResolver>,
+    options: GateOptions,
+}
+
+/// What the gate hands the inner service with an allowed request.
+#[derive(Debug, Clone)]
+pub struct Authorized {
+    /// The configuration the decision was made with.
+    pub config: Arc<Config>,
+    /// Index of the caller in `config.principals`.
+    pub principal: usize,
+    /// The operation.
+    pub operation: &'static SwfAction,
+    /// The domain, if the operation has one.
+    pub domain: Option<String>,
+    /// The resource the call was authorized on.
+    pub resource: String,
+    /// The request context the call was evaluated with.
+    pub context: Context,
+    /// The decision.
+    pub decision: Decision,
+}
+
+impl Authorized {
+    /// The caller.
+    pub fn principal(&self) -> Option<&PrincipalConfig> {
+        self.config.principals.get(self.principal)
+    }
+
+    /// Authorizes one decision of a `RespondDecisionTaskCompleted` call as its own action
+    /// (`swf.md` §3): same principal and domain, the decision's `swf:` keys, and without
+    /// `aws:SourceIp`, `aws:UserAgent` and `aws:SecureTransport`.
+    pub fn authorize_decision(&self, action: &SwfAction, attrs: &Map<String, Value>) -> Decision {
+        let action_name = format!("swf:{}", action.name);
+        let Some(pc) = self.principal() else {
+            let req = EvalRequest {
+                principal: &self.config.principals[0].principal,
+                action: &action_name,
+                resource: &self.resource,
+                context: &self.context,
+            };
+            return eval::internal_error(&req, "the caller is no longer configured");
+        };
+        let mut ctx = self.context.clone();
+        for k in ["aws:SourceIp", "aws:UserAgent", "aws:SecureTransport"] {
+            ctx.remove(k);
+        }
+        for k in self.operation.keys {
+            ctx.remove(k);
+        }
+        add_keys(&mut ctx, swfreq::condition_keys(action, attrs));
+        let req = EvalRequest {
+            principal: &pc.principal,
+            action: &action_name,
+            resource: &self.resource,
+            context: &ctx,
+        };
+        eval::evaluate(&pc.compiled, &req)
+    }
+}
+
+fn add_keys(ctx: &mut Context, keys: Vec<(String, KeyValue)>) {
+    for (k, v) in keys {
+        match v {
+            KeyValue::Single(s) => ctx.set_single(&k, s),
+            KeyValue::Multi(m) => ctx.set(&k, eval::ContextValue::Multi(m)),
+        }
+    }
+}
+
+/// A handle on a gate's configuration: read it, or reload it atomically.
+#[derive(Clone)]
+pub struct GateHandle(Arc<Shared>);
+
+impl GateHandle {
+    /// The configuration in force.
+    pub fn config(&self) -> Arc<Config> {
+        self.0.config.load_full()
+    }
+
+    /// Loads, validates and compiles the configuration at `path`, then swaps it in.
+    /// On any error the configuration in force stays, and the error is returned and logged.
+    pub fn reload(&self, path: &Path) -> Result<(), ConfigError> {
+        match Config::load(path) {
+            Ok(c) => {
+                self.0.config.store(Arc::new(c));
+                tracing::info!(target: "swf_iam::gate", path = %path.display(), "configuration reloaded");
+                Ok(())
+            }
+            Err(e) => {
+                tracing::error!(target: "swf_iam::gate", path = %path.display(), error = %e, "configuration reload refused; the previous configuration stays");
+                Err(e)
+            }
+        }
+    }
+}
+
+/// The gate's `Layer`: cheap to clone, shares one configuration.
+#[derive(Clone)]
+pub struct GateLayer {
+    shared: Arc<Shared>,
+}
+
+impl GateLayer {
+    /// A gate for `config`, resolving task tokens with `resolver`.
+    pub fn new(config: Config, resolver: Arc<dyn TaskTokenResolver>) -> Self {
+        Self::with_options(config, resolver, GateOptions::default())
+    }
+
+    /// A gate with explicit options.
+    pub fn with_options(
+        config: Config,
+        resolver: Arc<dyn TaskTokenResolver>,
+        options: GateOptions,
+    ) -> Self {
+        GateLayer {
+            shared: Arc::new(Shared {
+                config: ArcSwap::from_pointee(config),
+                resolver,
+                options,
+            }),
+        }
+    }
+
+    /// A handle to read or reload the configuration.
+    pub fn handle(&self) -> GateHandle {
+        GateHandle(self.shared.clone())
+    }
+}
+
+impl<S> tower::Layer<S> for GateLayer {
+    type Service = Gate<S>;
+    fn layer(&self, inner: S) -> Gate<S> {
+        Gate {
+            inner,
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+/// The gate service (see the module docs).
+#[derive(Clone)]
+pub struct Gate<S> {
+    inner: S,
+    shared: Arc<Shared>,
+}
+
+/// Builds SWF's error response, with the decision (if any) in the extensions.
+pub fn error_response(e: &WireError, decision: Option<Decision>) -> Response<Full<Bytes>> {
+    let mut resp = Response::new(Full::new(Bytes::from(e.body())));
+    *resp.status_mut() =
+        http::StatusCode::from_u16(e.status()).unwrap_or(http::StatusCode::BAD_REQUEST);
+    let h = resp.headers_mut();
+    h.insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/x-amz-json-1.0"),
+    );
+    if let Ok(v) = http::HeaderValue::from_str(e.short_name()) {
+        h.insert("x-amzn-errortype", v);
+    }
+    if let Ok(v) = http::HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
+        h.insert("x-amzn-requestid", v);
+    }
+    if let Some(d) = decision {
+        resp.extensions_mut().insert(d);
+    }
+    resp
+}
+
+/// The boxed future of the gate.
+pub type GateFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
+
+type Denial = (WireError, Option<Box<Decision>>);
+
+impl<S, B, ResBody> tower::Service<Request<B>> for Gate<S>
+where
+    S: tower::Service<Request<Full<Bytes>>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    ResBody: Send + 'static,
+{
+    type Response = Response<Either<Full<Bytes>, ResBody>>;
+    type Error = S::Error;
+    type Future = GateFuture<Self::Response, S::Error>;
+
+    fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        // The inner service was polled ready; take it and leave a clone behind.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let shared = self.shared.clone();
+        Box::pin(async move {
+            let started = Instant::now();
+            let (parts, body) = req.into_parts();
+            let bytes = match Limited::new(body, shared.options.max_body).collect().await {
+                Ok(c) => c.to_bytes(),
+                Err(e) => {
+                    let err = if e
+                        .downcast_ref::<http_body_util::LengthLimitError>()
+                        .is_some()
+                    {
+                        WireError::Validation(format!(
+                            "Request body is larger than the limit of {} bytes",
+                            shared.options.max_body
+                        ))
+                    } else {
+                        WireError::Serialization(format!("Could not read the request body: {e}"))
+                    };
+                    log_refusal(&parts, &err, started);
+                    return Ok(error_response(&err, None).map(Either::Left));
+                }
+            };
+            match authorize(&shared, &parts, &bytes) {
+                Ok(auth) => {
+                    log_decision(&parts, &auth.decision, auth.operation.name, started);
+                    let decision = auth.decision.clone();
+                    let mut req = Request::from_parts(parts, Full::new(bytes));
+                    req.extensions_mut().insert(auth);
+                    let mut resp = inner.call(req).await?;
+                    resp.extensions_mut().insert(decision);
+                    Ok(resp.map(Either::Right))
+                }
+                Err((err, decision)) => {
+                    match &decision {
+                        Some(d) => log_decision(&parts, d, operation_name(&parts), started),
+                        None => log_refusal(&parts, &err, started),
+                    }
+                    Ok(error_response(&err, decision.map(|d| *d)).map(Either::Left))
+                }
+            }
+        })
+    }
+}
+
+fn operation_name(parts: &http::request::Parts) -> &str {
+    parts
+        .headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|t| t.strip_prefix(swfreq::TARGET_PREFIX))
+        .unwrap_or("")
+}
+
+fn log_decision(parts: &http::request::Parts, d: &Decision, operation: &str, started: Instant) {
+    let statement = d
+        .matched_statements
+        .iter()
+        .find(|m| match d.decision {
+            DecisionKind::Allowed => m.policy_type == crate::compile::PolicyType::Identity,
+            _ => true,
+        })
+        .map(crate::testing::describe_matched)
+        .unwrap_or_default();
+    let peer = parts
+        .extensions
+        .get::<ClientAddr>()
+        .map(|c| c.0.to_string())
+        .unwrap_or_default();
+    tracing::info!(
+        target: "swf_iam::decision",
+        principal = %d.principal,
+        operation,
+        action = %d.action,
+        resource = %d.resource,
+        decision = d.decision.as_str(),
+        statement = %statement,
+        peer = %peer,
+        latency_us = started.elapsed().as_micros() as u64,
+        "decision"
+    );
+}
+
+fn log_refusal(parts: &http::request::Parts, err: &WireError, started: Instant) {
+    let peer = parts
+        .extensions
+        .get::<ClientAddr>()
+        .map(|c| c.0.to_string())
+        .unwrap_or_default();
+    tracing::info!(
+        target: "swf_iam::decision",
+        operation = operation_name(parts),
+        decision = "refused",
+        error = err.short_name(),
+        reason = %err.message(),
+        peer = %peer,
+        latency_us = started.elapsed().as_micros() as u64,
+        "refused"
+    );
+}
+
+/// Authenticates and authorizes one buffered request.
+fn authorize(
+    shared: &Shared,
+    parts: &http::request::Parts,
+    body: &[u8],
+) -> Result<Authorized, Denial> {
+    let plain = |e: WireError| (e, None);
+    if parts.method != http::Method::POST {
+        return Err(plain(WireError::UnknownOperation(format!(
+            "SWF operations are POST requests, not {}",
+            parts.method
+        ))));
+    }
+    let target = parts
+        .headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok());
+    let operation = swfreq::operation(target).map_err(plain)?;
+    let config = shared.config.load_full();
+    let now = (shared.options.clock)();
+    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let secret_of = |akid: &str| {
+        config
+            .access_key(akid)
+            .map(|(_, k)| k.secret_access_key.clone())
+    };
+    let verified = sigv4::verify(
+        parts.method.as_str(),
+        path,
+        &parts.headers,
+        body,
+        &secret_of,
+        now,
+        "swf",
+    )
+    .map_err(plain)?;
+    let principal = config
+        .principals
+        .iter()
+        .position(|p| {
+            p.access_keys
+                .iter()
+                .any(|k| k.access_key_id == verified.access_key_id)
+        })
+        .ok_or_else(|| plain(WireError::UnrecognizedClient))?;
+    let pc = &config.principals[principal];
+    let body = swfreq::body(body).map_err(plain)?;
+    let domain = match swfreq::domain_ref(operation, &body).map_err(plain)? {
+        DomainRef::Named(d) => Some(d.to_owned()),
+        DomainRef::TaskToken(t) => Some(shared.resolver.resolve(t).map_err(plain)?),
+        DomainRef::None => None,
+    };
+    let resource = match &domain {
+        Some(d) => {
+            check_domain_name(d).map_err(|e| plain(WireError::Validation(e.to_string())))?;
+            format!(
+                "arn:{}:swf:{}:{}:/domain/{d}",
+                config.partition, verified.region, config.account
+            )
+        }
+        None => "*".to_owned(),
+    };
+    let mut ctx = pc.base_context.clone();
+    ctx.set_request_defaults(&verified.region, now);
+    match parts.extensions.get::<SecureTransport>() {
+        Some(SecureTransport(true)) => ctx.set_single("aws:SecureTransport", "true"),
+        _ => ctx.set_single("aws:SecureTransport", "false"),
+    }
+    if let Some(ClientAddr(addr)) = parts.extensions.get::<ClientAddr>() {
+        ctx.set_single("aws:SourceIp", addr.ip().to_canonical().to_string());
+    }
+    if let Some(ua) = parts
+        .headers
+        .get(http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+    {
+        ctx.set_single("aws:UserAgent", ua);
+    }
+    if let Some(d) = &domain {
+        for (k, v) in shared.resolver.domain_tags(d) {
+            ctx.set_single(&format!("aws:ResourceTag/{k}"), v);
+        }
+    }
+    add_keys(&mut ctx, swfreq::condition_keys(operation, &body));
+    let action = format!("swf:{}", operation.name);
+    let req = EvalRequest {
+        principal: &pc.principal,
+        action: &action,
+        resource: &resource,
+        context: &ctx,
+    };
+    let decision = eval::evaluate(&pc.compiled, &req);
+    if !decision.is_allowed() {
+        let message = decision.message.clone().unwrap_or_else(|| {
+            format!(
+                "User: {} is not authorized to perform: {action}",
+                pc.principal.caller_arn
+            )
+        });
+        return Err((
+            WireError::fault(Fault::OperationNotPermittedFault, message),
+            Some(Box::new(decision)),
+        ));
+    }
+    Ok(Authorized {
+        config: config.clone(),
+        principal,
+        operation,
+        domain,
+        resource,
+        context: ctx,
+        decision,
+    })
+}

@@ -1,0 +1,172 @@
+//! Running a gate: the decision log (one JSON line per request through `tracing`) and
+//! configuration reloads (on SIGHUP, and when the file changes).
+
+use super::GateHandle;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+use tracing_subscriber::filter::{filter_fn, EnvFilter};
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::Layer;
+
+/// Where the decision log goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DecisionLog {
+    /// Standard error (the default).
+    Stderr,
+    /// Appended to a file.
+    File(PathBuf),
+    /// Not written.
+    Off,
+}
+
+/// A writer that appends to a shared file.
+#[derive(Clone)]
+struct FileWriter(Arc<Mutex<std::fs::File>>);
+
+impl io::Write for FileWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self.0.lock() {
+            Ok(mut f) => f.write(buf),
+            Err(_) => Err(io::Error::other("decision log lock poisoned")),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self.0.lock() {
+            Ok(mut f) => f.flush(),
+            Err(_) => Err(io::Error::other("decision log lock poisoned")),
+        }
+    }
+}
+
+impl<'a> MakeWriter<'a> for FileWriter {
+    type Writer = FileWriter;
+    fn make_writer(&'a self) -> FileWriter {
+        self.clone()
+    }
+}
+
+fn is_decision(meta: &tracing::Metadata<'_>) -> bool {
+    meta.target() == "swf_iam::decision"
+}
+
+/// A subscriber that writes `swf_iam::decision` events as JSON lines to `decisions`
+/// (time, level, and the fields: principal, operation, action, resource, decision,
+/// statement, peer, latency_us) and every other event as text to standard error,
+/// filtered by `RUST_LOG` (default `info`).
+pub fn subscriber(
+    decisions: &DecisionLog,
+) -> io::Result<Box<dyn tracing::Subscriber + Send + Sync>> {
+    let other = tracing_subscriber::fmt::layer()
+        .with_writer(io::stderr)
+        .with_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_filter(filter_fn(|m| !is_decision(m)));
+    let registry = tracing_subscriber::registry().with(other);
+    Ok(match decisions {
+        DecisionLog::Off => Box::new(registry),
+        DecisionLog::Stderr => Box::new(
+            registry.with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .flatten_event(true)
+                    .with_target(false)
+                    .with_writer(io::stderr)
+                    .with_filter(filter_fn(is_decision)),
+            ),
+        ),
+        DecisionLog::File(path) => {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)?;
+            Box::new(
+                registry.with(
+                    tracing_subscriber::fmt::layer()
+                        .json()
+                        .flatten_event(true)
+                        .with_target(false)
+                        .with_ansi(false)
+                        .with_writer(FileWriter(Arc::new(Mutex::new(file))))
+                        .with_filter(filter_fn(is_decision)),
+                ),
+            )
+        }
+    })
+}
+
+/// Installs [`subscriber`] as the global default.
+pub fn init_logging(decisions: &DecisionLog) -> io::Result<()> {
+    tracing::subscriber::set_global_default(subscriber(decisions)?).map_err(io::Error::other)
+}
+
+/// Reloads the configuration at `path` on every SIGHUP. The signal handler is installed
+/// before this returns; the loop runs on the current tokio runtime.
+#[cfg(unix)]
+pub fn reload_on_sighup(
+    handle: GateHandle,
+    path: PathBuf,
+) -> io::Result<tokio::task::JoinHandle<()>> {
+    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+    Ok(tokio::spawn(async move {
+        while hup.recv().await.is_some() {
+            tracing::info!(target: "swf_iam::gate", path = %path.display(), "SIGHUP: reloading the configuration");
+            let _ = handle.reload(&path);
+        }
+    }))
+}
+
+fn stamp(paths: &[PathBuf]) -> Vec<Option<SystemTime>> {
+    paths
+        .iter()
+        .map(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
+        .collect()
+}
+
+/// Reloads the configuration when it, or a policy file it names, changes (checked every
+/// `interval` by modification time — cheap, no watcher needed).
+pub fn reload_on_change(
+    handle: GateHandle,
+    path: PathBuf,
+    interval: Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let files = |h: &GateHandle, path: &Path| -> Vec<PathBuf> {
+            let cfg = h.config();
+            let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+            let mut v = vec![path.to_path_buf()];
+            for p in &cfg.principals {
+                let set = &p.policies;
+                for pol in set
+                    .scps
+                    .iter()
+                    .flatten()
+                    .chain(&set.identity)
+                    .chain(&set.boundary)
+                    .chain(&set.session)
+                {
+                    if !pol.name.contains('#') {
+                        v.push(dir.join(&pol.name));
+                    }
+                }
+            }
+            v.sort();
+            v.dedup();
+            v
+        };
+        let mut watched = files(&handle, &path);
+        let mut last = stamp(&watched);
+        loop {
+            tokio::time::sleep(interval).await;
+            let now = stamp(&watched);
+            if now != last {
+                last = now;
+                if handle.reload(&path).is_ok() {
+                    watched = files(&handle, &path);
+                    last = stamp(&watched);
+                }
+            }
+        }
+    })
+}

@@ -1,0 +1,676 @@
+//! AWS Signature Version 4, verified the way AWS does it (`swf.md` §1.2): canonical
+//! request → string to sign → derived key → HMAC, compared in constant time, with the
+//! signed date within 15 minutes of now. Each stage is a type with `Display`, so a
+//! mismatch can be traced to its stage (at debug level; secrets never appear).
+
+use crate::config::Secret;
+use crate::swf::wire::{WireError, MSG_BAD_SIGNATURE};
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256};
+use std::fmt;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// The only algorithm SigV4 headers name.
+pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";
+
+/// How far `X-Amz-Date` may be from now, in seconds (15 minutes).
+pub const MAX_SKEW_SECS: i64 = 15 * 60;
+
+/// The parts of an `Authorization: AWS4-HMAC-SHA256 ...` header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authorization {
+    /// Access key ID.
+    pub access_key_id: String,
+    /// Scope date, `YYYYMMDD`.
+    pub date: String,
+    /// Scope region.
+    pub region: String,
+    /// Scope service.
+    pub service: String,
+    /// Signed header names, lowercase, as listed.
+    pub signed_headers: Vec<String>,
+    /// The signature, decoded.
+    pub signature: Vec<u8>,
+}
+
+/// Parses an `Authorization` header. Errors are `IncompleteSignatureException`s that name
+/// what is missing, as AWS's do.
+pub fn parse_authorization(header: &str) -> Result<Authorization, WireError> {
+    let incomplete =
+        |what: &str| WireError::IncompleteSignature(format!("{what} Authorization={header}"));
+    let Some(rest) = header.strip_prefix(ALGORITHM) else {
+        return Err(incomplete(
+            "Unsupported AWS 'algorithm': only AWS4-HMAC-SHA256 is supported.",
+        ));
+    };
+    let (mut credential, mut signed, mut signature) = (None, None, None);
+    for part in rest.split(',') {
+        let part = part.trim();
+        if let Some(v) = part.strip_prefix("Credential=") {
+            credential = Some(v);
+        } else if let Some(v) = part.strip_prefix("SignedHeaders=") {
+            signed = Some(v);
+        } else if let Some(v) = part.strip_prefix("Signature=") {
+            signature = Some(v);
+        }
+    }
+    let mut missing = Vec::new();
+    if credential.is_none() {
+        missing.push("Authorization header requires 'Credential' parameter.");
+    }
+    if signed.is_none() {
+        missing.push("Authorization header requires 'SignedHeaders' parameter.");
+    }
+    if signature.is_none() {
+        missing.push("Authorization header requires 'Signature' parameter.");
+    }
+    let (Some(credential), Some(signed), Some(signature)) = (credential, signed, signature) else {
+        return Err(incomplete(&missing.join(" ")));
+    };
+    let scope: Vec<&str> = credential.split('/').collect();
+    let [akid, date, region, service, terminator] = scope.as_slice() else {
+        return Err(incomplete(
+            "Credential should be of the form ACCESS_KEY_ID/YYYYMMDD/REGION/SERVICE/aws4_request.",
+        ));
+    };
+    if *terminator != "aws4_request"
+        || akid.is_empty()
+        || date.len() != 8
+        || !date.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Err(incomplete(
+            "Credential should be of the form ACCESS_KEY_ID/YYYYMMDD/REGION/SERVICE/aws4_request.",
+        ));
+    }
+    let signature = hex::decode(signature)
+        .ok()
+        .filter(|s| s.len() == 32)
+        .ok_or_else(|| {
+            WireError::IncompleteSignature(format!(
+                "Signature must be 64 hexadecimal characters. Authorization={header}"
+            ))
+        })?;
+    let signed_headers: Vec<String> = signed.split(';').map(str::to_owned).collect();
+    if signed_headers
+        .iter()
+        .any(|h| h.is_empty() || *h != h.to_ascii_lowercase())
+    {
+        return Err(incomplete(
+            "SignedHeaders must be lowercase header names separated by ';'.",
+        ));
+    }
+    Ok(Authorization {
+        access_key_id: (*akid).to_owned(),
+        date: (*date).to_owned(),
+        region: (*region).to_owned(),
+        service: (*service).to_owned(),
+        signed_headers,
+        signature,
+    })
+}
+
+/// The canonical request of SigV4, as text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CanonicalRequest(pub String);
+
+impl fmt::Display for CanonicalRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The string to sign of SigV4, as text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StringToSign(pub String);
+
+impl fmt::Display for StringToSign {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// RFC 3986 percent-encoding of everything but unreserved characters.
+fn uri_encode(s: &str, keep_slash: bool) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(char::from(b))
+            }
+            b'/' if keep_slash => out.push('/'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+fn percent_decode(s: &str) -> String {
+    let hexval = |b: u8| (b as char).to_digit(16);
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let (Some(h), Some(l)) = (hexval(bytes[i + 1]), hexval(bytes[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The canonical URI: the normalized path with each segment encoded twice (every
+/// service but S3), `/` when empty.
+fn canonical_uri(path: &str) -> String {
+    let mut segments: Vec<&str> = Vec::new();
+    for seg in path.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                segments.pop();
+            }
+            s => segments.push(s),
+        }
+    }
+    let mut out = String::from("/");
+    let encoded: Vec<String> = segments
+        .iter()
+        .map(|s| uri_encode(&uri_encode(&percent_decode(s), false), false))
+        .collect();
+    out.push_str(&encoded.join("/"));
+    if path.ends_with('/') && !segments.is_empty() {
+        out.push('/');
+    }
+    out
+}
+
+/// The canonical query string: parameters decoded, re-encoded, sorted by name then value.
+fn canonical_query(query: &str) -> String {
+    let mut params: Vec<(String, String)> = query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (
+                uri_encode(&percent_decode(k), false),
+                uri_encode(&percent_decode(v), false),
+            )
+        })
+        .collect();
+    params.sort();
+    params
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// A header value as SigV4 canonicalizes it: trimmed, runs of spaces folded to one.
+fn canonical_value(v: &str) -> String {
+    v.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Builds the canonical request for `method`, `path_and_query`, the listed headers and
+/// the body. A signed header the request lacks is an error.
+pub fn canonical_request(
+    method: &str,
+    path_and_query: &str,
+    headers: &http::HeaderMap,
+    signed_headers: &[String],
+    body: &[u8],
+) -> Result<CanonicalRequest, WireError> {
+    let (path, query) = path_and_query
+        .split_once('?')
+        .unwrap_or((path_and_query, ""));
+    let mut sorted: Vec<&String> = signed_headers.iter().collect();
+    sorted.sort();
+    let mut canon_headers = String::new();
+    for name in &sorted {
+        let values: Vec<String> = headers
+            .get_all(name.as_str())
+            .iter()
+            .map(|v| canonical_value(&String::from_utf8_lossy(v.as_bytes())))
+            .collect();
+        if values.is_empty() {
+            return Err(WireError::InvalidSignature(format!(
+                "{MSG_BAD_SIGNATURE} (signed header `{name}` is not in the request)"
+            )));
+        }
+        canon_headers.push_str(name);
+        canon_headers.push(':');
+        canon_headers.push_str(&values.join(","));
+        canon_headers.push('\n');
+    }
+    let payload = hex::encode(Sha256::digest(body));
+    let signed_list: Vec<&str> = sorted.iter().map(|s| s.as_str()).collect();
+    Ok(CanonicalRequest(format!(
+        "{method}\n{}\n{}\n{canon_headers}\n{}\n{payload}",
+        canonical_uri(path),
+        canonical_query(query),
+        signed_list.join(";")
+    )))
+}
+
+/// The string to sign for a canonical request.
+pub fn string_to_sign(amz_date: &str, scope: &str, creq: &CanonicalRequest) -> StringToSign {
+    StringToSign(format!(
+        "{ALGORITHM}\n{amz_date}\n{scope}\n{}",
+        hex::encode(Sha256::digest(creq.0.as_bytes()))
+    ))
+}
+
+fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
+    // HMAC accepts keys of any length, so this cannot fail.
+    match HmacSha256::new_from_slice(key) {
+        Ok(mut m) => {
+            m.update(data);
+            m.finalize().into_bytes().to_vec()
+        }
+        Err(_) => Vec::new(),
+    }
+}
+
+/// The signing key: `"AWS4"+secret` → date → region → service → `aws4_request`.
+pub fn signing_key(secret: &Secret, date: &str, region: &str, service: &str) -> Vec<u8> {
+    let k_date = hmac(
+        format!("AWS4{}", secret.expose()).as_bytes(),
+        date.as_bytes(),
+    );
+    let k_region = hmac(&k_date, region.as_bytes());
+    let k_service = hmac(&k_region, service.as_bytes());
+    hmac(&k_service, b"aws4_request")
+}
+
+/// The hex signature of a string to sign.
+pub fn signature(key: &[u8], sts: &StringToSign) -> String {
+    hex::encode(hmac(key, sts.0.as_bytes()))
+}
+
+/// Parses `YYYYMMDDTHHMMSSZ` into epoch seconds.
+pub fn parse_amz_date(s: &str) -> Option<i64> {
+    if s.len() != 16 || s.as_bytes().get(8) != Some(&b'T') || !s.ends_with('Z') {
+        return None;
+    }
+    let iso = format!(
+        "{}-{}-{}T{}:{}:{}Z",
+        &s[0..4],
+        &s[4..6],
+        &s[6..8],
+        &s[9..11],
+        &s[11..13],
+        &s[13..15]
+    );
+    if !s[..8]
+        .bytes()
+        .chain(s[9..15].bytes())
+        .all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    crate::values::parse_instant(&iso).map(|i| i.secs)
+}
+
+fn format_amz_date(secs: i64) -> String {
+    crate::values::format_iso8601(secs).replace(['-', ':'], "")
+}
+
+/// A request that passed SigV4.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    /// The access key ID that signed it.
+    pub access_key_id: String,
+    /// The scope region (`aws:RequestedRegion`).
+    pub region: String,
+}
+
+/// Verifies a request's signature. `secret_of` finds the secret of an access key ID;
+/// `now` is epoch seconds; `service` is the scope service the endpoint accepts.
+pub fn verify(
+    method: &str,
+    path_and_query: &str,
+    headers: &http::HeaderMap,
+    body: &[u8],
+    secret_of: &dyn Fn(&str) -> Option<Secret>,
+    now: i64,
+    service: &str,
+) -> Result<Verified, WireError> {
+    let Some(header) = headers.get(http::header::AUTHORIZATION) else {
+        return Err(WireError::MissingAuthenticationToken);
+    };
+    let header = header
+        .to_str()
+        .map_err(|_| WireError::IncompleteSignature("Authorization header is not ASCII.".into()))?;
+    let auth = parse_authorization(header)?;
+    let Some(amz_date) = headers.get("x-amz-date").and_then(|v| v.to_str().ok()) else {
+        return Err(WireError::IncompleteSignature(format!(
+            "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. Authorization={header}"
+        )));
+    };
+    if !auth.signed_headers.iter().any(|h| h == "host")
+        || !auth.signed_headers.iter().any(|h| h == "x-amz-date")
+    {
+        return Err(WireError::InvalidSignature(format!(
+            "{MSG_BAD_SIGNATURE} (SignedHeaders must include host and x-amz-date)"
+        )));
+    }
+    let Some(signed_at) = parse_amz_date(amz_date) else {
+        return Err(WireError::IncompleteSignature(format!(
+            "Date must be in ISO-8601 'basic format'. Got '{amz_date}'. See http://en.wikipedia.org/wiki/ISO_8601"
+        )));
+    };
+    let Some(secret) = secret_of(&auth.access_key_id) else {
+        return Err(WireError::UnrecognizedClient);
+    };
+    if headers.contains_key("x-amz-security-token") {
+        // Temporary credentials are not configured: a session token cannot belong to the key.
+        return Err(WireError::UnrecognizedClient);
+    }
+    if signed_at < now - MAX_SKEW_SECS {
+        return Err(WireError::InvalidSignature(format!(
+            "Signature expired: {amz_date} is now earlier than {} ({} - 15 min.)",
+            format_amz_date(now - MAX_SKEW_SECS),
+            format_amz_date(now)
+        )));
+    }
+    if signed_at > now + MAX_SKEW_SECS {
+        return Err(WireError::InvalidSignature(format!(
+            "Signature not yet current: {amz_date} is still later than {} ({} + 15 min.)",
+            format_amz_date(now + MAX_SKEW_SECS),
+            format_amz_date(now)
+        )));
+    }
+    if auth.date != amz_date[..8] {
+        return Err(WireError::InvalidSignature(format!(
+            "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '{}' != '{}', from '{amz_date}'.",
+            auth.date,
+            &amz_date[..8]
+        )));
+    }
+    if auth.service != service {
+        return Err(WireError::InvalidSignature(format!(
+            "Credential should be scoped to correct service: '{service}'. "
+        )));
+    }
+    let creq = canonical_request(method, path_and_query, headers, &auth.signed_headers, body)?;
+    let scope = format!(
+        "{}/{}/{}/aws4_request",
+        auth.date, auth.region, auth.service
+    );
+    let sts = string_to_sign(amz_date, &scope, &creq);
+    let key = signing_key(&secret, &auth.date, &auth.region, &auth.service);
+    let expected = hmac(&key, sts.0.as_bytes());
+    use subtle::ConstantTimeEq;
+    if expected.ct_eq(&auth.signature).unwrap_u8() != 1 {
+        tracing::debug!(target: "swf_iam::sigv4", canonical_request = %creq, string_to_sign = %sts, "signature mismatch");
+        return Err(WireError::InvalidSignature(MSG_BAD_SIGNATURE.into()));
+    }
+    Ok(Verified {
+        access_key_id: auth.access_key_id,
+        region: auth.region,
+    })
+}
+
+/// The credentials and scope a request is signed with (for tests and tools).
+#[derive(Debug, Clone, Copy)]
+pub struct Signer<'a> {
+    /// Access key ID.
+    pub access_key_id: &'a str,
+    /// Secret access key.
+    pub secret: &'a Secret,
+    /// Scope region.
+    pub region: &'a str,
+    /// Scope service.
+    pub service: &'a str,
+}
+
+impl Signer<'_> {
+    /// The `Authorization` header value for a request, signing every header present
+    /// except `authorization` and `user-agent` (which must include `host` and `x-amz-date`).
+    pub fn sign(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        headers: &http::HeaderMap,
+        body: &[u8],
+    ) -> Result<String, WireError> {
+        let amz_date = headers
+            .get("x-amz-date")
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| WireError::IncompleteSignature("x-amz-date is required".into()))?;
+        let mut names: Vec<String> = headers.keys().map(|k| k.as_str().to_owned()).collect();
+        names.sort();
+        names.dedup();
+        names.retain(|n| n != "authorization" && n != "user-agent");
+        let creq = canonical_request(method, path_and_query, headers, &names, body)?;
+        let date = amz_date.get(..8).unwrap_or("");
+        let scope = format!("{date}/{}/{}/aws4_request", self.region, self.service);
+        let sts = string_to_sign(amz_date, &scope, &creq);
+        let sig = signature(
+            &signing_key(self.secret, date, self.region, self.service),
+            &sts,
+        );
+        Ok(format!(
+            "{ALGORITHM} Credential={}/{scope}, SignedHeaders={}, Signature={sig}",
+            self.access_key_id,
+            names.join(";")
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderMap;
+
+    const SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+    const DATE: &str = "20150830T123600Z";
+
+    fn headers(extra: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert("host", "example.amazonaws.com".parse().unwrap());
+        h.insert("x-amz-date", DATE.parse().unwrap());
+        for (k, v) in extra {
+            h.append(
+                http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                v.parse().unwrap(),
+            );
+        }
+        h
+    }
+
+    fn sig(method: &str, pq: &str, h: &HeaderMap, signed: &str, body: &[u8]) -> String {
+        let signed: Vec<String> = signed.split(';').map(str::to_owned).collect();
+        let creq = canonical_request(method, pq, h, &signed, body).unwrap();
+        let sts = string_to_sign(DATE, "20150830/us-east-1/service/aws4_request", &creq);
+        signature(
+            &signing_key(&Secret::new(SECRET), "20150830", "us-east-1", "service"),
+            &sts,
+        )
+    }
+
+    /// Vectors of AWS's SigV4 test suite (aws-sig-v4-test-suite).
+    #[test]
+    fn aws_test_suite_vectors() {
+        let h = headers(&[]);
+        assert_eq!(
+            sig("GET", "/", &h, "host;x-amz-date", b""),
+            "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"
+        );
+        assert_eq!(
+            sig("POST", "/", &h, "host;x-amz-date", b""),
+            "5da7c1a2acd57cee7505fc6676e4e544621c30862966e37dddb68e92efbe5d6b"
+        );
+        assert_eq!(
+            sig("POST", "/?Param1=value1", &h, "host;x-amz-date", b""),
+            "28038455d6de14eafc1f9222cf5aa6f1a96197d7deb8263271d420d138af7f11"
+        );
+        assert_eq!(
+            sig(
+                "GET",
+                "/?Param2=value2&Param1=value1",
+                &h,
+                "host;x-amz-date",
+                b""
+            ),
+            "b97d918cfa904a5beff61c982a1b6f458b799221646efd99d3219ec94cdf2500"
+        );
+        let h1 = headers(&[("my-header1", "value1")]);
+        assert_eq!(
+            sig("POST", "/", &h1, "host;my-header1;x-amz-date", b""),
+            "c5410059b04c1ee005303aed430f6e6645f61f4dc9e1461ec8f8916fdf18852c"
+        );
+        let h4 = headers(&[
+            ("my-header1", "value4"),
+            ("my-header1", "value1"),
+            ("my-header1", "value3"),
+            ("my-header1", "value2"),
+        ]);
+        assert_eq!(
+            sig("GET", "/", &h4, "host;my-header1;x-amz-date", b""),
+            "08c7e5a9acfcfeb3ab6b2185e75ce8b1deb5e634ec47601a50643f830c755c01"
+        );
+        // post-x-www-form-urlencoded: the published canonical request and string to sign.
+        let hf = headers(&[("content-type", "application/x-www-form-urlencoded")]);
+        let signed: Vec<String> = ["content-type", "host", "x-amz-date"]
+            .map(str::to_owned)
+            .to_vec();
+        let creq = canonical_request("POST", "/", &hf, &signed, b"Param1=value1").unwrap();
+        assert!(creq.0.ends_with("\ncontent-type;host;x-amz-date\n9095672bbd1f56dfc5b65f3e153adc8731a4a654192329106275f4c7b24d0b6e"));
+        let sts = string_to_sign(DATE, "20150830/us-east-1/service/aws4_request", &creq);
+        assert!(sts
+            .0
+            .ends_with("\n42a5e5bb34198acb3e84da4f085bb7927f2bc277ca766e6d19c73c2154021281"));
+    }
+
+    #[test]
+    fn canonical_request_stage_is_exact() {
+        let h = headers(&[]);
+        let creq =
+            canonical_request("POST", "/", &h, &["host".into(), "x-amz-date".into()], b"").unwrap();
+        assert_eq!(
+            creq.to_string(),
+            "POST\n/\n\nhost:example.amazonaws.com\nx-amz-date:20150830T123600Z\n\nhost;x-amz-date\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+        let sts = string_to_sign(DATE, "20150830/us-east-1/service/aws4_request", &creq);
+        assert_eq!(
+            sts.to_string(),
+            "AWS4-HMAC-SHA256\n20150830T123600Z\n20150830/us-east-1/service/aws4_request\n553f88c9e4d10fc9e109e2aeb65f030801b70c2f6468faca261d401ae622fc87"
+        );
+        assert_eq!(canonical_uri(""), "/");
+        assert_eq!(canonical_uri("/a/./b/../c d"), "/a/c%2520d");
+    }
+
+    fn lookup(akid: &str) -> Option<Secret> {
+        (akid == "AKIDEXAMPLE").then(|| Secret::new(SECRET))
+    }
+
+    #[test]
+    fn verify_accepts_own_signatures_and_rejects_everything_else() {
+        let now = parse_amz_date(DATE).unwrap();
+        let mut h = headers(&[
+            ("content-type", "application/x-amz-json-1.0"),
+            ("x-amz-target", "SimpleWorkflowService.ListDomains"),
+        ]);
+        let body = br#"{"registrationStatus":"REGISTERED"}"#;
+        let secret = Secret::new(SECRET);
+        let signer = Signer {
+            access_key_id: "AKIDEXAMPLE",
+            secret: &secret,
+            region: "us-east-1",
+            service: "swf",
+        };
+        let auth = signer.sign("POST", "/", &h, body).unwrap();
+        h.insert("authorization", auth.parse().unwrap());
+        let ok = verify("POST", "/", &h, body, &lookup, now, "swf").unwrap();
+        assert_eq!(ok.region, "us-east-1");
+        // Tampered body, wrong secret, unknown key, wrong service, skew.
+        assert!(
+            matches!(verify("POST", "/", &h, b"{}", &lookup, now, "swf"), Err(WireError::InvalidSignature(m)) if m == MSG_BAD_SIGNATURE)
+        );
+        let wrong = |_: &str| Some(Secret::new("other"));
+        assert!(matches!(
+            verify("POST", "/", &h, body, &wrong, now, "swf"),
+            Err(WireError::InvalidSignature(_))
+        ));
+        let none = |_: &str| None;
+        assert_eq!(
+            verify("POST", "/", &h, body, &none, now, "swf"),
+            Err(WireError::UnrecognizedClient)
+        );
+        assert!(
+            matches!(verify("POST", "/", &h, body, &lookup, now, "sqs"), Err(WireError::InvalidSignature(m)) if m.starts_with("Credential should be scoped to correct service: 'sqs'"))
+        );
+        match verify("POST", "/", &h, body, &lookup, now + 16 * 60, "swf") {
+            Err(WireError::InvalidSignature(m)) => assert_eq!(
+                m,
+                "Signature expired: 20150830T123600Z is now earlier than 20150830T123700Z (20150830T125200Z - 15 min.)"
+            ),
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            verify("POST", "/", &h, body, &lookup, now + 15 * 60, "swf").is_ok(),
+            "15 minutes is still fine"
+        );
+        assert!(
+            matches!(verify("POST", "/", &h, body, &lookup, now - 16 * 60, "swf"), Err(WireError::InvalidSignature(m)) if m.starts_with("Signature not yet current"))
+        );
+        // A header changed after signing.
+        let mut h2 = h.clone();
+        h2.insert(
+            "x-amz-target",
+            "SimpleWorkflowService.DeprecateDomain".parse().unwrap(),
+        );
+        assert!(matches!(
+            verify("POST", "/", &h2, body, &lookup, now, "swf"),
+            Err(WireError::InvalidSignature(_))
+        ));
+    }
+
+    #[test]
+    fn malformed_authorization_headers() {
+        let now = parse_amz_date(DATE).unwrap();
+        let mut h = headers(&[]);
+        assert_eq!(
+            verify("POST", "/", &h, b"", &lookup, now, "swf"),
+            Err(WireError::MissingAuthenticationToken)
+        );
+        for bad in [
+            "AWS4-HMAC-SHA256 SignedHeaders=host;x-amz-date, Signature=00",
+            "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/swf/aws4_request, SignedHeaders=host;x-amz-date",
+            "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/swf, SignedHeaders=host;x-amz-date, Signature=00",
+            "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/swf/aws4_request, SignedHeaders=host;x-amz-date, Signature=zz",
+            "AWS AKIDEXAMPLE:abc",
+            "",
+        ] {
+            h.insert("authorization", bad.parse().unwrap());
+            assert!(matches!(verify("POST", "/", &h, b"", &lookup, now, "swf"), Err(WireError::IncompleteSignature(_))), "{bad}");
+        }
+        let auth = parse_authorization("AWS4-HMAC-SHA256 SignedHeaders=a").unwrap_err();
+        assert_eq!(
+            auth.message(),
+            "Authorization header requires 'Credential' parameter. Authorization header requires 'Signature' parameter. Authorization=AWS4-HMAC-SHA256 SignedHeaders=a"
+        );
+        // Signed headers must cover host and x-amz-date.
+        h.insert(
+            "authorization",
+            format!("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/swf/aws4_request, SignedHeaders=host, Signature={}", "0".repeat(64))
+                .parse()
+                .unwrap(),
+        );
+        assert!(matches!(
+            verify("POST", "/", &h, b"", &lookup, now, "swf"),
+            Err(WireError::InvalidSignature(_))
+        ));
+        // A missing x-amz-date.
+        h.remove("x-amz-date");
+        assert!(matches!(
+            verify("POST", "/", &h, b"", &lookup, now, "swf"),
+            Err(WireError::IncompleteSignature(_))
+        ));
+    }
+}
