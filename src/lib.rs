@@ -4,6 +4,7 @@ pub mod cli;
 pub mod compile;
 pub mod config;
 pub mod diagnostic;
+pub mod emulator;
 pub mod eval;
 pub mod gate;
 pub mod json;

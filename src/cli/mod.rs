@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod inputs;
+pub mod serve;
 pub mod test;
 pub mod validate;
 
@@ -33,6 +34,8 @@ pub enum Command {
     Check(Box<check::Args>),
     /// Run permission case files (expected decisions), optionally against snapshots.
     Test(test::Args),
+    /// Run the embedded SWF emulator behind the gate on a local port.
+    Serve(serve::Args),
 }
 
 /// Output formats shared by the subcommands.
@@ -52,5 +55,6 @@ pub fn run(cli: Cli) -> u8 {
         Command::Validate(args) => validate::run(&args),
         Command::Check(args) => check::run(&args),
         Command::Test(args) => test::run(&args),
+        Command::Serve(args) => serve::run(&args),
     }
 }

@@ -7,12 +7,16 @@
     reason = "tests fail loudly on the first unexpected value"
 )]
 
+#[path = "../common/swfkit.rs"]
+mod swfkit;
+
 #[path = "../common/gatekit.rs"]
 mod gatekit;
 
 mod cli_check;
 mod cli_test;
 mod cli_validate;
+mod emulator_sdk;
 mod eval_cases;
 mod eval_props;
 mod eval_spec;

@@ -1,0 +1,94 @@
+//! Helpers for tests that run the embedded emulator behind the gate on loopback and
+//! drive it with aws-sdk-swf.
+
+#![allow(dead_code, reason = "each test binary uses a different part")]
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use swf_iam::config::Config;
+use swf_iam::emulator::{Clock, Emulator, ManualClock};
+use swf_iam::gate::GateLayer;
+use tower::Layer;
+
+pub const OPERATOR: (&str, &str) = ("AKIAOPERATOR", "operator-secret");
+pub const WORKER: (&str, &str) = ("AKIAWORKER", "worker-secret");
+pub const OUTSIDER: (&str, &str) = ("AKIAOUTSIDER", "outsider-secret");
+pub const DENIED: (&str, &str) = ("AKIADENIED", "denied-secret");
+
+/// Principals: an operator (domains, types, executions, decisions — but never schedules
+/// activity type `forbidden`), a worker (activity tasks on `orders`), an outsider
+/// (heartbeats on `billing` only) and a role with an explicit deny of heartbeats.
+pub fn config_text() -> String {
+    format!(
+        r#"{{"account": "123456789012", "region": "us-east-1", "principals": [
+  {{"arn": "arn:aws:iam::123456789012:user/operator", "accessKeys": [{{"accessKeyId": "{}", "secretAccessKey": "{}"}}],
+   "policies": [{{"Version": "2012-10-17", "Statement": [
+     {{"Sid": "Operate", "Effect": "Allow", "NotAction": ["swf:RecordActivityTaskHeartbeat", "swf:PollForActivityTask"], "Resource": "*"}},
+     {{"Sid": "NoForbidden", "Effect": "Deny", "Action": "swf:ScheduleActivityTask", "Resource": "*", "Condition": {{"StringEquals": {{"swf:activityType.name": "forbidden"}}}}}}]}}]}},
+  {{"arn": "arn:aws:iam::123456789012:role/worker", "accessKeys": [{{"accessKeyId": "{}", "secretAccessKey": "{}"}}],
+   "policies": [{{"Version": "2012-10-17", "Statement": [
+     {{"Sid": "Work", "Effect": "Allow", "Action": ["swf:PollForActivityTask", "swf:RecordActivityTaskHeartbeat", "swf:RespondActivityTask*"], "Resource": "arn:aws:swf:*:123456789012:/domain/orders"}}]}}]}},
+  {{"arn": "arn:aws:iam::123456789012:role/outsider", "accessKeys": [{{"accessKeyId": "{}", "secretAccessKey": "{}"}}],
+   "policies": [{{"Version": "2012-10-17", "Statement": [
+     {{"Sid": "BillingOnly", "Effect": "Allow", "Action": "swf:RecordActivityTaskHeartbeat", "Resource": "arn:aws:swf:*:123456789012:/domain/billing"}}]}}]}},
+  {{"arn": "arn:aws:iam::123456789012:role/denied", "accessKeys": [{{"accessKeyId": "{}", "secretAccessKey": "{}"}}],
+   "policies": [{{"Version": "2012-10-17", "Statement": [
+     {{"Sid": "All", "Effect": "Allow", "Action": "swf:*", "Resource": "*"}},
+     {{"Sid": "NoHeartbeats", "Effect": "Deny", "Action": "swf:RecordActivityTaskHeartbeat", "Resource": "*"}}]}}]}}
+]}}"#,
+        OPERATOR.0, OPERATOR.1, WORKER.0, WORKER.1, OUTSIDER.0, OUTSIDER.1, DENIED.0, DENIED.1
+    )
+}
+
+pub fn config() -> Config {
+    Config::from_bytes(
+        Path::new("/nonexistent/emulator.json"),
+        config_text().as_bytes(),
+    )
+    .unwrap()
+}
+
+/// Starts the gated emulator on a free loopback port with a manual clock.
+pub async fn start(
+    poll_timeout: Duration,
+) -> (
+    SocketAddr,
+    Arc<ManualClock>,
+    tokio::sync::oneshot::Sender<()>,
+) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let clock = Arc::new(ManualClock::new(1_795_600_800.0));
+    let emu = Emulator::new(
+        "aws",
+        "us-east-1",
+        "123456789012",
+        clock.clone() as Arc<dyn Clock>,
+        poll_timeout,
+    );
+    let layer = GateLayer::new(config(), emu.clone());
+    let svc = layer.layer(emu.service());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(swf_iam::server::serve(
+        listener,
+        svc,
+        async {
+            let _ = rx.await;
+        },
+        Duration::from_secs(1),
+    ));
+    (addr, clock, tx)
+}
+
+pub fn client(addr: SocketAddr, key: (&str, &str)) -> aws_sdk_swf::Client {
+    let creds = aws_credential_types::Credentials::new(key.0, key.1, None, None, "swf-iam-tests");
+    let conf = aws_sdk_swf::Config::builder()
+        .behavior_version(aws_sdk_swf::config::BehaviorVersion::latest())
+        .region(aws_sdk_swf::config::Region::new("us-east-1"))
+        .credentials_provider(creds)
+        .endpoint_url(format!("http://{addr}"))
+        .build();
+    aws_sdk_swf::Client::from_conf(conf)
+}

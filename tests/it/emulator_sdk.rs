@@ -1,0 +1,430 @@
+//! The whole heartbeat flow with aws-sdk-swf against the gated emulator over loopback:
+//! register, start, decide, schedule, poll, heartbeat, cancel, time out — as permitted
+//! and as denied principals, including decision-level denials recorded in the history.
+
+use super::swfkit::*;
+use aws_sdk_swf::operation::record_activity_task_heartbeat::RecordActivityTaskHeartbeatError;
+use aws_sdk_swf::types::{
+    ActivityTaskTimeoutType, ActivityType, ChildPolicy, Decision, DecisionType, EventType,
+    HistoryEvent, RequestCancelActivityTaskDecisionAttributes,
+    ScheduleActivityTaskDecisionAttributes, ScheduleActivityTaskFailedCause, TaskList,
+    WorkflowExecution, WorkflowType,
+};
+use std::time::Duration;
+
+fn task_list(name: &str) -> TaskList {
+    TaskList::builder().name(name).build().unwrap()
+}
+
+fn schedule(id: &str, type_name: &str) -> Decision {
+    Decision::builder()
+        .decision_type(DecisionType::ScheduleActivityTask)
+        .schedule_activity_task_decision_attributes(
+            ScheduleActivityTaskDecisionAttributes::builder()
+                .activity_type(
+                    ActivityType::builder()
+                        .name(type_name)
+                        .version("1")
+                        .build()
+                        .unwrap(),
+                )
+                .activity_id(id)
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap()
+}
+
+async fn setup_domain(op: &aws_sdk_swf::Client) {
+    op.register_domain()
+        .name("orders")
+        .workflow_execution_retention_period_in_days("1")
+        .send()
+        .await
+        .unwrap();
+    for name in ["hb", "forbidden"] {
+        op.register_activity_type()
+            .domain("orders")
+            .name(name)
+            .version("1")
+            .default_task_list(task_list("workers"))
+            .default_task_heartbeat_timeout("10")
+            .default_task_start_to_close_timeout("300")
+            .default_task_schedule_to_start_timeout("300")
+            .default_task_schedule_to_close_timeout("600")
+            .send()
+            .await
+            .unwrap();
+    }
+    op.register_workflow_type()
+        .domain("orders")
+        .name("wf")
+        .version("1")
+        .default_task_list(task_list("deciders"))
+        .default_execution_start_to_close_timeout("3600")
+        .default_task_start_to_close_timeout("60")
+        .default_child_policy(ChildPolicy::Terminate)
+        .send()
+        .await
+        .unwrap();
+}
+
+async fn start_and_decide(op: &aws_sdk_swf::Client, wid: &str, decisions: Vec<Decision>) -> String {
+    let run = op
+        .start_workflow_execution()
+        .domain("orders")
+        .workflow_id(wid)
+        .workflow_type(
+            WorkflowType::builder()
+                .name("wf")
+                .version("1")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let task = op
+        .poll_for_decision_task()
+        .domain("orders")
+        .task_list(task_list("deciders"))
+        .send()
+        .await
+        .unwrap();
+    assert!(!task.task_token().is_empty());
+    let types: Vec<&EventType> = task.events().iter().map(|e| e.event_type()).collect();
+    assert_eq!(
+        types,
+        [
+            &EventType::WorkflowExecutionStarted,
+            &EventType::DecisionTaskScheduled,
+            &EventType::DecisionTaskStarted
+        ]
+    );
+    op.respond_decision_task_completed()
+        .task_token(task.task_token())
+        .set_decisions(Some(decisions))
+        .send()
+        .await
+        .unwrap();
+    run.run_id().unwrap().to_owned()
+}
+
+async fn history(op: &aws_sdk_swf::Client, wid: &str, run: &str) -> Vec<HistoryEvent> {
+    op.get_workflow_execution_history()
+        .domain("orders")
+        .execution(
+            WorkflowExecution::builder()
+                .workflow_id(wid)
+                .run_id(run)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .events()
+        .to_vec()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heartbeat_flow_with_enforcement() {
+    let (addr, _clock, _stop) = start(Duration::from_secs(2)).await;
+    let op = client(addr, OPERATOR);
+    let worker = client(addr, WORKER);
+    setup_domain(&op).await;
+
+    // Decide: schedule `hb` (allowed) and `forbidden` (denied at decision level).
+    let run = start_and_decide(
+        &op,
+        "w1",
+        vec![schedule("a1", "hb"), schedule("a2", "forbidden")],
+    )
+    .await;
+    let h = history(&op, "w1", &run).await;
+    let completed = h
+        .iter()
+        .find(|e| e.event_type() == &EventType::DecisionTaskCompleted)
+        .unwrap()
+        .event_id();
+    let failed = h
+        .iter()
+        .find(|e| e.event_type() == &EventType::ScheduleActivityTaskFailed)
+        .unwrap();
+    let a = failed
+        .schedule_activity_task_failed_event_attributes()
+        .unwrap();
+    assert_eq!(
+        a.cause(),
+        &ScheduleActivityTaskFailedCause::OperationNotPermitted
+    );
+    assert_eq!(a.decision_task_completed_event_id(), completed);
+    assert_eq!(a.activity_id(), "a2");
+    assert_eq!(
+        h.iter()
+            .filter(|e| e.event_type() == &EventType::ActivityTaskScheduled)
+            .count(),
+        1,
+        "no ActivityTaskScheduled for the denied decision"
+    );
+    assert_eq!(
+        h.last().unwrap().event_type(),
+        &EventType::DecisionTaskScheduled,
+        "a failed decision schedules a decision task"
+    );
+
+    // The worker polls and heartbeats with details.
+    let task = worker
+        .poll_for_activity_task()
+        .domain("orders")
+        .task_list(task_list("workers"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(task.activity_id(), "a1");
+    let token = task.task_token().to_owned();
+    let beat = worker
+        .record_activity_task_heartbeat()
+        .task_token(&token)
+        .details("10%")
+        .send()
+        .await
+        .unwrap();
+    assert!(!beat.cancel_requested());
+
+    // Another principal whose policy allows only another domain: typed OperationNotPermittedFault.
+    let outsider = client(addr, OUTSIDER);
+    match outsider.record_activity_task_heartbeat().task_token(&token).send().await.unwrap_err().into_service_error() {
+        RecordActivityTaskHeartbeatError::OperationNotPermittedFault(f) => assert_eq!(
+            f.message().unwrap(),
+            "User: arn:aws:sts::123456789012:assumed-role/outsider/swf-iam is not authorized to perform: swf:RecordActivityTaskHeartbeat on resource: arn:aws:swf:us-east-1:123456789012:/domain/orders because no identity-based policy allows the swf:RecordActivityTaskHeartbeat action"
+        ),
+        other => panic!("{other:?}"),
+    }
+    // An explicit deny.
+    let denied = client(addr, DENIED);
+    match denied
+        .record_activity_task_heartbeat()
+        .task_token(&token)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error()
+    {
+        RecordActivityTaskHeartbeatError::OperationNotPermittedFault(f) => {
+            assert!(f
+                .message()
+                .unwrap()
+                .ends_with("with an explicit deny in an identity-based policy"))
+        }
+        other => panic!("{other:?}"),
+    }
+    // A forged signature.
+    let forged = client(addr, (WORKER.0, "forged"));
+    let err = forged
+        .record_activity_task_heartbeat()
+        .task_token(&token)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        aws_sdk_swf::error::ProvideErrorMetadata::code(&err),
+        Some("InvalidSignatureException")
+    );
+
+    // The decider requests cancellation; the next heartbeat says so.
+    let d = op
+        .poll_for_decision_task()
+        .domain("orders")
+        .task_list(task_list("deciders"))
+        .send()
+        .await
+        .unwrap();
+    let cancel = Decision::builder()
+        .decision_type(DecisionType::RequestCancelActivityTask)
+        .request_cancel_activity_task_decision_attributes(
+            RequestCancelActivityTaskDecisionAttributes::builder()
+                .activity_id("a1")
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    op.respond_decision_task_completed()
+        .task_token(d.task_token())
+        .decisions(cancel)
+        .send()
+        .await
+        .unwrap();
+    let beat = worker
+        .record_activity_task_heartbeat()
+        .task_token(&token)
+        .send()
+        .await
+        .unwrap();
+    assert!(beat.cancel_requested());
+    worker
+        .respond_activity_task_canceled()
+        .task_token(&token)
+        .details("stopped")
+        .send()
+        .await
+        .unwrap();
+    let h = history(&op, "w1", &run).await;
+    let requested = h
+        .iter()
+        .find(|e| e.event_type() == &EventType::ActivityTaskCancelRequested)
+        .unwrap()
+        .event_id();
+    let canceled = h
+        .iter()
+        .find(|e| e.event_type() == &EventType::ActivityTaskCanceled)
+        .unwrap();
+    let ca = canceled.activity_task_canceled_event_attributes().unwrap();
+    assert_eq!(ca.latest_cancel_requested_event_id(), requested);
+    assert_eq!(ca.details(), Some("stopped"));
+    // The task is closed: a late heartbeat is UnknownResourceFault.
+    match worker
+        .record_activity_task_heartbeat()
+        .task_token(&token)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error()
+    {
+        RecordActivityTaskHeartbeatError::UnknownResourceFault(_) => {}
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heartbeat_timeout_keeps_the_last_allowed_details_and_ignores_denied_heartbeats() {
+    let (addr, clock, _stop) = start(Duration::from_secs(2)).await;
+    let op = client(addr, OPERATOR);
+    let worker = client(addr, WORKER);
+    let outsider = client(addr, OUTSIDER);
+    setup_domain(&op).await;
+    let run = start_and_decide(&op, "w2", vec![schedule("a1", "hb")]).await;
+    let task = worker
+        .poll_for_activity_task()
+        .domain("orders")
+        .task_list(task_list("workers"))
+        .send()
+        .await
+        .unwrap();
+    let token = task.task_token().to_owned();
+    worker
+        .record_activity_task_heartbeat()
+        .task_token(&token)
+        .details("x")
+        .send()
+        .await
+        .unwrap();
+    // Denied heartbeats do not reset the 10 s heartbeat clock.
+    clock.advance(6.0);
+    assert!(outsider
+        .record_activity_task_heartbeat()
+        .task_token(&token)
+        .details("denied")
+        .send()
+        .await
+        .is_err());
+    clock.advance(6.0);
+    let h = history(&op, "w2", &run).await;
+    let timed_out = h
+        .iter()
+        .find(|e| e.event_type() == &EventType::ActivityTaskTimedOut)
+        .expect("timed out");
+    let a = timed_out
+        .activity_task_timed_out_event_attributes()
+        .unwrap();
+    assert_eq!(a.timeout_type(), &ActivityTaskTimeoutType::Heartbeat);
+    assert_eq!(a.details(), Some("x"));
+    let scheduled = h
+        .iter()
+        .find(|e| e.event_type() == &EventType::ActivityTaskScheduled)
+        .unwrap()
+        .event_id();
+    let started = h
+        .iter()
+        .find(|e| e.event_type() == &EventType::ActivityTaskStarted)
+        .unwrap()
+        .event_id();
+    assert_eq!(a.scheduled_event_id(), scheduled);
+    assert_eq!(a.started_event_id(), started);
+    assert_eq!(
+        h.last().unwrap().event_type(),
+        &EventType::DecisionTaskScheduled
+    );
+    // Event ids are consecutive from 1 and timestamps never decrease.
+    for (i, e) in h.iter().enumerate() {
+        assert_eq!(e.event_id(), i as i64 + 1);
+    }
+    assert!(h
+        .windows(2)
+        .all(|w| w[0].event_timestamp() <= w[1].event_timestamp()));
+    match worker
+        .record_activity_task_heartbeat()
+        .task_token(&token)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error()
+    {
+        RecordActivityTaskHeartbeatError::UnknownResourceFault(f) => {
+            assert!(f.message().unwrap().starts_with("Unknown activity"))
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn empty_long_poll_returns_after_the_limit_and_faults_are_typed() {
+    let (addr, _clock, _stop) = start(Duration::from_millis(300)).await;
+    let op = client(addr, OPERATOR);
+    let worker = client(addr, WORKER);
+    setup_domain(&op).await;
+    let t0 = std::time::Instant::now();
+    let task = worker
+        .poll_for_activity_task()
+        .domain("orders")
+        .task_list(task_list("nobody"))
+        .send()
+        .await
+        .unwrap();
+    assert!(task.task_token().is_empty());
+    assert!(t0.elapsed() >= Duration::from_millis(250));
+    let err = op
+        .register_domain()
+        .name("orders")
+        .workflow_execution_retention_period_in_days("1")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.into_service_error().is_domain_already_exists_fault());
+    let err = op.describe_domain().name("nope").send().await.unwrap_err();
+    assert!(err.into_service_error().is_unknown_resource_fault());
+    let d = op.describe_domain().name("orders").send().await.unwrap();
+    assert_eq!(
+        d.domain_info().unwrap().arn(),
+        Some("arn:aws:swf:us-east-1:123456789012:/domain/orders")
+    );
+    assert_eq!(
+        d.configuration()
+            .unwrap()
+            .workflow_execution_retention_period_in_days(),
+        "1"
+    );
+    let err = op
+        .register_domain()
+        .name("a/b")
+        .workflow_execution_retention_period_in_days("1")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        aws_sdk_swf::error::ProvideErrorMetadata::code(&err),
+        Some("ValidationException")
+    );
+}
