@@ -94,8 +94,9 @@ pub struct PrincipalConfig {
     pub compiled: Arc<CompiledPolicySet>,
     /// Its access keys.
     pub access_keys: Vec<AccessKey>,
-    /// The context keys every request of this principal carries (principal keys).
-    pub base_context: Context,
+    /// The context keys every request of this principal carries (principal keys);
+    /// requests layer their own keys over it ([`Context::over`]).
+    pub base_context: Arc<Context>,
 }
 
 /// A loaded configuration.
@@ -548,7 +549,7 @@ impl Reader<'_> {
             policies: set,
             compiled: Arc::new(compiled),
             access_keys,
-            base_context,
+            base_context: Arc::new(base_context),
         })
     }
 }

@@ -69,3 +69,10 @@ pub async fn serve<S, B>(
         tracing::warn!(target: "swf_iam::server", "connections still open after the grace period; closing");
     }
 }
+
+/// A fresh `x-amzn-RequestId` (a random UUID, from a userspace generator: no syscall).
+pub fn request_id() -> String {
+    uuid::Builder::from_random_bytes(rand::random())
+        .into_uuid()
+        .to_string()
+}

@@ -507,7 +507,7 @@ pub fn prepare<'a>(
         Some(arn) => file.config.principal(arn),
         None => file.config.principals.first(),
     }?;
-    let mut ctx: Context = pc.base_context.clone();
+    let mut ctx = Context::over(pc.base_context.clone());
     ctx.set_request_defaults(&file.config.region, now);
     for (k, v) in &case.context {
         ctx.set(k, v.clone());

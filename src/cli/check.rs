@@ -162,7 +162,7 @@ impl Setup {
                 Ok(self.with_defaults(
                     p.principal.clone(),
                     p.compiled.clone(),
-                    p.base_context.clone(),
+                    Context::over(p.base_context.clone()),
                 ))
             }
             (None, Some(set)) => {

@@ -43,7 +43,8 @@ pub fn decision_log(arg: &str) -> DecisionLog {
     }
 }
 
-/// Prints where the endpoint is and a ready-to-paste example.
+/// Prints where the endpoint is and a ready-to-paste example. A closed standard output
+/// is not an error: the server keeps running.
 pub fn banner(
     what: &str,
     addr: SocketAddr,
@@ -51,12 +52,13 @@ pub fn banner(
     config: &Config,
     log: &DecisionLog,
 ) {
-    println!(
-        "swf-iam {what}: SWF endpoint on http://{addr} (region {}, account {})",
+    use std::io::Write;
+    let mut text = format!(
+        "swf-iam {what}: SWF endpoint on http://{addr} (region {}, account {})\n",
         config.region, config.account
     );
-    println!(
-        "configuration: {} ({} principal{}); reload with SIGHUP",
+    text.push_str(&format!(
+        "configuration: {} ({} principal{}); reload with SIGHUP\n",
         config_path.display(),
         config.principals.len(),
         if config.principals.len() == 1 {
@@ -64,46 +66,48 @@ pub fn banner(
         } else {
             "s"
         }
-    );
-    match log {
-        DecisionLog::Stderr => println!("decision log: standard error, one JSON line per request"),
-        DecisionLog::File(p) => println!("decision log: {}", p.display()),
-        DecisionLog::Off => println!("decision log: off"),
-    }
+    ));
+    text.push_str(&match log {
+        DecisionLog::Stderr => {
+            "decision log: standard error, one JSON line per request\n".to_owned()
+        }
+        DecisionLog::File(p) => format!("decision log: {}\n", p.display()),
+        DecisionLog::Off => "decision log: off\n".to_owned(),
+    });
     if let Some(p) = config.principals.iter().find(|p| !p.access_keys.is_empty()) {
         let k = &p.access_keys[0];
-        println!();
-        println!("Try it as {}:", p.principal.arn);
-        println!(
-            "  export AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={} AWS_DEFAULT_REGION={}",
+        text.push_str(&format!("\nTry it as {}:\n", p.principal.arn));
+        text.push_str(&format!(
+            "  export AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={} AWS_DEFAULT_REGION={}\n",
             k.access_key_id,
             k.secret_access_key.expose(),
             config.region
-        );
-        println!("  aws swf record-activity-task-heartbeat --task-token TOKEN --details 50% --endpoint-url http://{addr}");
+        ));
+        text.push_str(&format!(
+            "  aws swf record-activity-task-heartbeat --task-token TOKEN --details 50% --endpoint-url http://{addr}\n"
+        ));
     }
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
 }
 
-/// Waits for Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
+/// Installs the Ctrl-C and SIGTERM handlers now, and returns a future that completes
+/// when either signal arrives (so that a signal sent right after the banner is caught).
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    {
-        let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate());
-        match term {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let ctrl_c = tokio::signal::ctrl_c();
+    async move {
+        #[cfg(unix)]
+        if let Some(mut term) = term {
+            tokio::select! {
+                _ = ctrl_c => {}
+                _ = term.recv() => {}
             }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+            return;
         }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+        let _ = ctrl_c.await;
     }
 }
 
@@ -147,17 +151,18 @@ pub fn run(args: &Args) -> u8 {
             Arc::new(SystemClock),
             Duration::from_secs(args.poll_timeout),
         );
-        banner("serve", addr, &args.config, &config, &log);
-        let layer = GateLayer::new(config, emulator.clone());
+        let shutdown = shutdown_signal();
+        let layer = GateLayer::new(config.clone(), emulator.clone());
         #[cfg(unix)]
         if let Err(e) = reload_on_sighup(layer.handle(), args.config.clone()) {
             eprintln!("swf-iam: cannot install the SIGHUP handler: {e}");
         }
+        banner("serve", addr, &args.config, &config, &log);
         if args.watch {
             reload_on_change(layer.handle(), args.config.clone(), Duration::from_secs(2));
         }
         let svc = layer.layer(emulator.service());
-        crate::server::serve(listener, svc, shutdown_signal(), Duration::from_secs(5)).await;
+        crate::server::serve(listener, svc, shutdown, Duration::from_secs(5)).await;
         eprintln!("swf-iam: shut down");
         EXIT_OK
     })

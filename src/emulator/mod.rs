@@ -9,7 +9,7 @@
 
 pub mod state;
 
-use crate::gate::{Authorized, TaskTokenResolver};
+use crate::gate::{Authorized, ParsedBody, TaskTokenResolver};
 use crate::swf::catalog;
 use crate::swf::request as swfreq;
 use crate::swf::wire::{Fault, WireError};
@@ -298,7 +298,7 @@ pub fn ok_response(v: &Value) -> Response<Full<Bytes>> {
         http::header::CONTENT_TYPE,
         http::HeaderValue::from_static("application/x-amz-json-1.0"),
     );
-    if let Ok(v) = http::HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
+    if let Ok(v) = http::HeaderValue::from_str(&crate::server::request_id()) {
         h.insert("x-amzn-requestid", v);
     }
     resp
@@ -328,15 +328,22 @@ where
                         .get("x-amz-target")
                         .and_then(|v| v.to_str().ok()),
                 )?;
-                let bytes = Limited::new(body, emu.max_body)
-                    .collect()
-                    .await
-                    .map_err(|e| {
-                        WireError::Validation(format!("Could not read the request body: {e}"))
-                    })?
-                    .to_bytes();
-                let body = swfreq::body(&bytes)?;
-                emu.call(op.name, &body, parts.extensions.get::<Authorized>())
+                let parsed = match parts.extensions.get::<ParsedBody>() {
+                    Some(ParsedBody(b)) => b.clone(),
+                    None => {
+                        let bytes = Limited::new(body, emu.max_body)
+                            .collect()
+                            .await
+                            .map_err(|e| {
+                                WireError::Validation(format!(
+                                    "Could not read the request body: {e}"
+                                ))
+                            })?
+                            .to_bytes();
+                        Arc::new(swfreq::body(&bytes)?)
+                    }
+                };
+                emu.call(op.name, &parsed, parts.extensions.get::<Authorized>())
                     .await
             }
             .await;

@@ -27,6 +27,8 @@ pub struct Entry {
     pub value: ContextValue,
     /// The value parsed as an IP address, when it is a single valid address.
     pub ip: Option<std::net::IpAddr>,
+    /// A removal that hides the base context's entry of the same key.
+    pub removed: bool,
 }
 
 /// The hash under which a lowercased key is stored (compiled conditions precompute it).
@@ -38,11 +40,15 @@ pub fn key_hash(lower: &str) -> u64 {
 }
 
 /// Condition keys of one request. Keys are compared case-insensitively; an explicit
-/// value replaces an earlier one of the same key.
+/// value replaces an earlier one of the same key. A context may be layered over a
+/// shared base ([`Context::over`]): its own entries shadow the base's, so per-request
+/// keys never copy a principal's keys.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Context {
-    /// Entries, sorted by lowercased key.
+    /// Own entries, sorted by lowercased key.
     entries: Vec<Entry>,
+    /// The shared base.
+    base: Option<std::sync::Arc<Context>>,
 }
 
 fn entry(lower: String, key: &str, value: ContextValue) -> Entry {
@@ -56,6 +62,7 @@ fn entry(lower: String, key: &str, value: ContextValue) -> Entry {
         key: key.into(),
         value,
         ip,
+        removed: false,
     }
 }
 
@@ -63,6 +70,14 @@ impl Context {
     /// An empty context.
     pub fn new() -> Self {
         Context::default()
+    }
+
+    /// An empty layer over `base`: lookups fall through to it.
+    pub fn over(base: std::sync::Arc<Context>) -> Self {
+        Context {
+            entries: Vec::new(),
+            base: Some(base),
+        }
     }
 
     /// Sets `key` (any case) to `value`, replacing any earlier value.
@@ -86,6 +101,17 @@ impl Context {
     pub fn push(&mut self, key: &str, value: impl Into<String>) {
         let value = value.into();
         let lower = key.to_ascii_lowercase();
+        // A key that only the base has: copy it up first.
+        if !self.entries.iter().any(|e| *e.lower == *lower) {
+            if let Some(v) = self
+                .base
+                .as_ref()
+                .and_then(|b| b.get_lower(&lower))
+                .cloned()
+            {
+                self.set(key, v);
+            }
+        }
         match self
             .entries
             .binary_search_by(|e| (*e.lower).cmp(lower.as_str()))
@@ -119,17 +145,33 @@ impl Context {
         self.set_single("aws:ViaAWSService", "false");
     }
 
-    /// Removes `key` (any case).
+    /// Removes `key` (any case), hiding the base's value too.
     pub fn remove(&mut self, key: &str) {
         let lower = key.to_ascii_lowercase();
         self.entries.retain(|e| *e.lower != *lower);
+        if self
+            .base
+            .as_ref()
+            .is_some_and(|b| b.get_lower(&lower).is_some())
+        {
+            let mut e = entry(lower.clone(), key, ContextValue::Multi(Vec::new()));
+            e.removed = true;
+            let i = self.entries.partition_point(|x| *x.lower < *lower);
+            self.entries.insert(i, e);
+        }
     }
 
     /// The entry of a **lowercased** key whose [`key_hash`] is `hash`, without allocating.
     pub fn entry_hashed(&self, hash: u64, lower: &str) -> Option<&Entry> {
-        self.entries
+        match self
+            .entries
             .iter()
             .find(|e| e.hash == hash && *e.lower == *lower)
+        {
+            Some(e) if e.removed => None,
+            Some(e) => Some(e),
+            None => self.base.as_deref()?.entry_hashed(hash, lower),
+        }
     }
 
     /// The value of a **lowercased** key, without allocating.
@@ -142,9 +184,32 @@ impl Context {
         self.get_lower(&key.to_ascii_lowercase())
     }
 
-    /// Every (key as given, value), sorted by lowercased key.
+    /// Every (key as given, value), sorted by lowercased key, base entries included.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &ContextValue)> {
-        self.entries.iter().map(|e| (&*e.key, &e.value))
+        let mut all: Vec<&Entry> = self.entries.iter().collect();
+        if let Some(b) = &self.base {
+            for e in b.entries_flat() {
+                if !self.entries.iter().any(|o| o.lower == e.lower) {
+                    all.push(e);
+                }
+            }
+        }
+        all.sort_by(|a, b| a.lower.cmp(&b.lower));
+        all.into_iter()
+            .filter(|e| !e.removed)
+            .map(|e| (&*e.key, &e.value))
+    }
+
+    fn entries_flat(&self) -> Vec<&Entry> {
+        let mut all: Vec<&Entry> = self.entries.iter().collect();
+        if let Some(b) = &self.base {
+            for e in b.entries_flat() {
+                if !self.entries.iter().any(|o| o.lower == e.lower) {
+                    all.push(e);
+                }
+            }
+        }
+        all
     }
 }
 
@@ -378,6 +443,32 @@ mod tests {
         assert_eq!(c.var("aws:principaltag/team"), Some("billing"));
         c.remove("AWS:TAGKEYS");
         assert!(c.get("aws:TagKeys").is_none());
+    }
+
+    #[test]
+    fn layers_shadow_and_hide_the_base() {
+        let mut base = Context::new();
+        base.set_single("aws:PrincipalTag/team", "orders");
+        base.set_single("aws:username", "alice");
+        let base = std::sync::Arc::new(base);
+        let mut c = Context::over(base.clone());
+        assert_eq!(c.var("aws:principaltag/team"), Some("orders"));
+        c.set_single("aws:PrincipalTag/Team", "billing");
+        assert_eq!(c.var("aws:principaltag/team"), Some("billing"));
+        c.remove("aws:username");
+        assert_eq!(c.get("aws:username"), None);
+        assert_eq!(
+            base.var("aws:username"),
+            Some("alice"),
+            "the base is untouched"
+        );
+        c.push("aws:PrincipalTag/team", "x");
+        assert_eq!(
+            c.get("aws:principaltag/team"),
+            Some(&ContextValue::Multi(vec!["billing".into(), "x".into()]))
+        );
+        let keys: Vec<&str> = c.iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, vec!["aws:PrincipalTag/Team"]);
     }
 
     #[test]

@@ -552,22 +552,49 @@ fn base_message(req: &Request<'_>) -> String {
     }
 }
 
+fn matched(set: &CompiledPolicySet, id: u32, applied: bool) -> Option<MatchedStatement> {
+    let st = set.statements.get(id as usize)?;
+    let p = set.policies.get(st.policy as usize)?;
+    Some(MatchedStatement {
+        policy: p.name.clone(),
+        policy_type: p.layer.policy_type(),
+        sid: st.sid.as_deref().map(str::to_owned),
+        index: st.index as usize,
+        effect: st.effect,
+        applied,
+        line: st.line,
+        column: st.column,
+        end_line: st.end_line,
+    })
+}
+
+/// The [`Decision`] of an `allowed` [`Outcome`] from [`decide`], without evaluating
+/// again: it names the identity statement that allowed. For a denied outcome, call
+/// [`evaluate`] for the full explanation.
+pub fn allowed_decision(set: &CompiledPolicySet, req: &Request<'_>, out: &Outcome) -> Decision {
+    if out.decision != DecisionKind::Allowed {
+        return internal_error(req, "allowed_decision called for a denied outcome");
+    }
+    Decision {
+        decision: DecisionKind::Allowed,
+        cause: None,
+        principal: req.principal.caller_arn.clone(),
+        action: req.action.to_owned(),
+        resource: req.resource.to_owned(),
+        deny_layer: None,
+        matched_statements: out
+            .statement
+            .and_then(|id| matched(set, id, true))
+            .into_iter()
+            .collect(),
+        missing_context_keys: Vec::new(),
+        message: None,
+        error: None,
+    }
+}
+
 fn explain(set: &CompiledPolicySet, req: &Request<'_>, out: Outcome, rec: Full) -> Decision {
-    let to_matched = |id: u32, applied: bool| -> Option<MatchedStatement> {
-        let st = set.statements.get(id as usize)?;
-        let p = set.policies.get(st.policy as usize)?;
-        Some(MatchedStatement {
-            policy: p.name.clone(),
-            policy_type: p.layer.policy_type(),
-            sid: st.sid.as_deref().map(str::to_owned),
-            index: st.index as usize,
-            effect: st.effect,
-            applied,
-            line: st.line,
-            column: st.column,
-            end_line: st.end_line,
-        })
-    };
+    let to_matched = |id: u32, applied: bool| matched(set, id, applied);
     let layer_of = |id: u32| set.statements.get(id as usize).map(|s| s.layer);
     let matched: Vec<MatchedStatement> = match (out.decision, out.layer) {
         (DecisionKind::ExplicitDeny, _) => rec

@@ -117,7 +117,13 @@ struct Shared {
     config: ArcSwap<Config>,
     resolver: Arc<dyn TaskTokenResolver>,
     options: GateOptions,
+    keys: sigv4::KeyCache,
 }
+
+/// The request body as the gate parsed it, handed to the inner service so that it need
+/// not parse it again.
+#[derive(Debug, Clone)]
+pub struct ParsedBody(pub Arc<Map<String, Value>>);
 
 /// What the gate hands the inner service with an allowed request.
 #[derive(Debug, Clone)]
@@ -235,6 +241,7 @@ impl GateLayer {
                 config: ArcSwap::from_pointee(config),
                 resolver,
                 options,
+                keys: sigv4::KeyCache::default(),
             }),
         }
     }
@@ -275,7 +282,7 @@ pub fn error_response(e: &WireError, decision: Option<Decision>) -> Response<Ful
     if let Ok(v) = http::HeaderValue::from_str(e.short_name()) {
         h.insert("x-amzn-errortype", v);
     }
-    if let Ok(v) = http::HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
+    if let Ok(v) = http::HeaderValue::from_str(&crate::server::request_id()) {
         h.insert("x-amzn-requestid", v);
     }
     if let Some(d) = decision {
@@ -333,11 +340,12 @@ where
                 }
             };
             match authorize(&shared, &parts, &bytes) {
-                Ok(auth) => {
+                Ok((auth, parsed)) => {
                     log_decision(&parts, &auth.decision, auth.operation.name, started);
                     let decision = auth.decision.clone();
                     let mut req = Request::from_parts(parts, Full::new(bytes));
                     req.extensions_mut().insert(auth);
+                    req.extensions_mut().insert(ParsedBody(Arc::new(parsed)));
                     let mut resp = inner.call(req).await?;
                     resp.extensions_mut().insert(decision);
                     Ok(resp.map(Either::Right))
@@ -364,6 +372,9 @@ fn operation_name(parts: &http::request::Parts) -> &str {
 }
 
 fn log_decision(parts: &http::request::Parts, d: &Decision, operation: &str, started: Instant) {
+    if !tracing::enabled!(target: "swf_iam::decision", tracing::Level::INFO) {
+        return;
+    }
     let statement = d
         .matched_statements
         .iter()
@@ -415,7 +426,7 @@ fn authorize(
     shared: &Shared,
     parts: &http::request::Parts,
     body: &[u8],
-) -> Result<Authorized, Denial> {
+) -> Result<(Authorized, Map<String, Value>), Denial> {
     let plain = |e: WireError| (e, None);
     if parts.method != http::Method::POST {
         return Err(plain(WireError::UnknownOperation(format!(
@@ -436,7 +447,7 @@ fn authorize(
             .access_key(akid)
             .map(|(_, k)| k.secret_access_key.clone())
     };
-    let verified = sigv4::verify(
+    let verified = sigv4::verify_cached(
         parts.method.as_str(),
         path,
         &parts.headers,
@@ -444,6 +455,7 @@ fn authorize(
         &secret_of,
         now,
         "swf",
+        Some(&shared.keys),
     )
     .map_err(plain)?;
     let principal = config
@@ -472,7 +484,7 @@ fn authorize(
         }
         None => "*".to_owned(),
     };
-    let mut ctx = pc.base_context.clone();
+    let mut ctx = Context::over(pc.base_context.clone());
     ctx.set_request_defaults(&verified.region, now);
     match parts.extensions.get::<SecureTransport>() {
         Some(SecureTransport(true)) => ctx.set_single("aws:SecureTransport", "true"),
@@ -501,7 +513,13 @@ fn authorize(
         resource: &resource,
         context: &ctx,
     };
-    let decision = eval::evaluate(&pc.compiled, &req);
+    // The allocation-free path first; the full explanation only for a denial.
+    let outcome = eval::decide(&pc.compiled, &req);
+    let decision = if outcome.decision == DecisionKind::Allowed {
+        eval::allowed_decision(&pc.compiled, &req, &outcome)
+    } else {
+        eval::evaluate(&pc.compiled, &req)
+    };
     if !decision.is_allowed() {
         let message = decision.message.clone().unwrap_or_else(|| {
             format!(
@@ -514,13 +532,16 @@ fn authorize(
             Some(Box::new(decision)),
         ));
     }
-    Ok(Authorized {
-        config: config.clone(),
-        principal,
-        operation,
-        domain,
-        resource,
-        context: ctx,
-        decision,
-    })
+    Ok((
+        Authorized {
+            config: config.clone(),
+            principal,
+            operation,
+            domain,
+            resource,
+            context: ctx,
+            decision,
+        },
+        body,
+    ))
 }

@@ -291,6 +291,43 @@ pub fn signature(key: &[u8], sts: &StringToSign) -> String {
     hex::encode(hmac(key, sts.0.as_bytes()))
 }
 
+/// A cache of derived signing keys, by access key, date, region, service and secret (a
+/// key changes once a day; deriving it costs four HMACs). Bounded: cleared past 4,096 keys.
+#[derive(Default)]
+pub struct KeyCache(std::sync::Mutex<std::collections::HashMap<String, Vec<u8>>>);
+
+impl std::fmt::Debug for KeyCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("KeyCache")
+    }
+}
+
+impl KeyCache {
+    fn get(&self, auth: &Authorization, secret: &Secret) -> Vec<u8> {
+        let id = format!(
+            "{}\n{}\n{}\n{}\n{}",
+            auth.access_key_id,
+            auth.date,
+            auth.region,
+            auth.service,
+            secret.expose()
+        );
+        if let Ok(map) = self.0.lock() {
+            if let Some(k) = map.get(&id) {
+                return k.clone();
+            }
+        }
+        let key = signing_key(secret, &auth.date, &auth.region, &auth.service);
+        if let Ok(mut map) = self.0.lock() {
+            if map.len() >= 4096 {
+                map.clear();
+            }
+            map.insert(id, key.clone());
+        }
+        key
+    }
+}
+
 /// Parses `YYYYMMDDTHHMMSSZ` into epoch seconds.
 pub fn parse_amz_date(s: &str) -> Option<i64> {
     if s.len() != 16 || s.as_bytes().get(8) != Some(&b'T') || !s.ends_with('Z') {
@@ -338,6 +375,30 @@ pub fn verify(
     secret_of: &dyn Fn(&str) -> Option<Secret>,
     now: i64,
     service: &str,
+) -> Result<Verified, WireError> {
+    verify_cached(
+        method,
+        path_and_query,
+        headers,
+        body,
+        secret_of,
+        now,
+        service,
+        None,
+    )
+}
+
+/// [`verify`] with a cache of derived signing keys.
+#[allow(clippy::too_many_arguments)]
+pub fn verify_cached(
+    method: &str,
+    path_and_query: &str,
+    headers: &http::HeaderMap,
+    body: &[u8],
+    secret_of: &dyn Fn(&str) -> Option<Secret>,
+    now: i64,
+    service: &str,
+    cache: Option<&KeyCache>,
 ) -> Result<Verified, WireError> {
     let Some(header) = headers.get(http::header::AUTHORIZATION) else {
         return Err(WireError::MissingAuthenticationToken);
@@ -402,7 +463,10 @@ pub fn verify(
         auth.date, auth.region, auth.service
     );
     let sts = string_to_sign(amz_date, &scope, &creq);
-    let key = signing_key(&secret, &auth.date, &auth.region, &auth.service);
+    let key = match cache {
+        Some(c) => c.get(&auth, &secret),
+        None => signing_key(&secret, &auth.date, &auth.region, &auth.service),
+    };
     let expected = hmac(&key, sts.0.as_bytes());
     use subtle::ConstantTimeEq;
     if expected.ct_eq(&auth.signature).unwrap_u8() != 1 {

@@ -13,6 +13,7 @@ mod swfkit;
 #[path = "../common/gatekit.rs"]
 mod gatekit;
 
+mod aws_cli;
 mod cli_check;
 mod cli_test;
 mod cli_validate;
