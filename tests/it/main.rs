@@ -17,6 +17,7 @@ mod aws_cli;
 mod cli_check;
 mod cli_test;
 mod cli_validate;
+mod emulator_rules;
 mod emulator_sdk;
 mod eval_cases;
 mod eval_props;
