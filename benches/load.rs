@@ -182,6 +182,7 @@ async fn drive(
                 }
                 let req = heartbeat(addr, &token, n);
                 let t0 = Instant::now();
+                send.ready().await.unwrap();
                 let resp = send.send_request(req).await.unwrap();
                 let status = resp.status();
                 let body = resp.into_body().collect().await.unwrap().to_bytes();

@@ -11,6 +11,7 @@ pub mod json;
 pub mod keys;
 pub mod pattern;
 pub mod policy;
+pub mod proxy;
 pub mod render;
 pub mod server;
 pub mod source;

@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod inputs;
+pub mod proxy;
 pub mod serve;
 pub mod test;
 pub mod validate;
@@ -36,6 +37,8 @@ pub enum Command {
     Test(test::Args),
     /// Run the embedded SWF emulator behind the gate on a local port.
     Serve(serve::Args),
+    /// Put the gate in front of another SWF endpoint (moto's server, LocalStack).
+    Proxy(proxy::Args),
 }
 
 /// Output formats shared by the subcommands.
@@ -56,5 +59,6 @@ pub fn run(cli: Cli) -> u8 {
         Command::Check(args) => check::run(&args),
         Command::Test(args) => test::run(&args),
         Command::Serve(args) => serve::run(&args),
+        Command::Proxy(args) => proxy::run(&args),
     }
 }

@@ -132,6 +132,10 @@ pub struct Authorized {
     pub config: Arc<Config>,
     /// Index of the caller in `config.principals`.
     pub principal: usize,
+    /// The access key that signed the request.
+    pub access_key_id: String,
+    /// The region of the signature's scope.
+    pub region: String,
     /// The operation.
     pub operation: &'static SwfAction,
     /// The domain, if the operation has one.
@@ -536,6 +540,8 @@ fn authorize(
         Authorized {
             config: config.clone(),
             principal,
+            access_key_id: verified.access_key_id.clone(),
+            region: verified.region.clone(),
             operation,
             domain,
             resource,

@@ -25,4 +25,5 @@ mod eval_spec;
 mod gate;
 mod gate_sdk;
 mod parse_props;
+mod proxy_moto;
 mod validate_cases;

@@ -1,0 +1,137 @@
+//! `swf-iam proxy`: the gate in front of another SWF endpoint.
+
+use super::serve::{banner, decision_log, shutdown_signal};
+use super::{EXIT_OK, EXIT_USAGE};
+use crate::config::{Config, Secret};
+use crate::gate::ops::{init_logging, reload_on_change, reload_on_sighup};
+use crate::gate::GateLayer;
+use crate::proxy::{ProxyOptions, ProxyService, TokenBook};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tower::Layer;
+
+/// Arguments of `swf-iam proxy`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The SWF endpoint to protect, e.g. http://127.0.0.1:5000 (moto's server).
+    #[arg(long)]
+    pub upstream: http::Uri,
+    /// Configuration file.
+    #[arg(long, default_value = "policies/swf-iam.json")]
+    pub config: PathBuf,
+    /// Address to listen on (port 0 picks a free port; the banner shows it).
+    #[arg(long, default_value = "127.0.0.1:4600")]
+    pub listen: SocketAddr,
+    /// Seconds to wait for the upstream before answering ServiceUnavailableException.
+    #[arg(long, default_value_t = 70)]
+    pub upstream_timeout: u64,
+    /// Wrap task tokens in envelopes signed with the key in this file (shared by every
+    /// replica, so that any of them can resolve any token).
+    #[arg(long)]
+    pub envelope_key_file: Option<PathBuf>,
+    /// Seconds a learned task token stays known.
+    #[arg(long, default_value_t = 86_400)]
+    pub token_ttl: u64,
+    /// How many learned task tokens are kept.
+    #[arg(long, default_value_t = 100_000)]
+    pub max_tokens: usize,
+    /// Refuse a whole RespondDecisionTaskCompleted that has a denied decision (default:
+    /// remove the denied decisions and forward the rest).
+    #[arg(long)]
+    pub strict_decisions: bool,
+    /// Where the decision log goes: `-` (standard error), a file, or `off`.
+    #[arg(long, default_value = "-")]
+    pub decision_log: String,
+    /// Also reload when the configuration or a policy file changes (checked every 2 s).
+    #[arg(long)]
+    pub watch: bool,
+}
+
+/// Runs `proxy` until Ctrl-C or SIGTERM: 0 after a clean shutdown, 2 on a usage error.
+pub fn run(args: &Args) -> u8 {
+    let log = decision_log(&args.decision_log);
+    if let Err(e) = init_logging(&log) {
+        eprintln!("swf-iam: cannot open the decision log: {e}");
+        return EXIT_USAGE;
+    }
+    if args.upstream.scheme_str() != Some("http") || args.upstream.authority().is_none() {
+        eprintln!(
+            "swf-iam: --upstream must be an http:// URL with a host, not `{}`",
+            args.upstream
+        );
+        return EXIT_USAGE;
+    }
+    let config = match Config::load(&args.config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("swf-iam: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    let key = match &args.envelope_key_file {
+        Some(p) => match std::fs::read_to_string(p) {
+            Ok(k) if k.trim().len() >= 16 => Some(Secret::new(k.trim())),
+            Ok(_) => {
+                eprintln!(
+                    "swf-iam: the envelope key in `{}` must have at least 16 characters",
+                    p.display()
+                );
+                return EXIT_USAGE;
+            }
+            Err(e) => {
+                eprintln!("swf-iam: cannot read `{}`: {e}", p.display());
+                return EXIT_USAGE;
+            }
+        },
+        None => None,
+    };
+    let mut opts = ProxyOptions::new(args.upstream.clone());
+    opts.timeout = Duration::from_secs(args.upstream_timeout.max(1));
+    opts.token_ttl = Duration::from_secs(args.token_ttl);
+    opts.max_tokens = args.max_tokens;
+    opts.envelope_key = key;
+    opts.strict_decisions = args.strict_decisions;
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("swf-iam: cannot start the runtime: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    rt.block_on(async {
+        let listener = match tokio::net::TcpListener::bind(args.listen).await {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("swf-iam: cannot listen on {}: {e}", args.listen);
+                return EXIT_USAGE;
+            }
+        };
+        let addr = listener.local_addr().unwrap_or(args.listen);
+        let shutdown = shutdown_signal();
+        let book = Arc::new(TokenBook::new(&opts));
+        let layer = GateLayer::new(config.clone(), book.clone());
+        #[cfg(unix)]
+        if let Err(e) = reload_on_sighup(layer.handle(), args.config.clone()) {
+            eprintln!("swf-iam: cannot install the SIGHUP handler: {e}");
+        }
+        if args.watch {
+            reload_on_change(layer.handle(), args.config.clone(), Duration::from_secs(2));
+        }
+        banner(
+            &format!("proxy to {}", args.upstream),
+            addr,
+            &args.config,
+            &config,
+            &log,
+        );
+        let svc = layer.layer(ProxyService::new(opts, book));
+        crate::server::serve(listener, svc, shutdown, Duration::from_secs(5)).await;
+        eprintln!("swf-iam: shut down");
+        EXIT_OK
+    })
+}

@@ -1,0 +1,492 @@
+//! Proxy mode: the gate in front of another SWF endpoint (moto's server, LocalStack).
+//!
+//! Allowed requests are forwarded unchanged (method, path, headers with `Host` and the
+//! signature, body) and the upstream's answer returned unchanged; denied ones are
+//! answered by the gate and never reach the upstream. Task tokens are learned from
+//! `PollForActivityTask`/`PollForDecisionTask` answers ([`TokenBook`]); a token the
+//! proxy never saw fails closed. In envelope mode the proxy hands out tokens wrapped in
+//! an HMAC-signed envelope that carries the domain, so any replica sharing the key can
+//! resolve any token, and a tampered token is refused.
+//!
+//! Two cases rewrite a request body, and the proxy then re-signs it with the caller's
+//! configured key (same scope, same date): an envelope token is unwrapped, or a denied
+//! decision is removed from `RespondDecisionTaskCompleted` (the upstream cannot record
+//! `*Failed` events; `strict_decisions` refuses the whole call instead).
+
+use crate::config::Secret;
+use crate::gate::sigv4::Signer;
+use crate::gate::{error_response, Authorized, ParsedBody, TaskTokenResolver};
+use crate::swf::catalog;
+use crate::swf::wire::{Fault, WireError};
+use bytes::Bytes;
+use hmac::{Hmac, Mac};
+use http::{Request, Response};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use serde_json::{Map, Value};
+use sha2::Sha256;
+use std::collections::{HashMap, VecDeque};
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context as TaskContext, Poll};
+use std::time::{Duration, Instant};
+
+const ENVELOPE_PREFIX: &str = "swfiam1.";
+
+/// How the proxy behaves.
+#[derive(Clone)]
+pub struct ProxyOptions {
+    /// The upstream's base URI (`http://127.0.0.1:5000`).
+    pub upstream: http::Uri,
+    /// How long to wait for the upstream's answer.
+    pub timeout: Duration,
+    /// How long a learned task token stays known.
+    pub token_ttl: Duration,
+    /// How many learned tokens are kept (the oldest are forgotten first).
+    pub max_tokens: usize,
+    /// The envelope key; `None` keeps tokens as the upstream issued them.
+    pub envelope_key: Option<Secret>,
+    /// Refuse a whole `RespondDecisionTaskCompleted` with a denied decision, instead of
+    /// removing the denied decisions.
+    pub strict_decisions: bool,
+    /// Largest upstream answer read, in bytes.
+    pub max_response: usize,
+}
+
+impl std::fmt::Debug for ProxyOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProxyOptions")
+            .field("upstream", &self.upstream)
+            .field("timeout", &self.timeout)
+            .field("envelope", &self.envelope_key.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ProxyOptions {
+    /// Defaults for `upstream`: 70 s timeout (longer than a 60 s long poll), tokens kept
+    /// 24 h (SWF's page-token lifetime) up to 100,000, no envelope, lenient decisions.
+    pub fn new(upstream: http::Uri) -> Self {
+        ProxyOptions {
+            upstream,
+            timeout: Duration::from_secs(70),
+            token_ttl: Duration::from_secs(24 * 3600),
+            max_tokens: 100_000,
+            envelope_key: None,
+            strict_decisions: false,
+            max_response: 64 << 20,
+        }
+    }
+}
+
+/// Learned tokens: token → (domain, expiry), and the order they were learned in.
+type Known = (HashMap<String, (String, Instant)>, VecDeque<String>);
+
+/// The task tokens the proxy has seen, and the envelope codec.
+pub struct TokenBook {
+    known: Mutex<Known>,
+    ttl: Duration,
+    max: usize,
+    key: Option<Secret>,
+}
+
+impl std::fmt::Debug for TokenBook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenBook")
+            .field("ttl", &self.ttl)
+            .field("max", &self.max)
+            .finish_non_exhaustive()
+    }
+}
+
+fn not_permitted(why: &str) -> WireError {
+    WireError::fault(Fault::OperationNotPermittedFault, why)
+}
+
+impl TokenBook {
+    /// A book for the options' TTL, bound and envelope key.
+    pub fn new(opts: &ProxyOptions) -> Self {
+        TokenBook {
+            known: Mutex::new((HashMap::new(), VecDeque::new())),
+            ttl: opts.token_ttl,
+            max: opts.max_tokens.max(1),
+            key: opts.envelope_key.clone(),
+        }
+    }
+
+    /// Remembers that `token` belongs to `domain`.
+    pub fn learn(&self, token: &str, domain: &str) {
+        if let Ok(mut g) = self.known.lock() {
+            let (map, order) = &mut *g;
+            if map
+                .insert(
+                    token.to_owned(),
+                    (domain.to_owned(), Instant::now() + self.ttl),
+                )
+                .is_none()
+            {
+                order.push_back(token.to_owned());
+            }
+            while map.len() > self.max {
+                match order.pop_front() {
+                    Some(old) => {
+                        map.remove(&old);
+                    }
+                    None => break,
+                }
+            }
+        }
+    }
+
+    fn mac(&self, domain: &str, token: &str) -> Option<Vec<u8>> {
+        let key = self.key.as_ref()?;
+        let mut m = Hmac::<Sha256>::new_from_slice(key.expose().as_bytes()).ok()?;
+        m.update(domain.as_bytes());
+        m.update(b"\n");
+        m.update(token.as_bytes());
+        Some(m.finalize().into_bytes().to_vec())
+    }
+
+    /// Wraps an upstream token in an envelope (if a key is set).
+    pub fn wrap(&self, token: &str, domain: &str) -> String {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        match self.mac(domain, token) {
+            Some(mac) => format!(
+                "{ENVELOPE_PREFIX}{}.{}.{}",
+                b64.encode(domain),
+                b64.encode(token),
+                b64.encode(mac)
+            ),
+            None => token.to_owned(),
+        }
+    }
+
+    /// Opens an envelope: (domain, upstream token). `None` if it is not a valid envelope.
+    pub fn unwrap_envelope(&self, token: &str) -> Option<(String, String)> {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let rest = token.strip_prefix(ENVELOPE_PREFIX)?;
+        let mut parts = rest.split('.');
+        let (d, t, m) = (parts.next()?, parts.next()?, parts.next()?);
+        if parts.next().is_some() {
+            return None;
+        }
+        let domain = String::from_utf8(b64.decode(d).ok()?).ok()?;
+        let inner = String::from_utf8(b64.decode(t).ok()?).ok()?;
+        let given = b64.decode(m).ok()?;
+        let expected = self.mac(&domain, &inner)?;
+        use subtle::ConstantTimeEq;
+        (expected.ct_eq(&given).unwrap_u8() == 1).then_some((domain, inner))
+    }
+}
+
+impl TaskTokenResolver for TokenBook {
+    fn resolve(&self, token: &str) -> Result<String, WireError> {
+        if self.key.is_some() {
+            return self
+                .unwrap_envelope(token)
+                .map(|(d, _)| d)
+                .ok_or_else(|| not_permitted("swf-iam proxy: the task token is not a valid envelope issued by this proxy's key; its domain cannot be authorized"));
+        }
+        let g = self
+            .known
+            .lock()
+            .map_err(|_| WireError::InternalFailure("token book poisoned".into()))?;
+        match g.0.get(token) {
+            Some((domain, until)) if *until > Instant::now() => Ok(domain.clone()),
+            _ => Err(not_permitted(
+                "swf-iam proxy: the task token was not issued through this proxy (or has expired); its domain cannot be authorized",
+            )),
+        }
+    }
+}
+
+/// The proxy's tower service (behind the gate): forwards to the upstream.
+#[derive(Clone)]
+pub struct ProxyService {
+    client: Client<HttpConnector, Full<Bytes>>,
+    opts: Arc<ProxyOptions>,
+    book: Arc<TokenBook>,
+}
+
+impl std::fmt::Debug for ProxyService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProxyService")
+            .field("opts", &self.opts)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ProxyService {
+    /// A proxy to `opts.upstream`, sharing `book` with the gate's resolver.
+    pub fn new(opts: ProxyOptions, book: Arc<TokenBook>) -> Self {
+        let mut http = HttpConnector::new();
+        http.set_nodelay(true);
+        http.set_connect_timeout(Some(opts.timeout));
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(30))
+            .build(http);
+        ProxyService {
+            client,
+            opts: Arc::new(opts),
+            book,
+        }
+    }
+
+    async fn forward(&self, req: Request<Full<Bytes>>) -> Result<Response<Full<Bytes>>, WireError> {
+        let (mut parts, body) = req.into_parts();
+        let auth = parts.extensions.get::<Authorized>().cloned();
+        let parsed = parts.extensions.get::<ParsedBody>().map(|p| p.0.clone());
+        let op = auth.as_ref().map(|a| a.operation.name).unwrap_or("");
+        let mut bytes = body
+            .collect()
+            .await
+            .map_err(|e| WireError::InternalFailure(e.to_string()))?
+            .to_bytes();
+
+        // Rewrite the body where needed: unwrap an envelope token, remove denied decisions.
+        let mut rewritten: Option<Map<String, Value>> = None;
+        if let Some(b) = &parsed {
+            if self.opts.envelope_key.is_some() {
+                if let Some(t) = b.get("taskToken").and_then(Value::as_str) {
+                    let (_, inner) = self.book.unwrap_envelope(t).ok_or_else(|| {
+                        not_permitted("swf-iam proxy: invalid task token envelope")
+                    })?;
+                    let mut m = (**b).clone();
+                    m.insert("taskToken".into(), Value::String(inner));
+                    rewritten = Some(m);
+                }
+            }
+            if op == "RespondDecisionTaskCompleted" {
+                if let (Some(auth), Some(decisions)) =
+                    (&auth, b.get("decisions").and_then(Value::as_array))
+                {
+                    let mut kept = Vec::with_capacity(decisions.len());
+                    for d in decisions {
+                        let ty = d.get("decisionType").and_then(Value::as_str).unwrap_or("");
+                        let key = crate::emulator::state::attrs_key(ty);
+                        let empty = Map::new();
+                        let attrs = d.get(&key).and_then(Value::as_object).unwrap_or(&empty);
+                        let verdict = catalog::action(ty)
+                            .filter(|a| a.decision)
+                            .map(|a| auth.authorize_decision(a, attrs));
+                        match verdict {
+                            Some(v) if !v.is_allowed() => {
+                                tracing::info!(target: "swf_iam::decision", principal = %v.principal, operation = "RespondDecisionTaskCompleted",
+                                    action = %v.action, resource = %v.resource, decision = v.decision.as_str(), "decision removed before forwarding");
+                                if self.opts.strict_decisions {
+                                    return Err(not_permitted(&v.message.unwrap_or_default()));
+                                }
+                            }
+                            _ => kept.push(d.clone()),
+                        }
+                    }
+                    if kept.len() != decisions.len() {
+                        let mut m = rewritten.take().unwrap_or_else(|| (**b).clone());
+                        m.insert("decisions".into(), Value::Array(kept));
+                        rewritten = Some(m);
+                    }
+                }
+            }
+        }
+        if let (Some(m), Some(auth)) = (rewritten, &auth) {
+            bytes = Bytes::from(
+                serde_json::to_vec(&m).map_err(|e| WireError::InternalFailure(e.to_string()))?,
+            );
+            let secret = auth
+                .principal()
+                .and_then(|p| {
+                    p.access_keys
+                        .iter()
+                        .find(|k| k.access_key_id == auth.access_key_id)
+                })
+                .map(|k| k.secret_access_key.clone())
+                .ok_or_else(|| {
+                    WireError::InternalFailure("the caller's key is no longer configured".into())
+                })?;
+            parts.headers.remove(http::header::CONTENT_LENGTH);
+            parts.headers.remove(http::header::AUTHORIZATION);
+            let path = parts
+                .uri
+                .path_and_query()
+                .map_or("/", |p| p.as_str())
+                .to_owned();
+            let authz = Signer {
+                access_key_id: &auth.access_key_id,
+                secret: &secret,
+                region: &auth.region,
+                service: "swf",
+            }
+            .sign(parts.method.as_str(), &path, &parts.headers, &bytes)?;
+            parts.headers.insert(
+                http::header::AUTHORIZATION,
+                http::HeaderValue::from_str(&authz)
+                    .map_err(|e| WireError::InternalFailure(e.to_string()))?,
+            );
+        }
+
+        // Same method, path, headers (Host and signature included), body.
+        let path = parts
+            .uri
+            .path_and_query()
+            .map_or("/", |p| p.as_str())
+            .to_owned();
+        let mut up = http::uri::Parts::from(self.opts.upstream.clone());
+        up.path_and_query = path.parse().ok();
+        parts.uri =
+            http::Uri::from_parts(up).map_err(|e| WireError::InternalFailure(e.to_string()))?;
+        parts.extensions = http::Extensions::new();
+        parts.version = http::Version::HTTP_11;
+        let upstream = self.opts.upstream.to_string();
+        let resp = match tokio::time::timeout(
+            self.opts.timeout,
+            self.client
+                .request(Request::from_parts(parts, Full::new(bytes))),
+        )
+        .await
+        {
+            Ok(Ok(r)) => r,
+            Ok(Err(e)) => {
+                return Err(WireError::ServiceUnavailable(format!(
+                    "swf-iam proxy: upstream {upstream} is unreachable: {e}"
+                )))
+            }
+            Err(_) => {
+                return Err(WireError::ServiceUnavailable(format!(
+                    "swf-iam proxy: upstream {upstream} did not answer within {} s",
+                    self.opts.timeout.as_secs_f64()
+                )))
+            }
+        };
+        let (mut rparts, rbody) = resp.into_parts();
+        let mut rbytes = Limited::new(rbody, self.opts.max_response)
+            .collect()
+            .await
+            .map_err(|e| {
+                WireError::ServiceUnavailable(format!(
+                    "swf-iam proxy: reading the upstream's answer failed: {e}"
+                ))
+            })?
+            .to_bytes();
+
+        // Learn (and wrap) task tokens handed out by polls.
+        if (op == "PollForActivityTask" || op == "PollForDecisionTask")
+            && rparts.status.is_success()
+        {
+            let domain = parsed
+                .as_ref()
+                .and_then(|b| b.get("domain"))
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned();
+            if let Ok(Value::Object(mut m)) = serde_json::from_slice::<Value>(&rbytes) {
+                if let Some(t) = m
+                    .get("taskToken")
+                    .and_then(Value::as_str)
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_owned)
+                {
+                    self.book.learn(&t, &domain);
+                    if self.opts.envelope_key.is_some() {
+                        m.insert(
+                            "taskToken".into(),
+                            Value::String(self.book.wrap(&t, &domain)),
+                        );
+                        rbytes = Bytes::from(
+                            serde_json::to_vec(&m)
+                                .map_err(|e| WireError::InternalFailure(e.to_string()))?,
+                        );
+                        rparts.headers.remove(http::header::CONTENT_LENGTH);
+                    }
+                }
+            }
+        }
+        Ok(Response::from_parts(rparts, Full::new(rbytes)))
+    }
+}
+
+impl tower::Service<Request<Full<Bytes>>> for ProxyService {
+    type Response = Response<Full<Bytes>>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut TaskContext<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<Full<Bytes>>) -> Self::Future {
+        let this = self.clone();
+        Box::pin(async move {
+            Ok(match this.forward(req).await {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::warn!(target: "swf_iam::proxy", error = %e, "request not forwarded");
+                    error_response(&e, None)
+                }
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn book(key: Option<&str>, max: usize) -> TokenBook {
+        let mut o = ProxyOptions::new("http://127.0.0.1:1".parse().unwrap());
+        o.envelope_key = key.map(Secret::new);
+        o.max_tokens = max;
+        TokenBook::new(&o)
+    }
+
+    #[test]
+    fn learned_tokens_resolve_and_unknown_ones_fail_closed() {
+        let b = book(None, 2);
+        b.learn("t1", "orders");
+        assert_eq!(b.resolve("t1").unwrap(), "orders");
+        assert!(matches!(
+            b.resolve("t0"),
+            Err(WireError::Fault(Fault::OperationNotPermittedFault, _))
+        ));
+        b.learn("t2", "a");
+        b.learn("t3", "b");
+        assert!(
+            b.resolve("t1").is_err(),
+            "the oldest is forgotten past the bound"
+        );
+        assert_eq!(b.resolve("t3").unwrap(), "b");
+    }
+
+    #[test]
+    fn envelopes_carry_the_domain_and_refuse_tampering() {
+        let b = book(Some("k1"), 10);
+        let e = b.wrap("moto-token", "orders");
+        assert!(e.starts_with("swfiam1."));
+        assert!(e.len() <= 1024);
+        assert_eq!(b.resolve(&e).unwrap(), "orders");
+        assert_eq!(b.unwrap_envelope(&e).unwrap().1, "moto-token");
+        // Another replica with the same key resolves it; another key does not.
+        assert_eq!(book(Some("k1"), 1).resolve(&e).unwrap(), "orders");
+        assert!(book(Some("k2"), 1).resolve(&e).is_err());
+        // Changing the domain part breaks the MAC.
+        use base64::Engine;
+        let parts: Vec<&str> = e.split('.').collect();
+        let forged = format!(
+            "{}.{}.{}.{}",
+            parts[0],
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("billing"),
+            parts[2],
+            parts[3]
+        );
+        assert!(b.resolve(&forged).is_err());
+        assert!(
+            b.resolve("moto-token").is_err(),
+            "bare tokens are refused in envelope mode"
+        );
+    }
+}
