@@ -1,16 +1,14 @@
 //! `swf-iam proxy`: the gate in front of another SWF endpoint.
 
-use super::serve::{banner, decision_log, shutdown_signal};
-use super::{EXIT_OK, EXIT_USAGE};
+use super::serve::{decision_log, run_gated, GatedServer};
+use super::EXIT_USAGE;
 use crate::config::{Config, Secret};
-use crate::gate::ops::{init_logging, reload_on_change, reload_on_sighup};
-use crate::gate::GateLayer;
+use crate::gate::ops::init_logging;
 use crate::proxy::{ProxyOptions, ProxyService, TokenBook};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use tower::Layer;
 
 /// Arguments of `swf-iam proxy`.
 #[derive(Debug, clap::Args)]
@@ -93,45 +91,13 @@ pub fn run(args: &Args) -> u8 {
     opts.max_tokens = args.max_tokens;
     opts.envelope_key = key;
     opts.strict_decisions = args.strict_decisions;
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("swf-iam: cannot start the runtime: {e}");
-            return EXIT_USAGE;
-        }
+    let book = Arc::new(TokenBook::new(&opts));
+    let server = GatedServer {
+        what: format!("proxy to {}", args.upstream),
+        listen: args.listen,
+        config_path: &args.config,
+        log: &log,
+        watch: args.watch,
     };
-    rt.block_on(async {
-        let listener = match tokio::net::TcpListener::bind(args.listen).await {
-            Ok(l) => l,
-            Err(e) => {
-                eprintln!("swf-iam: cannot listen on {}: {e}", args.listen);
-                return EXIT_USAGE;
-            }
-        };
-        let addr = listener.local_addr().unwrap_or(args.listen);
-        let shutdown = shutdown_signal();
-        let book = Arc::new(TokenBook::new(&opts));
-        let layer = GateLayer::new(config.clone(), book.clone());
-        #[cfg(unix)]
-        if let Err(e) = reload_on_sighup(layer.handle(), args.config.clone()) {
-            eprintln!("swf-iam: cannot install the SIGHUP handler: {e}");
-        }
-        if args.watch {
-            reload_on_change(layer.handle(), args.config.clone(), Duration::from_secs(2));
-        }
-        banner(
-            &format!("proxy to {}", args.upstream),
-            addr,
-            &args.config,
-            &config,
-            &log,
-        );
-        let svc = layer.layer(ProxyService::new(opts, book));
-        crate::server::serve(listener, svc, shutdown, Duration::from_secs(5)).await;
-        eprintln!("swf-iam: shut down");
-        EXIT_OK
-    })
+    run_gated(server, config, book.clone(), ProxyService::new(opts, book))
 }

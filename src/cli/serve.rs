@@ -111,6 +111,79 @@ pub fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     }
 }
 
+/// Where and how a gated server runs.
+pub struct GatedServer<'a> {
+    /// The banner's name for it (`serve`, `proxy to URL`).
+    pub what: String,
+    /// Listen address.
+    pub listen: SocketAddr,
+    /// The configuration file (for reloads).
+    pub config_path: &'a std::path::Path,
+    /// The decision log.
+    pub log: &'a DecisionLog,
+    /// Reload when files change.
+    pub watch: bool,
+}
+
+/// Runs the gate in front of `inner` until Ctrl-C or SIGTERM: binds, installs the
+/// signal handlers (shutdown and SIGHUP reload) before printing the banner, serves.
+/// Returns 0 after a clean shutdown, 2 when it cannot start.
+pub fn run_gated<T>(
+    s: GatedServer<'_>,
+    config: Config,
+    resolver: Arc<dyn crate::gate::TaskTokenResolver>,
+    inner: T,
+) -> u8
+where
+    T: tower::Service<
+            http::Request<http_body_util::Full<bytes::Bytes>>,
+            Response = http::Response<http_body_util::Full<bytes::Bytes>>,
+            Error = std::convert::Infallible,
+        > + Clone
+        + Send
+        + 'static,
+    T::Future: Send + 'static,
+{
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("swf-iam: cannot start the runtime: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    rt.block_on(async {
+        let listener = match tokio::net::TcpListener::bind(s.listen).await {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("swf-iam: cannot listen on {}: {e}", s.listen);
+                return EXIT_USAGE;
+            }
+        };
+        let addr = listener.local_addr().unwrap_or(s.listen);
+        let shutdown = shutdown_signal();
+        let layer = GateLayer::new(config.clone(), resolver);
+        #[cfg(unix)]
+        if let Err(e) = reload_on_sighup(layer.handle(), s.config_path.to_path_buf()) {
+            eprintln!("swf-iam: cannot install the SIGHUP handler: {e}");
+        }
+        if s.watch {
+            reload_on_change(
+                layer.handle(),
+                s.config_path.to_path_buf(),
+                Duration::from_secs(2),
+            );
+        }
+        banner(&s.what, addr, s.config_path, &config, s.log);
+        let svc = layer.layer(inner);
+        crate::server::serve(listener, svc, shutdown, Duration::from_secs(5)).await;
+        eprintln!("swf-iam: shut down");
+        EXIT_OK
+    })
+}
+
 /// Runs `serve` until Ctrl-C or SIGTERM: 0 after a clean shutdown, 2 on a usage error.
 pub fn run(args: &Args) -> u8 {
     let log = decision_log(&args.decision_log);
@@ -125,45 +198,19 @@ pub fn run(args: &Args) -> u8 {
             return EXIT_USAGE;
         }
     };
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("swf-iam: cannot start the runtime: {e}");
-            return EXIT_USAGE;
-        }
+    let emulator = Emulator::new(
+        &config.partition,
+        &config.region,
+        &config.account,
+        Arc::new(SystemClock),
+        Duration::from_secs(args.poll_timeout),
+    );
+    let server = GatedServer {
+        what: "serve".into(),
+        listen: args.listen,
+        config_path: &args.config,
+        log: &log,
+        watch: args.watch,
     };
-    rt.block_on(async {
-        let listener = match tokio::net::TcpListener::bind(args.listen).await {
-            Ok(l) => l,
-            Err(e) => {
-                eprintln!("swf-iam: cannot listen on {}: {e}", args.listen);
-                return EXIT_USAGE;
-            }
-        };
-        let addr = listener.local_addr().unwrap_or(args.listen);
-        let emulator = Emulator::new(
-            &config.partition,
-            &config.region,
-            &config.account,
-            Arc::new(SystemClock),
-            Duration::from_secs(args.poll_timeout),
-        );
-        let shutdown = shutdown_signal();
-        let layer = GateLayer::new(config.clone(), emulator.clone());
-        #[cfg(unix)]
-        if let Err(e) = reload_on_sighup(layer.handle(), args.config.clone()) {
-            eprintln!("swf-iam: cannot install the SIGHUP handler: {e}");
-        }
-        banner("serve", addr, &args.config, &config, &log);
-        if args.watch {
-            reload_on_change(layer.handle(), args.config.clone(), Duration::from_secs(2));
-        }
-        let svc = layer.layer(emulator.service());
-        crate::server::serve(listener, svc, shutdown, Duration::from_secs(5)).await;
-        eprintln!("swf-iam: shut down");
-        EXIT_OK
-    })
+    run_gated(server, config, emulator.clone(), emulator.service())
 }

@@ -299,6 +299,20 @@ fn page<T>(
     Ok((out, next))
 }
 
+/// `items` in the order `reverseOrder` asks for, paged, as `{key: [...], nextPageToken?}`.
+fn paged(mut items: Vec<Value>, b: &Obj, key: &str) -> Res {
+    if b.get("reverseOrder").and_then(Value::as_bool) == Some(true) {
+        items.reverse();
+    }
+    let (items, next) = page(items, b, 1000)?;
+    let mut v = Map::new();
+    v.insert(key.to_owned(), Value::Array(items));
+    if let Some(n) = next {
+        v.insert("nextPageToken".into(), json!(n));
+    }
+    Ok(Value::Object(v))
+}
+
 impl State {
     /// An empty account whose domain ARNs are `arn:PARTITION:swf:REGION:ACCOUNT:/domain/NAME`.
     pub fn new(partition: &str, region: &str, account: &str) -> Self {
@@ -431,21 +445,13 @@ impl State {
                 "registrationStatus must be REGISTERED or DEPRECATED",
             ));
         }
-        let mut list: Vec<Value> = self
+        let list: Vec<Value> = self
             .domains
             .values()
             .filter(|d| d.deprecated == (status == "DEPRECATED"))
             .map(|d| self.domain_info(d))
             .collect();
-        if b.get("reverseOrder").and_then(Value::as_bool) == Some(true) {
-            list.reverse();
-        }
-        let (items, next) = page(list, b, 1000)?;
-        let mut v = json!({"domainInfos": items});
-        if let Some(n) = next {
-            v["nextPageToken"] = json!(n);
-        }
-        Ok(v)
+        paged(list, b, "domainInfos")
     }
 
     /// DeprecateDomain: its types are deprecated with it.
@@ -615,21 +621,13 @@ impl State {
         } else {
             &d.workflow_types
         };
-        let mut list: Vec<Value> = map
+        let list: Vec<Value> = map
             .values()
             .filter(|t| t.deprecated == (status == "DEPRECATED"))
             .filter(|t| s(b, "name").is_none_or(|n| n == t.name))
             .map(|t| Self::type_info_json(t, activity))
             .collect();
-        if b.get("reverseOrder").and_then(Value::as_bool) == Some(true) {
-            list.reverse();
-        }
-        let (items, next) = page(list, b, 1000)?;
-        let mut v = json!({"typeInfos": items});
-        if let Some(n) = next {
-            v["nextPageToken"] = json!(n);
-        }
-        Ok(v)
+        paged(list, b, "typeInfos")
     }
 
     /// ListActivityTypes.
@@ -873,16 +871,8 @@ impl State {
             domain,
             obj(b, "execution").ok_or_else(|| missing("execution"))?,
         )?;
-        let mut events = self.executions[i].events.clone();
-        if b.get("reverseOrder").and_then(Value::as_bool) == Some(true) {
-            events.reverse();
-        }
-        let (items, next) = page(events, b, 1000)?;
-        let mut v = json!({"events": items});
-        if let Some(n) = next {
-            v["nextPageToken"] = json!(n);
-        }
-        Ok(v)
+        let events = self.executions[i].events.clone();
+        paged(events, b, "events")
     }
 
     /// ListOpenWorkflowExecutions.
@@ -926,16 +916,11 @@ impl State {
             .filter(|e| wid.is_none_or(|w| e.workflow_id == w))
             .collect();
         list.sort_by(|a, b| b.start.total_cmp(&a.start));
-        if b.get("reverseOrder").and_then(Value::as_bool) == Some(true) {
-            list.reverse();
-        }
-        let infos: Vec<Value> = list.into_iter().map(Self::execution_info).collect();
-        let (items, next) = page(infos, b, 1000)?;
-        let mut v = json!({"executionInfos": items});
-        if let Some(n) = next {
-            v["nextPageToken"] = json!(n);
-        }
-        Ok(v)
+        paged(
+            list.into_iter().map(Self::execution_info).collect(),
+            b,
+            "executionInfos",
+        )
     }
 
     /// RequestCancelWorkflowExecution.
