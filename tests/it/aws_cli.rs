@@ -26,9 +26,9 @@ fn aws_cli() -> String {
     );
 }
 
-struct Server {
-    child: Child,
-    url: String,
+pub struct Server {
+    pub child: Child,
+    pub url: String,
 }
 
 impl Drop for Server {
@@ -38,7 +38,7 @@ impl Drop for Server {
     }
 }
 
-fn serve(dir: &std::path::Path) -> Server {
+pub fn serve(dir: &std::path::Path) -> Server {
     let cfg = dir.join("config.json");
     std::fs::write(&cfg, config_text()).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_swf-iam"))

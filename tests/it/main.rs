@@ -14,6 +14,7 @@ mod swfkit;
 mod gatekit;
 
 mod aws_cli;
+mod boto3;
 mod cli_check;
 mod cli_test;
 mod cli_validate;

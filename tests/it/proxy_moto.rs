@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-struct Proc(Child);
+pub struct Proc(pub Child);
 impl Drop for Proc {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -26,7 +26,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn moto() -> (Proc, u16) {
+pub fn moto() -> (Proc, u16) {
     let bin = std::env::var("SWF_IAM_MOTO_SERVER")
         .unwrap_or_else(|_| format!("{}/.venv/bin/moto_server", env!("CARGO_MANIFEST_DIR")));
     assert!(
@@ -52,7 +52,7 @@ fn moto() -> (Proc, u16) {
     (p, port)
 }
 
-fn proxy(dir: &std::path::Path, upstream: u16, extra: &[&str]) -> (Proc, SocketAddr) {
+pub fn proxy(dir: &std::path::Path, upstream: u16, extra: &[&str]) -> (Proc, SocketAddr) {
     let cfg = dir.join("config.json");
     std::fs::write(&cfg, config_text()).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_swf-iam"))
