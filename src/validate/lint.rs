@@ -304,6 +304,31 @@ fn condition_key(
     }
     // Key known?
     let mut multivalued = false;
+    // Decisions inside RespondDecisionTaskCompleted carry no request keys (swf.md §3.1).
+    if matches!(lower.as_str(), "aws:sourceip" | "aws:useragent" | "aws:securetransport")
+        && st.action.is_some()
+        && covered.iter().any(|a| a.decision)
+    {
+        let absent_true = operator.base.is_negated() || operator.if_exists || operator.set == Some(SetOperator::ForAllValues);
+        let effect = if allow { "Allow" } else { "Deny" };
+        let what = match (allow, absent_true) {
+            (true, false) => "so this Allow never allows a decision",
+            (true, true) => "so this Allow allows every decision whatever the address",
+            (false, true) => "so this Deny denies every decision",
+            (false, false) => "so this Deny never denies a decision",
+        };
+        out.push(
+            at(
+                Severity::Warning,
+                "request-key-on-decision",
+                format!("decisions carry no `{name}`: `{}` on it is decided as for an absent key, {what}", op.name.value),
+                &k.key,
+            )
+            .with_detail(format!(
+                "this {effect} statement covers decision actions (swf:ScheduleActivityTask, ...); condition on swf:RespondDecisionTaskCompleted instead"
+            )),
+        );
+    }
     if lower.starts_with("swf:") {
         if !catalog::all_swf_keys().any(|c| c.eq_ignore_ascii_case(name)) {
             out.push(at(
