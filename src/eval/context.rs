@@ -20,9 +20,9 @@ pub struct Entry {
     /// [`key_hash`] of the lowercased key.
     pub hash: u64,
     /// The key, lowercased.
-    pub lower: Box<str>,
+    pub lower: std::borrow::Cow<'static, str>,
     /// The key as given.
-    pub key: Box<str>,
+    pub key: std::borrow::Cow<'static, str>,
     /// The value.
     pub value: ContextValue,
     /// The value parsed as an IP address, when it is a single valid address.
@@ -59,7 +59,7 @@ fn entry(lower: String, key: &str, value: ContextValue) -> Entry {
     Entry {
         hash: key_hash(&lower),
         lower: lower.into(),
-        key: key.into(),
+        key: key.to_owned().into(),
         value,
         ip,
         removed: false,
@@ -95,6 +95,32 @@ impl Context {
     /// Sets a single-valued key.
     pub fn set_single(&mut self, key: &str, value: impl Into<String>) {
         self.set(key, ContextValue::Single(value.into()));
+    }
+
+    /// Sets a single-valued key whose name is a known constant (`aws:SourceIp`): no
+    /// allocation for the name. `key` must be written as AWS documents it.
+    pub fn set_known(&mut self, key: &'static str, value: String) {
+        let lower = key.to_ascii_lowercase();
+        let pos = self
+            .entries
+            .binary_search_by(|e| (*e.lower).cmp(lower.as_str()));
+        let ip = value.parse().ok();
+        let e = Entry {
+            hash: key_hash(&lower),
+            lower: if lower == key {
+                std::borrow::Cow::Borrowed(key)
+            } else {
+                std::borrow::Cow::Owned(lower)
+            },
+            key: std::borrow::Cow::Borrowed(key),
+            value: ContextValue::Single(value),
+            ip,
+            removed: false,
+        };
+        match pos {
+            Ok(i) => self.entries[i] = e,
+            Err(i) => self.entries.insert(i, e),
+        }
     }
 
     /// Adds a value to `key`, turning it into a multivalued key if it already had one.
@@ -138,11 +164,11 @@ impl Context {
     /// `aws:RequestedRegion`, `aws:CurrentTime` and `aws:EpochTime` (from `now`, epoch
     /// seconds), `aws:SecureTransport` = `true`, `aws:ViaAWSService` = `false`.
     pub fn set_request_defaults(&mut self, region: &str, now: i64) {
-        self.set_single("aws:RequestedRegion", region);
-        self.set_single("aws:CurrentTime", crate::values::format_iso8601(now));
-        self.set_single("aws:EpochTime", now.to_string());
-        self.set_single("aws:SecureTransport", "true");
-        self.set_single("aws:ViaAWSService", "false");
+        self.set_known("aws:RequestedRegion", region.to_owned());
+        self.set_known("aws:CurrentTime", crate::values::format_iso8601(now));
+        self.set_known("aws:EpochTime", now.to_string());
+        self.set_known("aws:SecureTransport", "true".to_owned());
+        self.set_known("aws:ViaAWSService", "false".to_owned());
     }
 
     /// Removes `key` (any case), hiding the base's value too.

@@ -491,18 +491,18 @@ fn authorize(
     let mut ctx = Context::over(pc.base_context.clone());
     ctx.set_request_defaults(&verified.region, now);
     match parts.extensions.get::<SecureTransport>() {
-        Some(SecureTransport(true)) => ctx.set_single("aws:SecureTransport", "true"),
-        _ => ctx.set_single("aws:SecureTransport", "false"),
+        Some(SecureTransport(true)) => {}
+        _ => ctx.set_known("aws:SecureTransport", "false".to_owned()),
     }
     if let Some(ClientAddr(addr)) = parts.extensions.get::<ClientAddr>() {
-        ctx.set_single("aws:SourceIp", addr.ip().to_canonical().to_string());
+        ctx.set_known("aws:SourceIp", addr.ip().to_canonical().to_string());
     }
     if let Some(ua) = parts
         .headers
         .get(http::header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
     {
-        ctx.set_single("aws:UserAgent", ua);
+        ctx.set_known("aws:UserAgent", ua.to_owned());
     }
     if let Some(d) = &domain {
         for (k, v) in shared.resolver.domain_tags(d) {

@@ -305,11 +305,15 @@ fn condition_key(
     // Key known?
     let mut multivalued = false;
     // Decisions inside RespondDecisionTaskCompleted carry no request keys (swf.md §3.1).
-    if matches!(lower.as_str(), "aws:sourceip" | "aws:useragent" | "aws:securetransport")
-        && st.action.is_some()
+    if matches!(
+        lower.as_str(),
+        "aws:sourceip" | "aws:useragent" | "aws:securetransport"
+    ) && st.action.is_some()
         && covered.iter().any(|a| a.decision)
     {
-        let absent_true = operator.base.is_negated() || operator.if_exists || operator.set == Some(SetOperator::ForAllValues);
+        let absent_true = operator.base.is_negated()
+            || operator.if_exists
+            || operator.set == Some(SetOperator::ForAllValues);
         let effect = if allow { "Allow" } else { "Deny" };
         let what = match (allow, absent_true) {
             (true, false) => "so this Allow never allows a decision",

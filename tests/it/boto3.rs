@@ -5,8 +5,13 @@ use super::swfkit::*;
 use std::process::Command;
 
 fn python() -> String {
-    let p = std::env::var("SWF_IAM_PYTHON").unwrap_or_else(|_| format!("{}/.venv/bin/python", env!("CARGO_MANIFEST_DIR")));
-    let ok = Command::new(&p).args(["-c", "import boto3"]).status().map(|s| s.success()).unwrap_or(false);
+    let p = std::env::var("SWF_IAM_PYTHON")
+        .unwrap_or_else(|_| format!("{}/.venv/bin/python", env!("CARGO_MANIFEST_DIR")));
+    let ok = Command::new(&p)
+        .args(["-c", "import boto3"])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
     assert!(ok, "boto3 is missing for {p}: run `scripts/test` (it installs moto[server], which brings boto3, into .venv) or set SWF_IAM_PYTHON");
     p
 }
@@ -26,7 +31,11 @@ fn run_flow(endpoint: &str, mode: &str) {
         .output()
         .unwrap();
     let out = String::from_utf8_lossy(&o.stdout);
-    assert!(o.status.success() && out.contains("boto3 flow: ok"), "{mode}: {out}\n{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success() && out.contains("boto3 flow: ok"),
+        "{mode}: {out}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }
 
 #[test]
