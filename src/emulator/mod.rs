@@ -12,7 +12,7 @@ pub mod state;
 use crate::gate::{Authorized, ParsedBody, TaskTokenResolver};
 use crate::swf::catalog;
 use crate::swf::request as swfreq;
-use crate::swf::wire::{Fault, WireError};
+use crate::swf::wire::WireError;
 use bytes::Bytes;
 use http::{Request, Response};
 use http_body::Body;
@@ -353,9 +353,4 @@ where
             })
         })
     }
-}
-
-/// The fault SWF answers for an unknown resource, with moto's wording.
-pub fn unknown(what: impl Into<String>) -> WireError {
-    WireError::fault(Fault::UnknownResourceFault, what)
 }
