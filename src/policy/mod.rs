@@ -1,4 +1,4 @@
-//! Policy documents: the model ([`model`]), the parser ([`parse`]) and policy variables ([`variables`]).
+//! Policy documents: the model ([`model`]), the parser ([`mod@parse`]) and policy variables ([`variables`]).
 
 pub mod model;
 pub mod parse;

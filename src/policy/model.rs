@@ -1,7 +1,7 @@
 //! The policy document model: the shape of an IAM policy with a location on every node.
 //!
 //! The model is faithful rather than judged: it keeps raw strings (`Effect`, `Version`,
-//! operator names) so that [`crate::validate`] can report IAM's exact verdict. Only a
+//! operator names) so that [`mod@crate::validate`] can report IAM's exact verdict. Only a
 //! document that validated without errors is compiled for evaluation.
 
 use crate::source::{Pointer, Span};

@@ -1,7 +1,7 @@
 //! IAM's own `CreatePolicy` checks (`iam-policy.md` §2), steps 2–9; step 1 is the parser's.
 //!
 //! Each failing check becomes a [`Finding`] tagged with its [`IamStep`]; the verdict
-//! (which one IAM reports) is chosen by [`super::verdict_index`].
+//! (which one IAM reports) is the first of the earliest step, or the last visited for resources.
 
 use super::PolicyKind;
 use crate::diagnostic::{Finding, IamStep, Severity};
