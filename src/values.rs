@@ -135,6 +135,9 @@ fn fixed_digits(s: &str, n: usize) -> Option<u32> {
 /// or decimal). No offset means UTC; a date alone means 00:00:00Z. `None` if it does not parse.
 pub fn parse_instant(value: &str) -> Option<Instant> {
     let v = value.trim();
+    if !v.is_ascii() {
+        return None;
+    }
     if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit() || b == b'.') && !v.contains('-') {
         let (whole, frac) = match v.split_once('.') {
             Some((w, f)) => (w, f),
@@ -445,6 +448,9 @@ mod tests {
         assert!(parse_instant("2024-02-29").is_some());
         assert!(parse_instant("yesterday").is_none());
         assert!(parse_instant("2026-11-24T25:00Z").is_none());
+        // Non-ASCII text never parses (and never splits a character).
+        assert!(parse_instant("2026-11-24T10:00:00+aé1").is_none());
+        assert!(parse_instant("２０２６-11-24").is_none());
     }
 
     #[test]

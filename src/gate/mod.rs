@@ -160,13 +160,20 @@ impl Authorized {
     pub fn authorize_decision(&self, action: &SwfAction, attrs: &Map<String, Value>) -> Decision {
         let action_name = format!("swf:{}", action.name);
         let Some(pc) = self.principal() else {
-            let req = EvalRequest {
-                principal: &self.config.principals[0].principal,
-                action: &action_name,
-                resource: &self.resource,
-                context: &self.context,
+            // The caller was authenticated against this configuration, so this cannot
+            // happen; should it, deny and say so.
+            return Decision {
+                decision: DecisionKind::ImplicitDeny,
+                cause: Some("OPERATION_NOT_PERMITTED"),
+                principal: String::new(),
+                action: action_name,
+                resource: self.resource.clone(),
+                deny_layer: Some(eval::DenyLayer::InternalError),
+                matched_statements: Vec::new(),
+                missing_context_keys: Vec::new(),
+                message: None,
+                error: Some("the caller is no longer configured".into()),
             };
-            return eval::internal_error(&req, "the caller is no longer configured");
         };
         let mut ctx = self.context.clone();
         for k in ["aws:SourceIp", "aws:UserAgent", "aws:SecureTransport"] {

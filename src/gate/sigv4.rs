@@ -435,7 +435,7 @@ impl KeyCache {
 
 /// Parses `YYYYMMDDTHHMMSSZ` into epoch seconds.
 pub fn parse_amz_date(s: &str) -> Option<i64> {
-    if s.len() != 16 || s.as_bytes().get(8) != Some(&b'T') || !s.ends_with('Z') {
+    if !s.is_ascii() || s.len() != 16 || s.as_bytes().get(8) != Some(&b'T') || !s.ends_with('Z') {
         return None;
     }
     let iso = format!(
