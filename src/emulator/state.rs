@@ -976,11 +976,7 @@ impl State {
 
     /// CountPendingActivityTasks: scheduled, not yet started tasks.
     pub fn count_pending_activity_tasks(&self, b: &Obj) -> Res {
-        let domain = req_s(b, "domain")?;
-        self.domain(domain)?;
-        let tl = obj(b, "taskList")
-            .and_then(|t| s(t, "name"))
-            .ok_or_else(|| missing("taskList"))?;
+        let (domain, tl) = self.task_list_target(b)?;
         let n = self
             .executions
             .iter()
@@ -993,11 +989,7 @@ impl State {
 
     /// CountPendingDecisionTasks.
     pub fn count_pending_decision_tasks(&self, b: &Obj) -> Res {
-        let domain = req_s(b, "domain")?;
-        self.domain(domain)?;
-        let tl = obj(b, "taskList")
-            .and_then(|t| s(t, "name"))
-            .ok_or_else(|| missing("taskList"))?;
+        let (domain, tl) = self.task_list_target(b)?;
         let n = self
             .executions
             .iter()
@@ -1013,15 +1005,22 @@ impl State {
 
     // ----- polls -----
 
-    /// Takes the oldest scheduled decision task of a task list, if any (writes
-    /// `DecisionTaskStarted` and issues a token).
-    pub fn take_decision_task(&mut self, b: &Obj, now: f64) -> Result<Option<Task>, WireError> {
+    /// The `domain` (which must exist) and `taskList.name` of a poll or count; checks
+    /// `identity`'s length.
+    fn task_list_target<'a>(&self, b: &'a Obj) -> Result<(&'a str, &'a str), WireError> {
         let domain = req_s(b, "domain")?;
         self.domain(domain)?;
         let tl = obj(b, "taskList")
             .and_then(|t| s(t, "name"))
             .ok_or_else(|| missing("taskList"))?;
         max_len(b, "identity", 256)?;
+        Ok((domain, tl))
+    }
+
+    /// Takes the oldest scheduled decision task of a task list, if any (writes
+    /// `DecisionTaskStarted` and issues a token).
+    pub fn take_decision_task(&mut self, b: &Obj, now: f64) -> Result<Option<Task>, WireError> {
+        let (domain, tl) = self.task_list_target(b)?;
         let pick = self
             .executions
             .iter()
@@ -1078,12 +1077,7 @@ impl State {
 
     /// Takes the oldest scheduled activity task of a task list, if any.
     pub fn take_activity_task(&mut self, b: &Obj, now: f64) -> Result<Option<Task>, WireError> {
-        let domain = req_s(b, "domain")?;
-        self.domain(domain)?;
-        let tl = obj(b, "taskList")
-            .and_then(|t| s(t, "name"))
-            .ok_or_else(|| missing("taskList"))?;
-        max_len(b, "identity", 256)?;
+        let (domain, tl) = self.task_list_target(b)?;
         let pick = self
             .executions
             .iter()

@@ -92,3 +92,49 @@ pub fn client(addr: SocketAddr, key: (&str, &str)) -> aws_sdk_swf::Client {
         .build();
     aws_sdk_swf::Client::from_conf(conf)
 }
+
+/// A task list.
+pub fn tl(name: &str) -> aws_sdk_swf::types::TaskList {
+    aws_sdk_swf::types::TaskList::builder()
+        .name(name)
+        .build()
+        .unwrap()
+}
+
+/// Registers domain `orders`, activity types `hb` and `forbidden` (task list `workers`,
+/// the given heartbeat timeout, 600/600/900 s for the others) and workflow type `wf`
+/// (task list `deciders`, one hour, decision tasks of `decision_timeout`).
+pub async fn setup_orders(op: &aws_sdk_swf::Client, heartbeat: &str, decision_timeout: &str) {
+    use aws_sdk_swf::types::ChildPolicy;
+    op.register_domain()
+        .name("orders")
+        .workflow_execution_retention_period_in_days("1")
+        .send()
+        .await
+        .unwrap();
+    for name in ["hb", "forbidden"] {
+        op.register_activity_type()
+            .domain("orders")
+            .name(name)
+            .version("1")
+            .default_task_list(tl("workers"))
+            .default_task_heartbeat_timeout(heartbeat)
+            .default_task_start_to_close_timeout("600")
+            .default_task_schedule_to_start_timeout("600")
+            .default_task_schedule_to_close_timeout("900")
+            .send()
+            .await
+            .unwrap();
+    }
+    op.register_workflow_type()
+        .domain("orders")
+        .name("wf")
+        .version("1")
+        .default_task_list(tl("deciders"))
+        .default_execution_start_to_close_timeout("3600")
+        .default_task_start_to_close_timeout(decision_timeout)
+        .default_child_policy(ChildPolicy::Terminate)
+        .send()
+        .await
+        .unwrap();
+}

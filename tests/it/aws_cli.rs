@@ -107,36 +107,7 @@ fn aws_cli_v2_heartbeats_in_every_input_form() {
         let op = client(addr, OPERATOR);
         let worker = client(addr, WORKER);
         use aws_sdk_swf::types::*;
-        let tl = |n: &str| TaskList::builder().name(n).build().unwrap();
-        op.register_domain()
-            .name("orders")
-            .workflow_execution_retention_period_in_days("1")
-            .send()
-            .await
-            .unwrap();
-        op.register_activity_type()
-            .domain("orders")
-            .name("hb")
-            .version("1")
-            .default_task_list(tl("workers"))
-            .default_task_heartbeat_timeout("NONE")
-            .default_task_start_to_close_timeout("NONE")
-            .default_task_schedule_to_start_timeout("NONE")
-            .default_task_schedule_to_close_timeout("NONE")
-            .send()
-            .await
-            .unwrap();
-        op.register_workflow_type()
-            .domain("orders")
-            .name("wf")
-            .version("1")
-            .default_task_list(tl("deciders"))
-            .default_execution_start_to_close_timeout("3600")
-            .default_task_start_to_close_timeout("NONE")
-            .default_child_policy(ChildPolicy::Terminate)
-            .send()
-            .await
-            .unwrap();
+        setup_orders(&op, "NONE", "NONE").await;
         op.start_workflow_execution()
             .domain("orders")
             .workflow_id("cli")

@@ -5,16 +5,11 @@
 use super::swfkit::*;
 use aws_sdk_swf::operation::record_activity_task_heartbeat::RecordActivityTaskHeartbeatError;
 use aws_sdk_swf::types::{
-    ActivityTaskTimeoutType, ActivityType, ChildPolicy, Decision, DecisionType, EventType,
-    HistoryEvent, RequestCancelActivityTaskDecisionAttributes,
-    ScheduleActivityTaskDecisionAttributes, ScheduleActivityTaskFailedCause, TaskList,
-    WorkflowExecution, WorkflowType,
+    ActivityTaskTimeoutType, ActivityType, Decision, DecisionType, EventType, HistoryEvent,
+    RequestCancelActivityTaskDecisionAttributes, ScheduleActivityTaskDecisionAttributes,
+    ScheduleActivityTaskFailedCause, WorkflowExecution, WorkflowType,
 };
 use std::time::Duration;
-
-fn task_list(name: &str) -> TaskList {
-    TaskList::builder().name(name).build().unwrap()
-}
 
 fn schedule(id: &str, type_name: &str) -> Decision {
     Decision::builder()
@@ -37,37 +32,7 @@ fn schedule(id: &str, type_name: &str) -> Decision {
 }
 
 async fn setup_domain(op: &aws_sdk_swf::Client) {
-    op.register_domain()
-        .name("orders")
-        .workflow_execution_retention_period_in_days("1")
-        .send()
-        .await
-        .unwrap();
-    for name in ["hb", "forbidden"] {
-        op.register_activity_type()
-            .domain("orders")
-            .name(name)
-            .version("1")
-            .default_task_list(task_list("workers"))
-            .default_task_heartbeat_timeout("10")
-            .default_task_start_to_close_timeout("300")
-            .default_task_schedule_to_start_timeout("300")
-            .default_task_schedule_to_close_timeout("600")
-            .send()
-            .await
-            .unwrap();
-    }
-    op.register_workflow_type()
-        .domain("orders")
-        .name("wf")
-        .version("1")
-        .default_task_list(task_list("deciders"))
-        .default_execution_start_to_close_timeout("3600")
-        .default_task_start_to_close_timeout("60")
-        .default_child_policy(ChildPolicy::Terminate)
-        .send()
-        .await
-        .unwrap();
+    setup_orders(op, "10", "60").await;
 }
 
 async fn start_and_decide(op: &aws_sdk_swf::Client, wid: &str, decisions: Vec<Decision>) -> String {
@@ -88,7 +53,7 @@ async fn start_and_decide(op: &aws_sdk_swf::Client, wid: &str, decisions: Vec<De
     let task = op
         .poll_for_decision_task()
         .domain("orders")
-        .task_list(task_list("deciders"))
+        .task_list(tl("deciders"))
         .send()
         .await
         .unwrap();
@@ -178,7 +143,7 @@ async fn heartbeat_flow_with_enforcement() {
     let task = worker
         .poll_for_activity_task()
         .domain("orders")
-        .task_list(task_list("workers"))
+        .task_list(tl("workers"))
         .send()
         .await
         .unwrap();
@@ -237,7 +202,7 @@ async fn heartbeat_flow_with_enforcement() {
     let d = op
         .poll_for_decision_task()
         .domain("orders")
-        .task_list(task_list("deciders"))
+        .task_list(tl("deciders"))
         .send()
         .await
         .unwrap();
@@ -309,7 +274,7 @@ async fn heartbeat_timeout_keeps_the_last_allowed_details_and_ignores_denied_hea
     let task = worker
         .poll_for_activity_task()
         .domain("orders")
-        .task_list(task_list("workers"))
+        .task_list(tl("workers"))
         .send()
         .await
         .unwrap();
@@ -389,7 +354,7 @@ async fn empty_long_poll_returns_after_the_limit_and_faults_are_typed() {
     let task = worker
         .poll_for_activity_task()
         .domain("orders")
-        .task_list(task_list("nobody"))
+        .task_list(tl("nobody"))
         .send()
         .await
         .unwrap();

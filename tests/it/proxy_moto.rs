@@ -86,10 +86,6 @@ pub fn proxy(dir: &std::path::Path, upstream: u16, extra: &[&str]) -> (Proc, Soc
     )
 }
 
-fn tl(n: &str) -> TaskList {
-    TaskList::builder().name(n).build().unwrap()
-}
-
 fn schedule(id: &str, name: &str) -> Decision {
     Decision::builder()
         .decision_type(DecisionType::ScheduleActivityTask)
@@ -113,37 +109,7 @@ fn schedule(id: &str, name: &str) -> Decision {
 }
 
 async fn setup(op: &aws_sdk_swf::Client) {
-    op.register_domain()
-        .name("orders")
-        .workflow_execution_retention_period_in_days("1")
-        .send()
-        .await
-        .unwrap();
-    for n in ["hb", "forbidden"] {
-        op.register_activity_type()
-            .domain("orders")
-            .name(n)
-            .version("1")
-            .default_task_list(tl("workers"))
-            .default_task_heartbeat_timeout("2")
-            .default_task_start_to_close_timeout("600")
-            .default_task_schedule_to_start_timeout("600")
-            .default_task_schedule_to_close_timeout("900")
-            .send()
-            .await
-            .unwrap();
-    }
-    op.register_workflow_type()
-        .domain("orders")
-        .name("wf")
-        .version("1")
-        .default_task_list(tl("deciders"))
-        .default_execution_start_to_close_timeout("3600")
-        .default_task_start_to_close_timeout("60")
-        .default_child_policy(ChildPolicy::Terminate)
-        .send()
-        .await
-        .unwrap();
+    setup_orders(op, "2", "60").await;
 }
 
 /// Starts workflow `wid` and completes its first decision task with `decisions`.
