@@ -28,19 +28,8 @@ pub enum ConfigError {
         message: String,
     },
     /// A value of the configuration is wrong.
-    #[error("{file}:{line}:{column}: {message} (at {pointer})")]
-    Invalid {
-        /// The configuration file.
-        file: String,
-        /// 1-based line.
-        line: usize,
-        /// 1-based column.
-        column: usize,
-        /// JSON pointer.
-        pointer: String,
-        /// What is wrong.
-        message: String,
-    },
+    #[error("{0}")]
+    Invalid(crate::source::Located),
     /// A referenced policy is invalid.
     #[error("{0}")]
     Policy(#[from] PolicyError),
@@ -191,18 +180,7 @@ type Res<T> = Result<T, ConfigError>;
 
 impl Reader<'_> {
     fn err_at(&self, offset: usize, pointer: &Pointer, message: String) -> ConfigError {
-        let lc = self.source.line_col(offset);
-        ConfigError::Invalid {
-            file: self.source.name().to_owned(),
-            line: lc.line,
-            column: lc.column,
-            pointer: if pointer.as_str().is_empty() {
-                "/".into()
-            } else {
-                pointer.to_string()
-            },
-            message,
-        }
+        ConfigError::Invalid(self.source.locate(offset, pointer, message))
     }
 
     fn err(&self, node: &Node, pointer: &Pointer, message: String) -> ConfigError {

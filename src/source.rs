@@ -104,6 +104,40 @@ impl SourceFile {
     }
 }
 
+/// A problem at a place in a JSON file: `file:line:column: message (at /pointer)`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}:{line}:{column}: {message} (at {pointer})")]
+pub struct Located {
+    /// The file.
+    pub file: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+    /// JSON pointer (`/` for the whole document).
+    pub pointer: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl SourceFile {
+    /// A [`Located`] problem at byte `offset` and `pointer` of this file.
+    pub fn locate(&self, offset: usize, pointer: &Pointer, message: impl Into<String>) -> Located {
+        let lc = self.line_col(offset);
+        Located {
+            file: self.name.clone(),
+            line: lc.line,
+            column: lc.column,
+            pointer: if pointer.as_str().is_empty() {
+                "/".into()
+            } else {
+                pointer.to_string()
+            },
+            message: message.into(),
+        }
+    }
+}
+
 /// An RFC 6901 JSON pointer such as `/Statement/1/NotAction`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Pointer(String);

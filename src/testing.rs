@@ -62,19 +62,8 @@ pub enum CaseError {
         message: String,
     },
     /// The file is malformed.
-    #[error("{file}:{line}:{column}: {message} (at {pointer})")]
-    Invalid {
-        /// The case file.
-        file: String,
-        /// 1-based line.
-        line: usize,
-        /// 1-based column.
-        column: usize,
-        /// JSON pointer.
-        pointer: String,
-        /// What is wrong.
-        message: String,
-    },
+    #[error("{0}")]
+    Invalid(crate::source::Located),
     /// The configuration it names is invalid.
     #[error("{0}")]
     Config(#[from] ConfigError),
@@ -167,18 +156,7 @@ impl Reader<'_> {
     }
 
     fn err_at(&self, offset: usize, pointer: &Pointer, message: impl Into<String>) -> CaseError {
-        let lc = self.source.line_col(offset);
-        CaseError::Invalid {
-            file: self.source.name().to_owned(),
-            line: lc.line,
-            column: lc.column,
-            pointer: if pointer.as_str().is_empty() {
-                "/".into()
-            } else {
-                pointer.to_string()
-            },
-            message: message.into(),
-        }
+        CaseError::Invalid(self.source.locate(offset, pointer, message))
     }
 
     fn object<'n>(

@@ -1017,6 +1017,24 @@ impl State {
         Ok((domain, tl))
     }
 
+    /// Starts a task of execution `i`: issues a token and writes `event`
+    /// (`DecisionTaskStarted`/`ActivityTaskStarted`) with the poller's identity.
+    fn start_task(
+        &mut self,
+        i: usize,
+        scheduled_id: u64,
+        b: &Obj,
+        now: f64,
+        event: &str,
+    ) -> (String, u64) {
+        let mut attrs = json!({"scheduledEventId": scheduled_id});
+        if let Some(id) = s(b, "identity") {
+            attrs["identity"] = json!(id);
+        }
+        let started_id = self.executions[i].event(event, now, attrs);
+        (new_token(), started_id)
+    }
+
     /// Takes the oldest scheduled decision task of a task list, if any (writes
     /// `DecisionTaskStarted` and issues a token).
     pub fn take_decision_task(&mut self, b: &Obj, now: f64) -> Result<Option<Task>, WireError> {
@@ -1034,13 +1052,8 @@ impl State {
         let Some((_, i, scheduled_id)) = pick else {
             return Ok(None);
         };
-        let token = new_token();
+        let (token, started_id) = self.start_task(i, scheduled_id, b, now, "DecisionTaskStarted");
         let e = &mut self.executions[i];
-        let mut attrs = json!({"scheduledEventId": scheduled_id});
-        if let Some(id) = s(b, "identity") {
-            attrs["identity"] = json!(id);
-        }
-        let started_id = e.event("DecisionTaskStarted", now, attrs);
         e.decision = DecisionState::Started {
             scheduled_id,
             started_id,
@@ -1093,13 +1106,8 @@ impl State {
         let Some((_, i, scheduled_id)) = pick else {
             return Ok(None);
         };
-        let token = new_token();
+        let (token, started_id) = self.start_task(i, scheduled_id, b, now, "ActivityTaskStarted");
         let e = &mut self.executions[i];
-        let mut attrs = json!({"scheduledEventId": scheduled_id});
-        if let Some(id) = s(b, "identity") {
-            attrs["identity"] = json!(id);
-        }
-        let started_id = e.event("ActivityTaskStarted", now, attrs);
         e.latest_activity_at = Some(now);
         let key = e.key_json();
         let Some(a) = e.activities.get_mut(&scheduled_id) else {
