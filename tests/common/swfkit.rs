@@ -138,3 +138,73 @@ pub async fn setup_orders(op: &aws_sdk_swf::Client, heartbeat: &str, decision_ti
         .await
         .unwrap();
 }
+
+/// A ScheduleActivityTask decision for activity type `type_name` v1 on task list `workers`.
+pub fn schedule(id: &str, type_name: &str) -> aws_sdk_swf::types::Decision {
+    aws_sdk_swf::types::Decision::builder()
+        .decision_type(aws_sdk_swf::types::DecisionType::ScheduleActivityTask)
+        .schedule_activity_task_decision_attributes(
+            aws_sdk_swf::types::ScheduleActivityTaskDecisionAttributes::builder()
+                .activity_type(
+                    aws_sdk_swf::types::ActivityType::builder()
+                        .name(type_name)
+                        .version("1")
+                        .build()
+                        .unwrap(),
+                )
+                .activity_id(id)
+                .task_list(tl("workers"))
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap()
+}
+
+/// Starts workflow `wid` (type `wf`), takes its first decision task (checking its
+/// events), and completes it with `decisions`. Returns the run ID.
+pub async fn start_and_decide(
+    op: &aws_sdk_swf::Client,
+    wid: &str,
+    decisions: Vec<aws_sdk_swf::types::Decision>,
+) -> String {
+    let run = op
+        .start_workflow_execution()
+        .domain("orders")
+        .workflow_id(wid)
+        .workflow_type(
+            aws_sdk_swf::types::WorkflowType::builder()
+                .name("wf")
+                .version("1")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let task = op
+        .poll_for_decision_task()
+        .domain("orders")
+        .task_list(tl("deciders"))
+        .send()
+        .await
+        .unwrap();
+    assert!(!task.task_token().is_empty());
+    let types: Vec<&aws_sdk_swf::types::EventType> =
+        task.events().iter().map(|e| e.event_type()).collect();
+    assert_eq!(
+        types,
+        [
+            &aws_sdk_swf::types::EventType::WorkflowExecutionStarted,
+            &aws_sdk_swf::types::EventType::DecisionTaskScheduled,
+            &aws_sdk_swf::types::EventType::DecisionTaskStarted
+        ]
+    );
+    op.respond_decision_task_completed()
+        .task_token(task.task_token())
+        .set_decisions(Some(decisions))
+        .send()
+        .await
+        .unwrap();
+    run.run_id().unwrap().to_owned()
+}

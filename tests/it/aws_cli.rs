@@ -106,51 +106,8 @@ fn aws_cli_v2_heartbeats_in_every_input_form() {
     let token = rt.block_on(async {
         let op = client(addr, OPERATOR);
         let worker = client(addr, WORKER);
-        use aws_sdk_swf::types::*;
         setup_orders(&op, "NONE", "NONE").await;
-        op.start_workflow_execution()
-            .domain("orders")
-            .workflow_id("cli")
-            .workflow_type(
-                WorkflowType::builder()
-                    .name("wf")
-                    .version("1")
-                    .build()
-                    .unwrap(),
-            )
-            .send()
-            .await
-            .unwrap();
-        let d = op
-            .poll_for_decision_task()
-            .domain("orders")
-            .task_list(tl("deciders"))
-            .send()
-            .await
-            .unwrap();
-        let schedule = Decision::builder()
-            .decision_type(DecisionType::ScheduleActivityTask)
-            .schedule_activity_task_decision_attributes(
-                ScheduleActivityTaskDecisionAttributes::builder()
-                    .activity_type(
-                        ActivityType::builder()
-                            .name("hb")
-                            .version("1")
-                            .build()
-                            .unwrap(),
-                    )
-                    .activity_id("a1")
-                    .build()
-                    .unwrap(),
-            )
-            .build()
-            .unwrap();
-        op.respond_decision_task_completed()
-            .task_token(d.task_token())
-            .decisions(schedule)
-            .send()
-            .await
-            .unwrap();
+        start_and_decide(&op, "cli", vec![schedule("a1", "hb")]).await;
         worker
             .poll_for_activity_task()
             .domain("orders")

@@ -5,75 +5,14 @@
 use super::swfkit::*;
 use aws_sdk_swf::operation::record_activity_task_heartbeat::RecordActivityTaskHeartbeatError;
 use aws_sdk_swf::types::{
-    ActivityTaskTimeoutType, ActivityType, Decision, DecisionType, EventType, HistoryEvent,
-    RequestCancelActivityTaskDecisionAttributes, ScheduleActivityTaskDecisionAttributes,
-    ScheduleActivityTaskFailedCause, WorkflowExecution, WorkflowType,
+    ActivityTaskTimeoutType, Decision, DecisionType, EventType, HistoryEvent,
+    RequestCancelActivityTaskDecisionAttributes, ScheduleActivityTaskFailedCause,
+    WorkflowExecution,
 };
 use std::time::Duration;
 
-fn schedule(id: &str, type_name: &str) -> Decision {
-    Decision::builder()
-        .decision_type(DecisionType::ScheduleActivityTask)
-        .schedule_activity_task_decision_attributes(
-            ScheduleActivityTaskDecisionAttributes::builder()
-                .activity_type(
-                    ActivityType::builder()
-                        .name(type_name)
-                        .version("1")
-                        .build()
-                        .unwrap(),
-                )
-                .activity_id(id)
-                .build()
-                .unwrap(),
-        )
-        .build()
-        .unwrap()
-}
-
 async fn setup_domain(op: &aws_sdk_swf::Client) {
     setup_orders(op, "10", "60").await;
-}
-
-async fn start_and_decide(op: &aws_sdk_swf::Client, wid: &str, decisions: Vec<Decision>) -> String {
-    let run = op
-        .start_workflow_execution()
-        .domain("orders")
-        .workflow_id(wid)
-        .workflow_type(
-            WorkflowType::builder()
-                .name("wf")
-                .version("1")
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
-    let task = op
-        .poll_for_decision_task()
-        .domain("orders")
-        .task_list(tl("deciders"))
-        .send()
-        .await
-        .unwrap();
-    assert!(!task.task_token().is_empty());
-    let types: Vec<&EventType> = task.events().iter().map(|e| e.event_type()).collect();
-    assert_eq!(
-        types,
-        [
-            &EventType::WorkflowExecutionStarted,
-            &EventType::DecisionTaskScheduled,
-            &EventType::DecisionTaskStarted
-        ]
-    );
-    op.respond_decision_task_completed()
-        .task_token(task.task_token())
-        .set_decisions(Some(decisions))
-        .send()
-        .await
-        .unwrap();
-    run.run_id().unwrap().to_owned()
 }
 
 async fn history(op: &aws_sdk_swf::Client, wid: &str, run: &str) -> Vec<HistoryEvent> {

@@ -86,66 +86,8 @@ pub fn proxy(dir: &std::path::Path, upstream: u16, extra: &[&str]) -> (Proc, Soc
     )
 }
 
-fn schedule(id: &str, name: &str) -> Decision {
-    Decision::builder()
-        .decision_type(DecisionType::ScheduleActivityTask)
-        .schedule_activity_task_decision_attributes(
-            ScheduleActivityTaskDecisionAttributes::builder()
-                .activity_type(
-                    ActivityType::builder()
-                        .name(name)
-                        .version("1")
-                        .build()
-                        .unwrap(),
-                )
-                .activity_id(id)
-                .task_list(tl("workers"))
-                .heartbeat_timeout("2")
-                .build()
-                .unwrap(),
-        )
-        .build()
-        .unwrap()
-}
-
 async fn setup(op: &aws_sdk_swf::Client) {
     setup_orders(op, "2", "60").await;
-}
-
-/// Starts workflow `wid` and completes its first decision task with `decisions`.
-async fn start(op: &aws_sdk_swf::Client, wid: &str, decisions: Vec<Decision>) -> String {
-    let run = op
-        .start_workflow_execution()
-        .domain("orders")
-        .workflow_id(wid)
-        .workflow_type(
-            WorkflowType::builder()
-                .name("wf")
-                .version("1")
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap()
-        .run_id()
-        .unwrap()
-        .to_owned();
-    let d = op
-        .poll_for_decision_task()
-        .domain("orders")
-        .task_list(tl("deciders"))
-        .send()
-        .await
-        .unwrap();
-    assert!(!d.task_token().is_empty());
-    op.respond_decision_task_completed()
-        .task_token(d.task_token())
-        .set_decisions(Some(decisions))
-        .send()
-        .await
-        .unwrap();
-    run
 }
 
 fn one_attempt(c: aws_sdk_swf::Client) -> aws_sdk_swf::Client {
@@ -169,8 +111,8 @@ fn proxy_in_front_of_moto() {
     let early = rt.block_on(async {
         let direct = client(moto_addr, OPERATOR);
         setup(&direct).await;
-        start(&direct, "early", vec![schedule("e1", "hb")]).await;
-        client(moto_addr, WORKER)
+        start_and_decide(&direct, "early", vec![schedule("e1", "hb")]).await;
+        let token = client(moto_addr, WORKER)
             .poll_for_activity_task()
             .domain("orders")
             .task_list(tl("workers"))
@@ -178,7 +120,16 @@ fn proxy_in_front_of_moto() {
             .await
             .unwrap()
             .task_token()
-            .to_owned()
+            .to_owned();
+        // Close it, so that its timeouts schedule no decision task the later polls would take.
+        direct
+            .terminate_workflow_execution()
+            .domain("orders")
+            .workflow_id("early")
+            .send()
+            .await
+            .unwrap();
+        token
     });
 
     let (_p, addr) = proxy(&dir, moto_port, &[]);
@@ -194,14 +145,9 @@ fn proxy_in_front_of_moto() {
         }
 
         // Decide through the proxy: the denied decision is removed before moto sees it.
-        let run = start(&op, "w1", vec![schedule("a1", "hb"), schedule("a2", "forbidden")]).await;
+        let run = start_and_decide(&op, "w1", vec![schedule("a1", "hb"), schedule("a2", "forbidden")]).await;
         let task = worker.poll_for_activity_task().domain("orders").task_list(tl("workers")).send().await.unwrap();
-        // moto hands out the early task first (oldest); take the next one for w1.
-        let task = if task.workflow_execution().map(|w| w.workflow_id()) == Some("early") {
-            worker.poll_for_activity_task().domain("orders").task_list(tl("workers")).send().await.unwrap()
-        } else {
-            task
-        };
+        assert_eq!(task.workflow_execution().map(|w| w.workflow_id()), Some("w1"));
         assert_eq!(task.activity_id(), "a1");
         let token = task.task_token().to_owned();
         let beat = worker.record_activity_task_heartbeat().task_token(&token).details("ok").send().await.unwrap();
@@ -229,6 +175,8 @@ fn proxy_in_front_of_moto() {
             .map(|a| a.activity_id().to_owned())
             .collect();
         assert_eq!(scheduled, ["a1"], "the denied decision never reached moto");
+        // Close w1: its timed-out activity left a decision task the next scenario must not take.
+        op.terminate_workflow_execution().domain("orders").workflow_id("w1").send().await.unwrap();
     });
 
     // Envelope mode across two proxy processes sharing a key.
@@ -239,7 +187,7 @@ fn proxy_in_front_of_moto() {
     let (_b, addr_b) = proxy(&dir, moto_port, &["--envelope-key-file", k]);
     rt.block_on(async {
         let op = client(addr_a, OPERATOR);
-        start(&op, "w2", vec![schedule("b1", "hb")]).await;
+        start_and_decide(&op, "w2", vec![schedule("b1", "hb")]).await;
         let task = client(addr_a, WORKER)
             .poll_for_activity_task()
             .domain("orders")
