@@ -95,8 +95,12 @@ pub struct Config {
     pub path: PathBuf,
     /// Partition of request ARNs.
     pub partition: String,
-    /// Default region.
+    /// Default region: `aws:RequestedRegion` and domain ARNs where a request names none.
     pub region: String,
+    /// The regions a gated endpoint (`serve`, `proxy`) serves: a request signed for
+    /// another is refused ("Credential should be scoped to a valid region"). Default:
+    /// `[region]`. Each is a checked region name.
+    pub regions: Vec<String>,
     /// The account of the domains.
     pub account: String,
     /// The principals.
@@ -234,7 +238,14 @@ impl Reader<'_> {
         let members = self.object(
             root,
             &ptr,
-            &["partition", "region", "account", "scps", "principals"],
+            &[
+                "partition",
+                "region",
+                "regions",
+                "account",
+                "scps",
+                "principals",
+            ],
         )?;
         let get = |k: &str| members.iter().find(|m| m.key == k);
         let text = |k: &str, default: &str| -> Res<String> {
@@ -257,6 +268,42 @@ impl Reader<'_> {
             let m = get("region").map_or(root, |m| &m.value);
             return Err(self.err(m, &ptr.key("region"), e.to_string()));
         }
+        let regions = match get("regions") {
+            None => vec![region.clone()],
+            Some(m) => {
+                let p = ptr.key("regions");
+                let Value::Array(items) = &m.value.value else {
+                    return Err(self.err(
+                        &m.value,
+                        &p,
+                        "`regions` must be an array of region names".into(),
+                    ));
+                };
+                if items.is_empty() {
+                    return Err(self.err(
+                        &m.value,
+                        &p,
+                        "`regions` needs at least one region".into(),
+                    ));
+                }
+                let mut out: Vec<String> = Vec::new();
+                for (i, it) in items.iter().enumerate() {
+                    let r = self.string(it, &p.index(i))?;
+                    if let Err(e) = check_region(r) {
+                        return Err(self.err(it, &p.index(i), e.to_string()));
+                    }
+                    if out.iter().any(|o| o == r) {
+                        return Err(self.err(
+                            it,
+                            &p.index(i),
+                            format!("region `{r}` is listed twice"),
+                        ));
+                    }
+                    out.push(r.to_owned());
+                }
+                out
+            }
+        };
         let account = text("account", "123456789012")?;
         if let Err(e) = check_account(&account) {
             let m = get("account").map_or(root, |m| &m.value);
@@ -333,6 +380,7 @@ impl Reader<'_> {
             path: path.to_path_buf(),
             partition,
             region,
+            regions,
             account,
             principals,
         })

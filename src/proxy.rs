@@ -35,7 +35,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context as TaskContext, Poll};
 use std::time::{Duration, Instant};
 
-const ENVELOPE_PREFIX: &str = "swfiam1.";
+const ENVELOPE_PREFIX: &str = "swfiam2.";
 
 /// How the proxy behaves.
 #[derive(Clone)]
@@ -83,8 +83,8 @@ impl ProxyOptions {
     }
 }
 
-/// Learned tokens: token → (domain, expiry), and the order they were learned in.
-type Known = (HashMap<String, (String, Instant)>, VecDeque<String>);
+/// Learned tokens: token → (region, domain, expiry), and the order they were learned in.
+type Known = (HashMap<String, (String, String, Instant)>, VecDeque<String>);
 
 /// The task tokens the proxy has seen, and the envelope codec.
 pub struct TokenBook {
@@ -118,14 +118,18 @@ impl TokenBook {
         }
     }
 
-    /// Remembers that `token` belongs to `domain`.
-    pub fn learn(&self, token: &str, domain: &str) {
+    /// Remembers that `token` was issued in `region` for a task of `domain`.
+    pub fn learn(&self, region: &str, token: &str, domain: &str) {
         if let Ok(mut g) = self.known.lock() {
             let (map, order) = &mut *g;
             if map
                 .insert(
                     token.to_owned(),
-                    (domain.to_owned(), Instant::now() + self.ttl),
+                    (
+                        region.to_owned(),
+                        domain.to_owned(),
+                        Instant::now() + self.ttl,
+                    ),
                 )
                 .is_none()
             {
@@ -142,22 +146,25 @@ impl TokenBook {
         }
     }
 
-    fn mac(&self, domain: &str, token: &str) -> Option<Vec<u8>> {
+    fn mac(&self, region: &str, domain: &str, token: &str) -> Option<Vec<u8>> {
         let key = self.key.as_ref()?;
         let mut m = Hmac::<Sha256>::new_from_slice(key.expose().as_bytes()).ok()?;
+        m.update(region.as_bytes());
+        m.update(b"\n");
         m.update(domain.as_bytes());
         m.update(b"\n");
         m.update(token.as_bytes());
         Some(m.finalize().into_bytes().to_vec())
     }
 
-    /// Wraps an upstream token in an envelope (if a key is set).
-    pub fn wrap(&self, token: &str, domain: &str) -> String {
+    /// Wraps an upstream token issued in `region` in an envelope (if a key is set).
+    pub fn wrap(&self, region: &str, token: &str, domain: &str) -> String {
         use base64::Engine;
         let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-        match self.mac(domain, token) {
+        match self.mac(region, domain, token) {
             Some(mac) => format!(
-                "{ENVELOPE_PREFIX}{}.{}.{}",
+                "{ENVELOPE_PREFIX}{}.{}.{}.{}",
+                b64.encode(region),
                 b64.encode(domain),
                 b64.encode(token),
                 b64.encode(mac)
@@ -166,31 +173,34 @@ impl TokenBook {
         }
     }
 
-    /// Opens an envelope: (domain, upstream token). `None` if it is not a valid envelope.
-    pub fn unwrap_envelope(&self, token: &str) -> Option<(String, String)> {
+    /// Opens an envelope: (region, domain, upstream token). `None` if it is not a valid
+    /// envelope of this key.
+    pub fn unwrap_envelope(&self, token: &str) -> Option<(String, String, String)> {
         use base64::Engine;
         let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
         let rest = token.strip_prefix(ENVELOPE_PREFIX)?;
         let mut parts = rest.split('.');
-        let (d, t, m) = (parts.next()?, parts.next()?, parts.next()?);
+        let (r, d, t, m) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
         if parts.next().is_some() {
             return None;
         }
+        let region = String::from_utf8(b64.decode(r).ok()?).ok()?;
         let domain = String::from_utf8(b64.decode(d).ok()?).ok()?;
         let inner = String::from_utf8(b64.decode(t).ok()?).ok()?;
         let given = b64.decode(m).ok()?;
-        let expected = self.mac(&domain, &inner)?;
+        let expected = self.mac(&region, &domain, &inner)?;
         use subtle::ConstantTimeEq;
-        (expected.ct_eq(&given).unwrap_u8() == 1).then_some((domain, inner))
+        (expected.ct_eq(&given).unwrap_u8() == 1).then_some((region, domain, inner))
     }
 }
 
 impl TaskTokenResolver for TokenBook {
-    fn resolve(&self, token: &str) -> Result<String, WireError> {
+    fn resolve(&self, region: &str, token: &str) -> Result<String, WireError> {
         if self.key.is_some() {
             return self
                 .unwrap_envelope(token)
-                .map(|(d, _)| d)
+                .filter(|(r, _, _)| r == region)
+                .map(|(_, d, _)| d)
                 .ok_or_else(|| not_permitted("swf-iam proxy: the task token is not a valid envelope issued by this proxy's key; its domain cannot be authorized"));
         }
         let g = self
@@ -198,7 +208,9 @@ impl TaskTokenResolver for TokenBook {
             .lock()
             .map_err(|_| WireError::InternalFailure("token book poisoned".into()))?;
         match g.0.get(token) {
-            Some((domain, until)) if *until > Instant::now() => Ok(domain.clone()),
+            Some((r, domain, until)) if r == region && *until > Instant::now() => {
+                Ok(domain.clone())
+            }
             _ => Err(not_permitted(
                 "swf-iam proxy: the task token was not issued through this proxy (or has expired); its domain cannot be authorized",
             )),
@@ -254,7 +266,7 @@ impl ProxyService {
         if let Some(b) = &parsed {
             if self.opts.envelope_key.is_some() {
                 if let Some(t) = b.get("taskToken").and_then(Value::as_str) {
-                    let (_, inner) = self.book.unwrap_envelope(t).ok_or_else(|| {
+                    let (_, _, inner) = self.book.unwrap_envelope(t).ok_or_else(|| {
                         not_permitted("swf-iam proxy: invalid task token envelope")
                     })?;
                     let mut m = (**b).clone();
@@ -391,11 +403,12 @@ impl ProxyService {
                     .filter(|t| !t.is_empty())
                     .map(str::to_owned)
                 {
-                    self.book.learn(&t, &domain);
+                    let region = auth.as_ref().map_or("", |a| a.region.as_str());
+                    self.book.learn(region, &t, &domain);
                     if self.opts.envelope_key.is_some() {
                         m.insert(
                             "taskToken".into(),
-                            Value::String(self.book.wrap(&t, &domain)),
+                            Value::String(self.book.wrap(region, &t, &domain)),
                         );
                         rbytes = Bytes::from(
                             serde_json::to_vec(&m)
@@ -447,45 +460,65 @@ mod tests {
     #[test]
     fn learned_tokens_resolve_and_unknown_ones_fail_closed() {
         let b = book(None, 2);
-        b.learn("t1", "orders");
-        assert_eq!(b.resolve("t1").unwrap(), "orders");
+        b.learn("us-east-1", "t1", "orders");
+        assert_eq!(b.resolve("us-east-1", "t1").unwrap(), "orders");
+        assert!(
+            b.resolve("us-west-2", "t1").is_err(),
+            "a token is known only in the region that issued it"
+        );
         assert!(matches!(
-            b.resolve("t0"),
+            b.resolve("us-east-1", "t0"),
             Err(WireError::Fault(Fault::OperationNotPermittedFault, _))
         ));
-        b.learn("t2", "a");
-        b.learn("t3", "b");
+        b.learn("us-east-1", "t2", "a");
+        b.learn("us-east-1", "t3", "b");
         assert!(
-            b.resolve("t1").is_err(),
+            b.resolve("us-east-1", "t1").is_err(),
             "the oldest is forgotten past the bound"
         );
-        assert_eq!(b.resolve("t3").unwrap(), "b");
+        assert_eq!(b.resolve("us-east-1", "t3").unwrap(), "b");
     }
 
     #[test]
     fn envelopes_carry_the_domain_and_refuse_tampering() {
         let b = book(Some("k1"), 10);
-        let e = b.wrap("moto-token", "orders");
-        assert!(e.starts_with("swfiam1."));
+        let r = "us-east-1";
+        let e = b.wrap(r, "moto-token", "orders");
+        assert!(e.starts_with(ENVELOPE_PREFIX));
         assert!(e.len() <= 1024);
-        assert_eq!(b.resolve(&e).unwrap(), "orders");
-        assert_eq!(b.unwrap_envelope(&e).unwrap().1, "moto-token");
+        assert_eq!(b.resolve(r, &e).unwrap(), "orders");
+        assert_eq!(b.unwrap_envelope(&e).unwrap().2, "moto-token");
+        assert!(
+            b.resolve("eu-west-1", &e).is_err(),
+            "an envelope is valid only in its region"
+        );
         // Another replica with the same key resolves it; another key does not.
-        assert_eq!(book(Some("k1"), 1).resolve(&e).unwrap(), "orders");
-        assert!(book(Some("k2"), 1).resolve(&e).is_err());
-        // Changing the domain part breaks the MAC.
+        assert_eq!(book(Some("k1"), 1).resolve(r, &e).unwrap(), "orders");
+        assert!(book(Some("k2"), 1).resolve(r, &e).is_err());
+        // Changing the domain or the region part breaks the MAC.
         use base64::Engine;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
         let parts: Vec<&str> = e.split('.').collect();
         let forged = format!(
-            "{}.{}.{}.{}",
+            "{}.{}.{}.{}.{}",
             parts[0],
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("billing"),
-            parts[2],
-            parts[3]
+            parts[1],
+            b64.encode("billing"),
+            parts[3],
+            parts[4]
         );
-        assert!(b.resolve(&forged).is_err());
+        assert!(b.resolve(r, &forged).is_err());
+        let moved = format!(
+            "{}.{}.{}.{}.{}",
+            parts[0],
+            b64.encode("eu-west-1"),
+            parts[2],
+            parts[3],
+            parts[4]
+        );
+        assert!(b.resolve("eu-west-1", &moved).is_err());
         assert!(
-            b.resolve("moto-token").is_err(),
+            b.resolve(r, "moto-token").is_err(),
             "bare tokens are refused in envelope mode"
         );
     }

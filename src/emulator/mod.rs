@@ -19,10 +19,11 @@ use http_body::Body;
 use http_body_util::{BodyExt, Full, Limited};
 use serde_json::{json, Map, Value};
 use state::{State, Task};
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -69,10 +70,18 @@ impl Clock for ManualClock {
     }
 }
 
-/// The emulator: state, clock, long-poll limit.
-pub struct Emulator {
+/// One region's SWF: its state and the signal that wakes its long polls.
+struct Region {
     state: Mutex<State>,
     work: Notify,
+}
+
+/// The emulator: one state per region, clock, long-poll limit.
+pub struct Emulator {
+    partition: String,
+    account: String,
+    default_region: String,
+    regions: RwLock<HashMap<String, Arc<Region>>>,
     clock: Arc<dyn Clock>,
     poll_timeout: Duration,
     max_body: usize,
@@ -88,7 +97,9 @@ impl std::fmt::Debug for Emulator {
 
 impl Emulator {
     /// An empty emulator for domain ARNs `arn:PARTITION:swf:REGION:ACCOUNT:/domain/...`,
-    /// with long polls of at most `poll_timeout` (SWF's is 60 s).
+    /// with long polls of at most `poll_timeout` (SWF's is 60 s). Each region has its
+    /// own state, as in SWF: a call is served by the region of its signature's scope
+    /// (which the gate checked), an ungated call by `region`.
     pub fn new(
         partition: &str,
         region: &str,
@@ -97,35 +108,63 @@ impl Emulator {
         poll_timeout: Duration,
     ) -> Arc<Self> {
         Arc::new(Emulator {
-            state: Mutex::new(State::new(partition, region, account)),
-            work: Notify::new(),
+            partition: partition.to_owned(),
+            account: account.to_owned(),
+            default_region: region.to_owned(),
+            regions: RwLock::new(HashMap::new()),
             clock,
             poll_timeout,
             max_body: 1 << 20,
         })
     }
 
-    fn lock(&self) -> Result<MutexGuard<'_, State>, WireError> {
-        self.state
+    /// The state of `region`, created empty on its first call.
+    fn region(&self, region: &str) -> Result<Arc<Region>, WireError> {
+        let poisoned = || WireError::InternalFailure("emulator state poisoned".into());
+        if let Some(r) = self.regions.read().map_err(|_| poisoned())?.get(region) {
+            return Ok(r.clone());
+        }
+        let mut map = self.regions.write().map_err(|_| poisoned())?;
+        Ok(map
+            .entry(region.to_owned())
+            .or_insert_with(|| {
+                Arc::new(Region {
+                    state: Mutex::new(State::new(&self.partition, region, &self.account)),
+                    work: Notify::new(),
+                })
+            })
+            .clone())
+    }
+
+    fn lock(region: &Region) -> Result<MutexGuard<'_, State>, WireError> {
+        region
+            .state
             .lock()
             .map_err(|_| WireError::InternalFailure("emulator state poisoned".into()))
     }
 
+    /// The region that serves a call: the signature's (checked by the gate), else the
+    /// default region.
+    fn region_of<'a>(&'a self, auth: Option<&'a Authorized>) -> &'a str {
+        auth.map_or(self.default_region.as_str(), |a| a.region.as_str())
+    }
+
     /// Handles one call: `operation` with its JSON body; `auth` is the gate's verdict on
-    /// the call (absent when the emulator runs ungated).
+    /// the call (absent when the emulator runs ungated, in the default region).
     pub async fn call(
         &self,
         operation: &str,
         body: &Map<String, Value>,
         auth: Option<&Authorized>,
     ) -> Result<Value, WireError> {
+        let region = self.region(self.region_of(auth))?;
         match operation {
-            "PollForDecisionTask" => return self.poll(body, true).await,
-            "PollForActivityTask" => return self.poll(body, false).await,
+            "PollForDecisionTask" => return self.poll(&region, body, true).await,
+            "PollForActivityTask" => return self.poll(&region, body, false).await,
             _ => {}
         }
         let now = self.clock.now();
-        let mut st = self.lock()?;
+        let mut st = Self::lock(&region)?;
         let timed_out = st.process_timeouts(now);
         let result = match operation {
             "RegisterDomain" => st.register_domain(body),
@@ -175,20 +214,25 @@ impl Emulator {
                 | "RecordActivityTaskHeartbeat"
         );
         if timed_out || (writes && result.is_ok()) {
-            self.work.notify_waiters();
+            region.work.notify_waiters();
         }
         result
     }
 
-    async fn poll(&self, body: &Map<String, Value>, decision: bool) -> Result<Value, WireError> {
+    async fn poll(
+        &self,
+        region: &Region,
+        body: &Map<String, Value>,
+        decision: bool,
+    ) -> Result<Value, WireError> {
         let deadline = tokio::time::Instant::now() + self.poll_timeout;
         loop {
-            let notified = self.work.notified();
+            let notified = region.work.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
             {
                 let now = self.clock.now();
-                let mut st = self.lock()?;
+                let mut st = Self::lock(region)?;
                 st.process_timeouts(now);
                 let task = if decision {
                     st.take_decision_task(body, now)?
@@ -271,15 +315,17 @@ fn respond_decision_task_completed(
 }
 
 impl TaskTokenResolver for Emulator {
-    fn resolve(&self, token: &str) -> Result<String, WireError> {
-        let st = self.lock()?;
+    fn resolve(&self, region: &str, token: &str) -> Result<String, WireError> {
+        let region = self.region(region)?;
+        let st = Self::lock(&region)?;
         st.token_domain(token)
             .ok_or_else(|| WireError::Validation("Invalid token".into()))
     }
 
-    fn domain_tags(&self, domain: &str) -> Vec<(String, String)> {
-        self.lock()
-            .map(|st| st.domain_tags(domain))
+    fn domain_tags(&self, region: &str, domain: &str) -> Vec<(String, String)> {
+        self.region(region)
+            .ok()
+            .and_then(|r| Self::lock(&r).map(|st| st.domain_tags(domain)).ok())
             .unwrap_or_default()
     }
 }

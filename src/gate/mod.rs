@@ -39,7 +39,7 @@ pub mod sigv4;
 
 use crate::config::{Config, ConfigError, PrincipalConfig};
 use crate::eval::{self, Context, Decision, DecisionKind, Request as EvalRequest};
-use crate::swf::arn::check_domain_name;
+use crate::swf::arn::DomainArn;
 use crate::swf::catalog::SwfAction;
 use crate::swf::request::{self as swfreq, DomainRef, KeyValue};
 use crate::swf::wire::{Fault, WireError};
@@ -58,13 +58,14 @@ use std::task::{Context as TaskContext, Poll};
 use std::time::Instant;
 
 /// Finds the domain of the task a `taskToken` names (and, optionally, a domain's tags).
+/// `region` is the request's checked region: a token, like a domain, exists in one region.
 pub trait TaskTokenResolver: Send + Sync + 'static {
     /// The domain of the task, or the error to answer with (the embedded emulator answers
     /// `ValidationException` `Invalid token`; the proxy `OperationNotPermittedFault`).
-    fn resolve(&self, token: &str) -> Result<String, WireError>;
+    fn resolve(&self, region: &str, token: &str) -> Result<String, WireError>;
 
-    /// The tags of a domain (`aws:ResourceTag/*`); none by default.
-    fn domain_tags(&self, _domain: &str) -> Vec<(String, String)> {
+    /// The tags of a domain of `region` (`aws:ResourceTag/*`); none by default.
+    fn domain_tags(&self, _region: &str, _domain: &str) -> Vec<(String, String)> {
         Vec::new()
     }
 }
@@ -74,7 +75,7 @@ pub trait TaskTokenResolver: Send + Sync + 'static {
 pub struct NoTasks;
 
 impl TaskTokenResolver for NoTasks {
-    fn resolve(&self, _token: &str) -> Result<String, WireError> {
+    fn resolve(&self, _region: &str, _token: &str) -> Result<String, WireError> {
         Err(WireError::Validation("Invalid token".into()))
     }
 }
@@ -465,7 +466,10 @@ fn authorize(
         body,
         &secret_of,
         now,
-        "swf",
+        &sigv4::Endpoint {
+            service: "swf",
+            regions: &config.regions,
+        },
         Some(&shared.keys),
     )
     .map_err(plain)?;
@@ -482,17 +486,20 @@ fn authorize(
     let body = swfreq::body(body).map_err(plain)?;
     let domain = match swfreq::domain_ref(operation, &body).map_err(plain)? {
         DomainRef::Named(d) => Some(d.to_owned()),
-        DomainRef::TaskToken(t) => Some(shared.resolver.resolve(t).map_err(plain)?),
+        DomainRef::TaskToken(t) => Some(
+            shared
+                .resolver
+                .resolve(&verified.region, t)
+                .map_err(plain)?,
+        ),
         DomainRef::None => None,
     };
+    // The ARN is built from checked parts only: the region passed the region grammar and
+    // the served list, the domain the name rules; a part that fails refuses the request.
     let resource = match &domain {
-        Some(d) => {
-            check_domain_name(d).map_err(|e| plain(WireError::Validation(e.to_string())))?;
-            format!(
-                "arn:{}:swf:{}:{}:/domain/{d}",
-                config.partition, verified.region, config.account
-            )
-        }
+        Some(d) => DomainArn::new(&config.partition, &verified.region, &config.account, d)
+            .map_err(|e| plain(WireError::Validation(e.to_string())))?
+            .to_string(),
         None => "*".to_owned(),
     };
     let mut ctx = Context::over(pc.base_context.clone());
@@ -512,7 +519,7 @@ fn authorize(
         ctx.set_known("aws:UserAgent", ua.to_owned());
     }
     if let Some(d) = &domain {
-        for (k, v) in shared.resolver.domain_tags(d) {
+        for (k, v) in shared.resolver.domain_tags(&verified.region, d) {
             ctx.set_single(&format!("aws:ResourceTag/{k}"), v);
         }
     }

@@ -4,6 +4,7 @@
 //! mismatch can be traced to its stage (at debug level; secrets never appear).
 
 use crate::config::Secret;
+use crate::swf::arn::check_region;
 use crate::swf::wire::{WireError, MSG_BAD_SIGNATURE};
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
@@ -34,25 +35,57 @@ pub struct Authorization {
     pub signature: Vec<u8>,
 }
 
-/// Parses an `Authorization` header. Errors are `IncompleteSignatureException`s that name
-/// what is missing, as AWS's do.
+/// Parses an `Authorization` header with AWS's one grammar: the algorithm, one or more
+/// spaces, then exactly the three parameters `Credential`, `SignedHeaders` and
+/// `Signature`, separated by commas (optional spaces after each), each once. Errors are
+/// `IncompleteSignatureException`s that name what is wrong, as AWS's do. The scope's
+/// region must be a region name ([`check_region`]); whether the endpoint serves it is
+/// [`verify`]'s question.
 pub fn parse_authorization(header: &str) -> Result<Authorization, WireError> {
     let incomplete =
         |what: &str| WireError::IncompleteSignature(format!("{what} Authorization={header}"));
-    let Some(rest) = header.strip_prefix(ALGORITHM) else {
+    let malformed_scope = || {
+        incomplete(
+            "Credential should be of the form ACCESS_KEY_ID/YYYYMMDD/REGION/SERVICE/aws4_request.",
+        )
+    };
+    let (algorithm, rest) = header.split_once(' ').unwrap_or((header, ""));
+    if algorithm != ALGORITHM {
         return Err(incomplete(
             "Unsupported AWS 'algorithm': only AWS4-HMAC-SHA256 is supported.",
         ));
-    };
+    }
+    let rest = rest.trim_start_matches(' ');
     let (mut credential, mut signed, mut signature) = (None, None, None);
-    for part in rest.split(',') {
-        let part = part.trim();
-        if let Some(v) = part.strip_prefix("Credential=") {
-            credential = Some(v);
-        } else if let Some(v) = part.strip_prefix("SignedHeaders=") {
-            signed = Some(v);
-        } else if let Some(v) = part.strip_prefix("Signature=") {
-            signature = Some(v);
+    if !rest.is_empty() {
+        for part in rest.split(',') {
+            let part = part.trim_start_matches(' ');
+            let Some((name, value)) = part.split_once('=') else {
+                return Err(WireError::IncompleteSignature(format!(
+                    "'{part}' not a valid key=value pair (missing equal-sign) in Authorization header: '{header}'"
+                )));
+            };
+            let slot = match name {
+                "Credential" => &mut credential,
+                "SignedHeaders" => &mut signed,
+                "Signature" => &mut signature,
+                other => {
+                    return Err(incomplete(&format!(
+                        "Authorization header has an unknown parameter '{other}'."
+                    )))
+                }
+            };
+            if slot.is_some() {
+                return Err(incomplete(&format!(
+                    "Authorization header has more than one '{name}' parameter."
+                )));
+            }
+            if value.is_empty() || value.bytes().any(|b| !b.is_ascii_graphic()) {
+                return Err(incomplete(&format!(
+                    "Authorization header has a malformed '{name}' parameter."
+                )));
+            }
+            *slot = Some(value);
         }
     }
     let mut missing = Vec::new();
@@ -70,34 +103,44 @@ pub fn parse_authorization(header: &str) -> Result<Authorization, WireError> {
     };
     let scope: Vec<&str> = credential.split('/').collect();
     let [akid, date, region, service, terminator] = scope.as_slice() else {
-        return Err(incomplete(
-            "Credential should be of the form ACCESS_KEY_ID/YYYYMMDD/REGION/SERVICE/aws4_request.",
-        ));
+        return Err(malformed_scope());
     };
     if *terminator != "aws4_request"
         || akid.is_empty()
+        || service.is_empty()
         || date.len() != 8
         || !date.bytes().all(|b| b.is_ascii_digit())
     {
-        return Err(incomplete(
-            "Credential should be of the form ACCESS_KEY_ID/YYYYMMDD/REGION/SERVICE/aws4_request.",
-        ));
+        return Err(malformed_scope());
     }
-    let signature = hex::decode(signature)
-        .ok()
-        .filter(|s| s.len() == 32)
-        .ok_or_else(|| {
-            WireError::IncompleteSignature(format!(
-                "Signature must be 64 hexadecimal characters. Authorization={header}"
-            ))
-        })?;
-    let signed_headers: Vec<String> = signed.split(';').map(str::to_owned).collect();
-    if signed_headers
-        .iter()
-        .any(|h| h.is_empty() || *h != h.to_ascii_lowercase())
+    if check_region(region).is_err() {
+        return Err(WireError::InvalidSignature(invalid_region_message(region)));
+    }
+    if signature.len() != 64
+        || !signature
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
     {
+        return Err(WireError::IncompleteSignature(format!(
+            "Signature must be 64 lowercase hexadecimal characters. Authorization={header}"
+        )));
+    }
+    let signature = hex::decode(signature).map_err(|_| {
+        WireError::IncompleteSignature(format!(
+            "Signature must be 64 lowercase hexadecimal characters. Authorization={header}"
+        ))
+    })?;
+    let signed_headers: Vec<String> = signed.split(';').map(str::to_owned).collect();
+    let mut seen = std::collections::HashSet::new();
+    if signed_headers.iter().any(|h| {
+        h.is_empty()
+            || !h.bytes().all(|b| {
+                b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.!#$%&'*+^`|~".contains(&b)
+            })
+            || !seen.insert(h.as_str())
+    }) {
         return Err(incomplete(
-            "SignedHeaders must be lowercase header names separated by ';'.",
+            "SignedHeaders must be distinct lowercase header names separated by ';'.",
         ));
     }
     Ok(Authorization {
@@ -110,13 +153,19 @@ pub fn parse_authorization(header: &str) -> Result<Authorization, WireError> {
     })
 }
 
-/// The canonical request of SigV4, as text.
+/// AWS's answer to a credential scope whose region is not one the endpoint serves.
+pub fn invalid_region_message(region: &str) -> String {
+    format!("Credential should be scoped to a valid region, not '{region}'. ")
+}
+
+/// The canonical request of SigV4, as the bytes that are hashed (header values are
+/// bytes, not necessarily UTF-8); `Display` shows it as text.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CanonicalRequest(pub String);
+pub struct CanonicalRequest(pub Vec<u8>);
 
 impl fmt::Display for CanonicalRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&String::from_utf8_lossy(&self.0))
     }
 }
 
@@ -210,9 +259,21 @@ fn canonical_query(query: &str) -> String {
         .join("&")
 }
 
-/// A header value as SigV4 canonicalizes it: trimmed, runs of spaces folded to one.
-fn canonical_value(v: &str) -> String {
-    v.split_whitespace().collect::<Vec<_>>().join(" ")
+/// Appends a header value as SigV4 canonicalizes it: its bytes as sent (never decoded,
+/// so no two different values fold into one), leading and trailing spaces and tabs
+/// removed, each inner run of them folded to one space.
+fn push_canonical_value(v: &[u8], out: &mut impl Extend<u8>) {
+    let mut first = true;
+    for word in v
+        .split(|b| *b == b' ' || *b == b'\t')
+        .filter(|w| !w.is_empty())
+    {
+        if !first {
+            out.extend([b' ']);
+        }
+        first = false;
+        out.extend(word.iter().copied());
+    }
 }
 
 /// Builds the canonical request for `method`, `path_and_query`, the listed headers and
@@ -229,31 +290,38 @@ pub fn canonical_request(
         .unwrap_or((path_and_query, ""));
     let mut sorted: Vec<&String> = signed_headers.iter().collect();
     sorted.sort();
-    let mut canon_headers = String::new();
+    let mut canon_headers: Vec<u8> = Vec::new();
     for name in &sorted {
-        let values: Vec<String> = headers
+        let values: Vec<Vec<u8>> = headers
             .get_all(name.as_str())
             .iter()
-            .map(|v| canonical_value(&String::from_utf8_lossy(v.as_bytes())))
+            .map(|v| {
+                let mut out = Vec::new();
+                push_canonical_value(v.as_bytes(), &mut out);
+                out
+            })
             .collect();
         if values.is_empty() {
             return Err(WireError::InvalidSignature(format!(
                 "{MSG_BAD_SIGNATURE} (signed header `{name}` is not in the request)"
             )));
         }
-        canon_headers.push_str(name);
-        canon_headers.push(':');
-        canon_headers.push_str(&values.join(","));
-        canon_headers.push('\n');
+        canon_headers.extend_from_slice(name.as_bytes());
+        canon_headers.push(b':');
+        canon_headers.extend_from_slice(&values.join(&b","[..]));
+        canon_headers.push(b'\n');
     }
     let payload = hex::encode(Sha256::digest(body));
     let signed_list: Vec<&str> = sorted.iter().map(|s| s.as_str()).collect();
-    Ok(CanonicalRequest(format!(
-        "{method}\n{}\n{}\n{canon_headers}\n{}\n{payload}",
+    let mut out = format!(
+        "{method}\n{}\n{}\n",
         canonical_uri(path),
-        canonical_query(query),
-        signed_list.join(";")
-    )))
+        canonical_query(query)
+    )
+    .into_bytes();
+    out.extend_from_slice(&canon_headers);
+    out.extend_from_slice(format!("\n{}\n{payload}", signed_list.join(";")).as_bytes());
+    Ok(CanonicalRequest(out))
 }
 
 /// The SHA-256 of the canonical request, streamed into the hasher without building the
@@ -298,14 +366,17 @@ pub fn canonical_request_digest(
                 h.update(b",");
             }
             first_value = false;
-            let text = String::from_utf8_lossy(v.as_bytes());
             let mut first_word = true;
-            for word in text.split_whitespace() {
+            for word in v
+                .as_bytes()
+                .split(|b| *b == b' ' || *b == b'\t')
+                .filter(|w| !w.is_empty())
+            {
                 if !first_word {
                     h.update(b" ");
                 }
                 first_word = false;
-                h.update(word.as_bytes());
+                h.update(word);
             }
         }
         h.update(b"\n");
@@ -365,7 +436,7 @@ fn signature_of_digest(
 pub fn string_to_sign(amz_date: &str, scope: &str, creq: &CanonicalRequest) -> StringToSign {
     StringToSign(format!(
         "{ALGORITHM}\n{amz_date}\n{scope}\n{}",
-        hex::encode(Sha256::digest(creq.0.as_bytes()))
+        hex::encode(Sha256::digest(&creq.0))
     ))
 }
 
@@ -470,8 +541,34 @@ pub struct Verified {
     pub region: String,
 }
 
+/// What a verifying endpoint accepts in a credential scope.
+#[derive(Debug, Clone, Copy)]
+pub struct Endpoint<'a> {
+    /// The scope service (`swf`).
+    pub service: &'a str,
+    /// The regions the endpoint serves; a scope naming another is refused with AWS's
+    /// "Credential should be scoped to a valid region". Never empty in practice: an empty
+    /// list refuses every request.
+    pub regions: &'a [String],
+}
+
+/// Headers that must be signed whenever the request carries them: what the gate decides
+/// with (`x-amz-target` is the operation, so an unsigned one would let a captured request
+/// be replayed as another operation), and what a client's key material rides on.
+pub const REQUIRED_SIGNED: [(&str, &str); 3] = [
+    ("host", "'Host' or ':authority'"),
+    ("x-amz-date", "'X-Amz-Date'"),
+    ("x-amz-target", "'X-Amz-Target'"),
+];
+
+/// Headers that must be signed when present.
+pub const SIGNED_WHEN_PRESENT: [(&str, &str); 2] = [
+    ("content-type", "'Content-Type'"),
+    ("x-amz-security-token", "'X-Amz-Security-Token'"),
+];
+
 /// Verifies a request's signature. `secret_of` finds the secret of an access key ID;
-/// `now` is epoch seconds; `service` is the scope service the endpoint accepts.
+/// `now` is epoch seconds; `endpoint` says which scope service and regions are served.
 pub fn verify(
     method: &str,
     path_and_query: &str,
@@ -479,7 +576,7 @@ pub fn verify(
     body: &[u8],
     secret_of: &dyn Fn(&str) -> Option<Secret>,
     now: i64,
-    service: &str,
+    endpoint: &Endpoint<'_>,
 ) -> Result<Verified, WireError> {
     verify_cached(
         method,
@@ -488,7 +585,7 @@ pub fn verify(
         body,
         secret_of,
         now,
-        service,
+        endpoint,
         None,
     )
 }
@@ -502,7 +599,7 @@ pub fn verify_cached(
     body: &[u8],
     secret_of: &dyn Fn(&str) -> Option<Secret>,
     now: i64,
-    service: &str,
+    endpoint: &Endpoint<'_>,
     cache: Option<&KeyCache>,
 ) -> Result<Verified, WireError> {
     let Some(header) = headers.get(http::header::AUTHORIZATION) else {
@@ -517,12 +614,20 @@ pub fn verify_cached(
             "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. Authorization={header}"
         )));
     };
-    if !auth.signed_headers.iter().any(|h| h == "host")
-        || !auth.signed_headers.iter().any(|h| h == "x-amz-date")
-    {
-        return Err(WireError::InvalidSignature(format!(
-            "{MSG_BAD_SIGNATURE} (SignedHeaders must include host and x-amz-date)"
-        )));
+    let signed = |name: &str| auth.signed_headers.iter().any(|h| h == name);
+    for (name, shown) in REQUIRED_SIGNED {
+        if !signed(name) {
+            return Err(WireError::IncompleteSignature(format!(
+                "{shown} must be a 'SignedHeader' in the AWS Authorization. Authorization={header}"
+            )));
+        }
+    }
+    for (name, shown) in SIGNED_WHEN_PRESENT {
+        if headers.contains_key(name) && !signed(name) {
+            return Err(WireError::IncompleteSignature(format!(
+                "{shown} must be a 'SignedHeader' in the AWS Authorization when it is sent. Authorization={header}"
+            )));
+        }
     }
     let Some(signed_at) = parse_amz_date(amz_date) else {
         return Err(WireError::IncompleteSignature(format!(
@@ -557,9 +662,15 @@ pub fn verify_cached(
             &amz_date[..8]
         )));
     }
-    if auth.service != service {
+    if auth.service != endpoint.service {
         return Err(WireError::InvalidSignature(format!(
-            "Credential should be scoped to correct service: '{service}'. "
+            "Credential should be scoped to correct service: '{}'. ",
+            endpoint.service
+        )));
+    }
+    if !endpoint.regions.iter().any(|r| *r == auth.region) {
+        return Err(WireError::InvalidSignature(invalid_region_message(
+            &auth.region,
         )));
     }
     let digest =
@@ -716,7 +827,7 @@ mod tests {
             .map(str::to_owned)
             .to_vec();
         let creq = canonical_request("POST", "/", &hf, &signed, b"Param1=value1").unwrap();
-        assert!(creq.0.ends_with("\ncontent-type;host;x-amz-date\n9095672bbd1f56dfc5b65f3e153adc8731a4a654192329106275f4c7b24d0b6e"));
+        assert!(creq.to_string().ends_with("\ncontent-type;host;x-amz-date\n9095672bbd1f56dfc5b65f3e153adc8731a4a654192329106275f4c7b24d0b6e"));
         let sts = string_to_sign(DATE, "20150830/us-east-1/service/aws4_request", &creq);
         assert!(sts
             .0
@@ -755,7 +866,7 @@ mod tests {
             let digest = canonical_request_digest(m, pq, &h, &signed, body).unwrap();
             assert_eq!(
                 digest.to_vec(),
-                Sha256::digest(text.0.as_bytes()).to_vec(),
+                Sha256::digest(&text.0).to_vec(),
                 "{m} {pq}"
             );
         }
@@ -779,6 +890,13 @@ mod tests {
         assert_eq!(canonical_uri("/a/./b/../c d"), "/a/c%2520d");
     }
 
+    fn ep(service: &'static str) -> Endpoint<'static> {
+        Endpoint {
+            service,
+            regions: Box::leak(Box::new(vec!["us-east-1".to_owned()])),
+        }
+    }
+
     fn lookup(akid: &str) -> Option<Secret> {
         (akid == "AKIDEXAMPLE").then(|| Secret::new(SECRET))
     }
@@ -800,26 +918,26 @@ mod tests {
         };
         let auth = signer.sign("POST", "/", &h, body).unwrap();
         h.insert("authorization", auth.parse().unwrap());
-        let ok = verify("POST", "/", &h, body, &lookup, now, "swf").unwrap();
+        let ok = verify("POST", "/", &h, body, &lookup, now, &ep("swf")).unwrap();
         assert_eq!(ok.region, "us-east-1");
         // Tampered body, wrong secret, unknown key, wrong service, skew.
         assert!(
-            matches!(verify("POST", "/", &h, b"{}", &lookup, now, "swf"), Err(WireError::InvalidSignature(m)) if m == MSG_BAD_SIGNATURE)
+            matches!(verify("POST", "/", &h, b"{}", &lookup, now, &ep("swf")), Err(WireError::InvalidSignature(m)) if m == MSG_BAD_SIGNATURE)
         );
         let wrong = |_: &str| Some(Secret::new("other"));
         assert!(matches!(
-            verify("POST", "/", &h, body, &wrong, now, "swf"),
+            verify("POST", "/", &h, body, &wrong, now, &ep("swf")),
             Err(WireError::InvalidSignature(_))
         ));
         let none = |_: &str| None;
         assert_eq!(
-            verify("POST", "/", &h, body, &none, now, "swf"),
+            verify("POST", "/", &h, body, &none, now, &ep("swf")),
             Err(WireError::UnrecognizedClient)
         );
         assert!(
-            matches!(verify("POST", "/", &h, body, &lookup, now, "sqs"), Err(WireError::InvalidSignature(m)) if m.starts_with("Credential should be scoped to correct service: 'sqs'"))
+            matches!(verify("POST", "/", &h, body, &lookup, now, &ep("sqs")), Err(WireError::InvalidSignature(m)) if m.starts_with("Credential should be scoped to correct service: 'sqs'"))
         );
-        match verify("POST", "/", &h, body, &lookup, now + 16 * 60, "swf") {
+        match verify("POST", "/", &h, body, &lookup, now + 16 * 60, &ep("swf")) {
             Err(WireError::InvalidSignature(m)) => assert_eq!(
                 m,
                 "Signature expired: 20150830T123600Z is now earlier than 20150830T123700Z (20150830T125200Z - 15 min.)"
@@ -827,11 +945,11 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(
-            verify("POST", "/", &h, body, &lookup, now + 15 * 60, "swf").is_ok(),
+            verify("POST", "/", &h, body, &lookup, now + 15 * 60, &ep("swf")).is_ok(),
             "15 minutes is still fine"
         );
         assert!(
-            matches!(verify("POST", "/", &h, body, &lookup, now - 16 * 60, "swf"), Err(WireError::InvalidSignature(m)) if m.starts_with("Signature not yet current"))
+            matches!(verify("POST", "/", &h, body, &lookup, now - 16 * 60, &ep("swf")), Err(WireError::InvalidSignature(m)) if m.starts_with("Signature not yet current"))
         );
         // A header changed after signing.
         let mut h2 = h.clone();
@@ -840,7 +958,7 @@ mod tests {
             "SimpleWorkflowService.DeprecateDomain".parse().unwrap(),
         );
         assert!(matches!(
-            verify("POST", "/", &h2, body, &lookup, now, "swf"),
+            verify("POST", "/", &h2, body, &lookup, now, &ep("swf")),
             Err(WireError::InvalidSignature(_))
         ));
     }
@@ -850,7 +968,7 @@ mod tests {
         let now = parse_amz_date(DATE).unwrap();
         let mut h = headers(&[]);
         assert_eq!(
-            verify("POST", "/", &h, b"", &lookup, now, "swf"),
+            verify("POST", "/", &h, b"", &lookup, now, &ep("swf")),
             Err(WireError::MissingAuthenticationToken)
         );
         for bad in [
@@ -862,7 +980,7 @@ mod tests {
             "",
         ] {
             h.insert("authorization", bad.parse().unwrap());
-            assert!(matches!(verify("POST", "/", &h, b"", &lookup, now, "swf"), Err(WireError::IncompleteSignature(_))), "{bad}");
+            assert!(matches!(verify("POST", "/", &h, b"", &lookup, now, &ep("swf")), Err(WireError::IncompleteSignature(_))), "{bad}");
         }
         let auth = parse_authorization("AWS4-HMAC-SHA256 SignedHeaders=a").unwrap_err();
         assert_eq!(
@@ -876,15 +994,260 @@ mod tests {
                 .parse()
                 .unwrap(),
         );
-        assert!(matches!(
-            verify("POST", "/", &h, b"", &lookup, now, "swf"),
-            Err(WireError::InvalidSignature(_))
-        ));
+        assert!(
+            matches!(verify("POST", "/", &h, b"", &lookup, now, &ep("swf")),
+            Err(WireError::IncompleteSignature(m)) if m.starts_with("'X-Amz-Date' must be a 'SignedHeader' in the AWS Authorization."))
+        );
         // A missing x-amz-date.
         h.remove("x-amz-date");
         assert!(matches!(
-            verify("POST", "/", &h, b"", &lookup, now, "swf"),
+            verify("POST", "/", &h, b"", &lookup, now, &ep("swf")),
             Err(WireError::IncompleteSignature(_))
         ));
+    }
+
+    /// A signed SWF request (target, content type, body) and its verifier inputs.
+    fn swf_request(signed_names: Option<&str>) -> (HeaderMap, &'static [u8]) {
+        let mut h = headers(&[
+            ("content-type", "application/x-amz-json-1.0"),
+            (
+                "x-amz-target",
+                "SimpleWorkflowService.RecordActivityTaskHeartbeat",
+            ),
+        ]);
+        let body: &[u8] = br#"{"taskToken":"t","details":"50%"}"#;
+        let secret = Secret::new(SECRET);
+        let auth = match signed_names {
+            None => Signer {
+                access_key_id: "AKIDEXAMPLE",
+                secret: &secret,
+                region: "us-east-1",
+                service: "swf",
+            }
+            .sign("POST", "/", &h, body)
+            .unwrap(),
+            Some(list) => {
+                let names: Vec<String> = list.split(';').map(str::to_owned).collect();
+                let creq = canonical_request("POST", "/", &h, &names, body).unwrap();
+                let scope = "20150830/us-east-1/swf/aws4_request";
+                let sts = string_to_sign(DATE, scope, &creq);
+                let sig = signature(&signing_key(&secret, "20150830", "us-east-1", "swf"), &sts);
+                format!("{ALGORITHM} Credential=AKIDEXAMPLE/{scope}, SignedHeaders={list}, Signature={sig}")
+            }
+        };
+        h.insert("authorization", auth.parse().unwrap());
+        (h, body)
+    }
+
+    /// The operation decides the authorization, so it must be signed: a request whose
+    /// SignedHeaders leave out `x-amz-target` is refused even though its signature is
+    /// correct for what it does sign (the replay of issue 15).
+    #[test]
+    fn the_operation_and_content_type_must_be_signed() {
+        let now = parse_amz_date(DATE).unwrap();
+        let (h, body) = swf_request(None);
+        assert!(verify("POST", "/", &h, body, &lookup, now, &ep("swf")).is_ok());
+        let (h, body) = swf_request(Some("content-type;host;x-amz-date"));
+        match verify("POST", "/", &h, body, &lookup, now, &ep("swf")) {
+            Err(WireError::IncompleteSignature(m)) => assert!(
+                m.starts_with("'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization."),
+                "{m}"
+            ),
+            other => panic!("{other:?}"),
+        }
+        // The same request with the target swapped: still refused, never a valid signature.
+        let mut swapped = h.clone();
+        swapped.insert(
+            "x-amz-target",
+            "SimpleWorkflowService.RespondActivityTaskCompleted"
+                .parse()
+                .unwrap(),
+        );
+        assert!(matches!(
+            verify("POST", "/", &swapped, body, &lookup, now, &ep("swf")),
+            Err(WireError::IncompleteSignature(_))
+        ));
+        let (h, body) = swf_request(Some("host;x-amz-date;x-amz-target"));
+        match verify("POST", "/", &h, body, &lookup, now, &ep("swf")) {
+            Err(WireError::IncompleteSignature(m)) => {
+                assert!(
+                    m.starts_with("'Content-Type' must be a 'SignedHeader'"),
+                    "{m}"
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+        let (h, body) = swf_request(Some("content-type;x-amz-date;x-amz-target"));
+        assert!(
+            matches!(verify("POST", "/", &h, body, &lookup, now, &ep("swf")),
+            Err(WireError::IncompleteSignature(m)) if m.starts_with("'Host' or ':authority' must be a 'SignedHeader'"))
+        );
+    }
+
+    /// One grammar, each parameter once: every ambiguous form is refused before any
+    /// key lookup.
+    #[test]
+    fn the_authorization_grammar_is_strict() {
+        let (h, _) = swf_request(None);
+        let good = h["authorization"].to_str().unwrap().to_owned();
+        assert!(parse_authorization(&good).is_ok());
+        let sig = good.rsplit_once("Signature=").unwrap().1.to_owned();
+        let cred = "Credential=AKIDEXAMPLE/20150830/us-east-1/swf/aws4_request";
+        let sh = "SignedHeaders=content-type;host;x-amz-date;x-amz-target";
+        // Accepted spellings: botocore's ", " and the compact ",".
+        assert!(parse_authorization(&format!("{ALGORITHM} {cred},{sh},Signature={sig}")).is_ok());
+        for bad in [
+            format!("{ALGORITHM}{cred}, {sh}, Signature={sig}"),
+            format!("{ALGORITHM}\t{cred}, {sh}, Signature={sig}"),
+            format!("{ALGORITHM} {cred}, {cred}, {sh}, Signature={sig}"),
+            format!("{ALGORITHM} Credential=AKIDOTHER/20150830/us-east-1/swf/aws4_request, {cred}, {sh}, Signature={sig}"),
+            format!("{ALGORITHM} {cred}, {sh}, {sh}, Signature={sig}"),
+            format!("{ALGORITHM} {cred}, {sh}, Signature={sig}, Signature={sig}"),
+            format!("{ALGORITHM} {cred}, {sh}, Signature={sig}, Extra=1"),
+            format!("{ALGORITHM} {cred}, {sh}, Signature={sig},"),
+            format!("{ALGORITHM} {cred}, {sh} Signature={sig}"),
+            format!("{ALGORITHM} {cred}, {sh}, Signature={}", sig.to_uppercase()),
+            format!("{ALGORITHM} {cred}, SignedHeaders=host;host;x-amz-date;x-amz-target, Signature={sig}"),
+            format!("{ALGORITHM} {cred}, SignedHeaders=host;;x-amz-date, Signature={sig}"),
+            format!("{ALGORITHM} {cred}, SignedHeaders=Host;x-amz-date, Signature={sig}"),
+            format!("{ALGORITHM} credential=AKIDEXAMPLE/20150830/us-east-1/swf/aws4_request, {sh}, Signature={sig}"),
+            format!("{ALGORITHM} {cred}, {sh}, Signature="),
+            format!("aws4-hmac-sha256 {cred}, {sh}, Signature={sig}"),
+        ] {
+            assert!(
+                matches!(parse_authorization(&bad), Err(WireError::IncompleteSignature(_))),
+                "{bad}"
+            );
+        }
+    }
+
+    /// A region is a region name, and one the endpoint serves; no scope string can put a
+    /// colon, slash or wildcard into the region that ARNs are built from.
+    #[test]
+    fn the_scope_region_is_checked_and_served() {
+        let now = parse_amz_date(DATE).unwrap();
+        let secret = Secret::new(SECRET);
+        let sign_as = |region: &str| {
+            let mut h = headers(&[
+                ("content-type", "application/x-amz-json-1.0"),
+                ("x-amz-target", "SimpleWorkflowService.ListDomains"),
+            ]);
+            let auth = Signer {
+                access_key_id: "AKIDEXAMPLE",
+                secret: &secret,
+                region,
+                service: "swf",
+            }
+            .sign("POST", "/", &h, b"{}")
+            .unwrap();
+            h.insert("authorization", auth.parse().unwrap());
+            h
+        };
+        assert_eq!(
+            verify(
+                "POST",
+                "/",
+                &sign_as("us-east-1"),
+                b"{}",
+                &lookup,
+                now,
+                &ep("swf")
+            )
+            .unwrap()
+            .region,
+            "us-east-1"
+        );
+        match verify(
+            "POST",
+            "/",
+            &sign_as("eu-west-1"),
+            b"{}",
+            &lookup,
+            now,
+            &ep("swf"),
+        ) {
+            Err(WireError::InvalidSignature(m)) => assert_eq!(
+                m,
+                "Credential should be scoped to a valid region, not 'eu-west-1'. "
+            ),
+            other => panic!("{other:?}"),
+        }
+        let two = Endpoint {
+            service: "swf",
+            regions: Box::leak(Box::new(vec![
+                "us-east-1".to_owned(),
+                "eu-west-1".to_owned(),
+            ])),
+        };
+        assert!(verify(
+            "POST",
+            "/",
+            &sign_as("eu-west-1"),
+            b"{}",
+            &lookup,
+            now,
+            &two
+        )
+        .is_ok());
+        for trick in [
+            "us-east-1:123456789012",
+            "us-east-1:",
+            "*",
+            "us-east-*",
+            "US-EAST-1",
+            "useast-1",
+            "u-east-1",
+            "us-east-",
+            "-east-1",
+            "us--east-1",
+            "us-east-1x",
+        ] {
+            let mut h = headers(&[("x-amz-target", "SimpleWorkflowService.ListDomains")]);
+            h.insert(
+                "authorization",
+                format!("{ALGORITHM} Credential=AKIDEXAMPLE/20150830/{trick}/swf/aws4_request, SignedHeaders=host;x-amz-date;x-amz-target, Signature={}", "0".repeat(64))
+                    .parse()
+                    .unwrap(),
+            );
+            assert!(
+                matches!(verify("POST", "/", &h, b"{}", &lookup, now, &two), Err(WireError::InvalidSignature(m)) if m.starts_with("Credential should be scoped to a valid region")),
+                "{trick}"
+            );
+        }
+        let spaced = format!("{ALGORITHM} Credential=AKIDEXAMPLE/20150830/us-east-1 /swf/aws4_request, SignedHeaders=host;x-amz-date;x-amz-target, Signature={}", "0".repeat(64));
+        assert!(matches!(
+            parse_authorization(&spaced),
+            Err(WireError::IncompleteSignature(_))
+        ));
+    }
+
+    /// Header values are hashed as the bytes sent: two values that differ in one
+    /// non-UTF-8 byte have different canonical requests (before, both decoded to U+FFFD).
+    #[test]
+    fn header_values_are_hashed_as_bytes() {
+        let mut a = headers(&[]);
+        let mut b = headers(&[]);
+        a.insert(
+            "x-amz-meta",
+            http::HeaderValue::from_bytes(b"v\x80").unwrap(),
+        );
+        b.insert(
+            "x-amz-meta",
+            http::HeaderValue::from_bytes(b"v\x81").unwrap(),
+        );
+        let names: Vec<String> = ["host", "x-amz-date", "x-amz-meta"]
+            .map(str::to_owned)
+            .to_vec();
+        let da = canonical_request_digest("POST", "/", &a, &names, b"").unwrap();
+        let db = canonical_request_digest("POST", "/", &b, &names, b"").unwrap();
+        assert_ne!(da, db);
+        let ta = canonical_request("POST", "/", &a, &names, b"").unwrap();
+        assert_eq!(da.to_vec(), Sha256::digest(&ta.0).to_vec());
+        assert!(ta.0.windows(4).any(|w| w == b":v\x80\n"));
+        // Spaces and tabs still fold as SigV4 says.
+        let mut c = headers(&[]);
+        c.insert("x-amz-meta", "  a \t  b  ".parse().unwrap());
+        let tc = canonical_request("POST", "/", &c, &names, b"").unwrap();
+        assert!(tc.to_string().contains("\nx-amz-meta:a b\n"));
     }
 }

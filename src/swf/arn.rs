@@ -92,11 +92,14 @@ pub fn check_domain_name(name: &str) -> Result<(), ArnError> {
     Ok(())
 }
 
-/// Checks a region name: lowercase letter groups joined by `-`, ending in a number
-/// (`us-east-1`, `us-gov-west-1`, `cn-north-1`, `eu-isoe-west-1`).
+/// Checks a region name, AWS's grammar `[a-z]{2}(-[a-z]+)+-[0-9]+`: a two-letter area,
+/// lowercase letter groups joined by `-`, ending in a number (`us-east-1`,
+/// `us-gov-west-1`, `cn-north-1`, `eu-isoe-west-1`). Nothing else (no `:`, `/`, `*`,
+/// upper case or space) can pass, so a checked region never changes an ARN's shape.
 pub fn check_region(region: &str) -> Result<(), ArnError> {
     let parts: Vec<&str> = region.split('-').collect();
     let ok = parts.len() >= 3
+        && parts[0].len() == 2
         && parts[..parts.len() - 1]
             .iter()
             .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))

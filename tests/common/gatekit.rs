@@ -49,7 +49,7 @@ pub fn config(extra: &str) -> Config {
 /// Tokens `tok-<domain>` belong to `<domain>`.
 pub struct Tokens;
 impl TaskTokenResolver for Tokens {
-    fn resolve(&self, token: &str) -> Result<String, WireError> {
+    fn resolve(&self, _region: &str, token: &str) -> Result<String, WireError> {
         token
             .strip_prefix("tok-")
             .map(str::to_owned)

@@ -218,11 +218,11 @@ async fn domains_validation_and_deprecation() {
         .is_empty());
     use swf_iam::gate::TaskTokenResolver;
     assert_eq!(
-        e.emu.domain_tags("d"),
+        e.emu.domain_tags("us-east-1", "d"),
         vec![("team".to_owned(), "orders".to_owned())]
     );
     assert!(
-        matches!(e.emu.resolve("AAAAforged"), Err(WireError::Validation(m)) if m == "Invalid token")
+        matches!(e.emu.resolve("us-east-1", "AAAAforged"), Err(WireError::Validation(m)) if m == "Invalid token")
     );
 }
 
