@@ -55,6 +55,9 @@ pub struct ProxyOptions {
     pub strict_decisions: bool,
     /// Largest upstream answer read, in bytes.
     pub max_response: usize,
+    /// Most upstream requests in flight (and idle pooled upstream connections); a
+    /// request that cannot get a slot within `timeout` is answered 503.
+    pub max_upstream: usize,
 }
 
 impl std::fmt::Debug for ProxyOptions {
@@ -79,6 +82,7 @@ impl ProxyOptions {
             envelope_key: None,
             strict_decisions: false,
             max_response: 64 << 20,
+            max_upstream: 1024,
         }
     }
 }
@@ -224,6 +228,7 @@ pub struct ProxyService {
     client: Client<HttpConnector, Full<Bytes>>,
     opts: Arc<ProxyOptions>,
     book: Arc<TokenBook>,
+    slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl std::fmt::Debug for ProxyService {
@@ -242,9 +247,11 @@ impl ProxyService {
         http.set_connect_timeout(Some(opts.timeout));
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(30))
+            .pool_max_idle_per_host(opts.max_upstream.max(1))
             .build(http);
         ProxyService {
             client,
+            slots: Arc::new(tokio::sync::Semaphore::new(opts.max_upstream.max(1))),
             opts: Arc::new(opts),
             book,
         }
@@ -355,6 +362,18 @@ impl ProxyService {
         parts.extensions = http::Extensions::new();
         parts.version = http::Version::HTTP_11;
         let upstream = self.opts.upstream.to_string();
+        let _slot =
+            match tokio::time::timeout(self.opts.timeout, self.slots.clone().acquire_owned()).await
+            {
+                Ok(Ok(slot)) => slot,
+                _ => {
+                    return Err(WireError::ServiceUnavailable(format!(
+                        "swf-iam proxy: all {} upstream slots stayed busy for {} s",
+                        self.opts.max_upstream,
+                        self.opts.timeout.as_secs_f64()
+                    )))
+                }
+            };
         let resp = match tokio::time::timeout(
             self.opts.timeout,
             self.client

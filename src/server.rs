@@ -1,5 +1,22 @@
 //! A small HTTP/1.1 server loop for tower services: keep-alive connections, the peer
-//! address in each request's extensions ([`crate::gate::ClientAddr`]), graceful shutdown.
+//! address in each request's extensions ([`crate::gate::ClientAddr`]), graceful
+//! shutdown, and the bounds every connection lives within ([`Limits`]).
+//!
+//! Bounds (each a flag of `serve` and `proxy`):
+//! - **header timeout**: a request head must be complete within it, counted from accept
+//!   for a connection's first request (so a socket that never sends a byte is closed
+//!   too) and from the head's first byte for later ones; one byte every few seconds does
+//!   not extend it;
+//! - **idle timeout**: a keep-alive connection with no request in progress is closed
+//!   after it;
+//! - **connection limit**: connections beyond it are answered at once with a 503
+//!   `ServiceUnavailableException` and closed, so the accept loop never starves and the
+//!   process stays below its descriptor limit;
+//! - **memory**: a connection's read buffer stays within 64 KiB (so does a request head);
+//!   the body deadline and size are the gate's ([`crate::gate::GateOptions`]).
+//!
+//! While a request is being served (a long poll waits up to 60 s) no connection
+//! deadline runs.
 
 use crate::gate::ClientAddr;
 use bytes::Bytes;
@@ -9,12 +26,215 @@ use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use std::convert::Infallible;
 use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
 use tower::{Service, ServiceExt};
 
-/// Serves `service` on `listener` until `shutdown` completes, then waits up to
-/// `grace` for open connections to finish.
+/// The bounds of every connection (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Longest time to receive a request head (default 10 s).
+    pub header_timeout: Duration,
+    /// Longest keep-alive idle time between requests (default 60 s).
+    pub idle_timeout: Duration,
+    /// Most connections open at once (default: [`default_max_connections`] of 1).
+    pub max_connections: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: default_max_connections(1),
+        }
+    }
+}
+
+/// Descriptors kept free for everything but client connections (listener, logs,
+/// configuration files, upstream connections of a proxy beyond its share).
+const RESERVED_DESCRIPTORS: u64 = 64;
+
+/// The default connection limit: 1,024, or less where the process's descriptor limit
+/// (`RLIMIT_NOFILE`, soft) would not leave room for `descriptors_per_connection` each
+/// plus a reserve (a proxy needs 2: the client's and the upstream's). At least 1.
+pub fn default_max_connections(descriptors_per_connection: u64) -> usize {
+    let soft = rlimit::Resource::NOFILE
+        .get()
+        .map(|(soft, _)| soft)
+        .unwrap_or(1024);
+    let room = soft.saturating_sub(RESERVED_DESCRIPTORS) / descriptors_per_connection.max(1);
+    usize::try_from(room.clamp(1, 1024)).unwrap_or(1024)
+}
+
+/// What a connection is doing, for its deadlines.
+#[derive(Debug, Clone, Copy)]
+enum Phase {
+    /// No request in progress since `since`; `first` until the first request arrives.
+    Idle { since: Instant, first: bool },
+    /// A request head began arriving at `since`.
+    Head { since: Instant },
+    /// This many requests are being served.
+    Busy(u32),
+}
+
+/// A connection's phase, shared by its reader, its service calls and its watchdog.
+#[derive(Debug)]
+struct Watch {
+    phase: Mutex<Phase>,
+    limits: Limits,
+}
+
+impl Watch {
+    fn new(limits: Limits) -> Self {
+        Watch {
+            phase: Mutex::new(Phase::Idle {
+                since: Instant::now(),
+                first: true,
+            }),
+            limits,
+        }
+    }
+
+    fn update(&self, f: impl FnOnce(Phase) -> Phase) {
+        if let Ok(mut p) = self.phase.lock() {
+            *p = f(*p);
+        }
+    }
+
+    /// Bytes arrived: an idle connection starts a request head.
+    fn on_bytes(&self) {
+        self.update(|p| match p {
+            Phase::Idle { first: false, .. } => Phase::Head {
+                since: Instant::now(),
+            },
+            // The first request's head is timed from accept.
+            Phase::Idle { since, first: true } => Phase::Head { since },
+            other => other,
+        });
+    }
+
+    /// A request head was parsed: the request is being served.
+    fn begin(&self) {
+        self.update(|p| match p {
+            Phase::Busy(n) => Phase::Busy(n.saturating_add(1)),
+            _ => Phase::Busy(1),
+        });
+    }
+
+    /// A response was produced.
+    fn end(&self) {
+        self.update(|p| match p {
+            Phase::Busy(n) if n > 1 => Phase::Busy(n - 1),
+            _ => Phase::Idle {
+                since: Instant::now(),
+                first: false,
+            },
+        });
+    }
+
+    /// When the connection must be closed, if nothing changes; `None` while serving.
+    fn deadline(&self) -> Option<Instant> {
+        let phase = self.phase.lock().map(|p| *p).unwrap_or(Phase::Idle {
+            since: Instant::now(),
+            first: false,
+        });
+        match phase {
+            Phase::Idle { since, first: true } | Phase::Head { since } => {
+                Some(since + self.limits.header_timeout)
+            }
+            Phase::Idle {
+                since,
+                first: false,
+            } => Some(since + self.limits.idle_timeout),
+            Phase::Busy(_) => None,
+        }
+    }
+
+    /// Completes when a deadline passes.
+    async fn expired(&self) {
+        loop {
+            match self.deadline() {
+                Some(at) if Instant::now() >= at => return,
+                Some(at) => tokio::time::sleep_until(at).await,
+                // Re-checked now and then while a request is served.
+                None => tokio::time::sleep(Duration::from_millis(500)).await,
+            }
+        }
+    }
+}
+
+/// Marks the end of a request when dropped (also when its future is cancelled).
+struct EndGuard(Arc<Watch>);
+
+impl Drop for EndGuard {
+    fn drop(&mut self) {
+        self.0.end();
+    }
+}
+
+/// A stream that tells its [`Watch`] when bytes arrive.
+struct Watched<T> {
+    inner: T,
+    watch: Arc<Watch>,
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for Watched<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let r = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if matches!(r, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            self.watch.on_bytes();
+        }
+        r
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for Watched<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+}
+
+/// The most a connection buffers of what it reads before the gate takes it (hyper's
+/// default grows to 408 KiB); a request head must fit in it.
+const READ_BUFFER: usize = 64 * 1024;
+
+/// The answer to a connection beyond the limit, written once without waiting.
+const OVER_LIMIT: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/x-amz-json-1.0\r\nx-amzn-errortype: ServiceUnavailableException\r\nconnection: close\r\ncontent-length: 138\r\n\r\n{\"__type\":\"com.amazon.coral.service#ServiceUnavailableException\",\"message\":\"swf-iam: too many open connections; retry after closing some\"}";
+
+/// Serves `service` on `listener` with the default [`Limits`] until `shutdown`
+/// completes, then waits up to `grace` for open connections to finish.
 pub async fn serve<S, B>(
     listener: TcpListener,
     service: S,
@@ -29,7 +249,27 @@ pub async fn serve<S, B>(
     B: http_body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
+    serve_with(listener, service, shutdown, grace, Limits::default()).await;
+}
+
+/// [`serve`] within explicit [`Limits`].
+pub async fn serve_with<S, B>(
+    listener: TcpListener,
+    service: S,
+    shutdown: impl Future<Output = ()>,
+    grace: Duration,
+    limits: Limits,
+) where
+    S: Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let graceful = GracefulShutdown::new();
+    let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         tokio::select! {
@@ -42,20 +282,46 @@ pub async fn serve<S, B>(
                         continue;
                     }
                 };
+                let Ok(slot) = slots.clone().try_acquire_owned() else {
+                    // Refused at once: one non-blocking write, then close.
+                    let _ = stream.try_write(OVER_LIMIT);
+                    tracing::warn!(target: "swf_iam::server", peer = %peer, limit = limits.max_connections, "connection refused: at the connection limit");
+                    drop(stream);
+                    continue;
+                };
                 let _ = stream.set_nodelay(true);
+                let watch = Arc::new(Watch::new(limits));
                 let svc = service.clone();
+                let w = watch.clone();
                 let hyper_svc = hyper::service::service_fn(move |mut req: Request<Incoming>| {
                     req.extensions_mut().insert(ClientAddr(peer));
-                    svc.clone().oneshot(req)
+                    w.begin();
+                    let guard = EndGuard(w.clone());
+                    let call = svc.clone().oneshot(req);
+                    async move {
+                        let r = call.await;
+                        drop(guard);
+                        r
+                    }
                 });
+                let io = Watched { inner: stream, watch: watch.clone() };
                 let conn = hyper::server::conn::http1::Builder::new()
                     .keep_alive(true)
-                    .serve_connection(TokioIo::new(stream), hyper_svc);
+                    .max_buf_size(READ_BUFFER)
+                    .serve_connection(TokioIo::new(io), hyper_svc);
                 let conn = graceful.watch(conn);
                 tokio::spawn(async move {
-                    if let Err(e) = conn.await {
-                        tracing::debug!(target: "swf_iam::server", error = %e, "connection ended with an error");
+                    tokio::select! {
+                        r = conn => {
+                            if let Err(e) = r {
+                                tracing::debug!(target: "swf_iam::server", error = %e, "connection ended with an error");
+                            }
+                        }
+                        () = watch.expired() => {
+                            tracing::debug!(target: "swf_iam::server", peer = %peer, "connection closed: header or idle timeout");
+                        }
                     }
+                    drop(slot);
                 });
             }
             () = &mut shutdown => break,
@@ -75,4 +341,53 @@ pub fn request_id() -> String {
     uuid::Builder::from_random_bytes(rand::random())
         .into_uuid()
         .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn over_limit_answer_has_its_content_length() {
+        let text = std::str::from_utf8(OVER_LIMIT).unwrap();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        assert!(head.contains(&format!("content-length: {}", body.len())));
+        let v: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(
+            v["__type"],
+            "com.amazon.coral.service#ServiceUnavailableException"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn deadlines_follow_the_phase() {
+        let limits = Limits {
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 1,
+        };
+        let w = Watch::new(limits);
+        let t0 = Instant::now();
+        assert_eq!(w.deadline(), Some(t0 + Duration::from_secs(10)));
+        tokio::time::advance(Duration::from_secs(3)).await;
+        // The first head is timed from accept, not from its first byte.
+        w.on_bytes();
+        assert_eq!(w.deadline(), Some(t0 + Duration::from_secs(10)));
+        w.begin();
+        assert_eq!(w.deadline(), None, "no deadline while serving");
+        tokio::time::advance(Duration::from_secs(100)).await;
+        w.end();
+        let t1 = Instant::now();
+        assert_eq!(w.deadline(), Some(t1 + Duration::from_secs(60)));
+        tokio::time::advance(Duration::from_secs(5)).await;
+        w.on_bytes();
+        let t2 = Instant::now();
+        assert_eq!(w.deadline(), Some(t2 + Duration::from_secs(10)));
+        // More bytes of the same head do not move the deadline.
+        tokio::time::advance(Duration::from_secs(5)).await;
+        w.on_bytes();
+        assert_eq!(w.deadline(), Some(t2 + Duration::from_secs(10)));
+        assert!(default_max_connections(1) >= 1);
+        assert!(default_max_connections(2) <= default_max_connections(1));
+    }
 }

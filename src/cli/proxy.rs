@@ -1,6 +1,6 @@
 //! `swf-iam proxy`: the gate in front of another SWF endpoint.
 
-use super::serve::{decision_log, run_gated, GatedServer};
+use super::serve::{decision_log, run_gated, ConnectionArgs, GatedServer};
 use super::EXIT_USAGE;
 use crate::config::{Config, Secret};
 use crate::gate::ops::init_logging;
@@ -45,6 +45,9 @@ pub struct Args {
     /// Also reload when the configuration or a policy file changes (checked every 2 s).
     #[arg(long)]
     pub watch: bool,
+    /// Connection bounds (upstream requests in flight are bounded by the same limit).
+    #[command(flatten)]
+    pub connections: ConnectionArgs,
 }
 
 /// Runs `proxy` until Ctrl-C or SIGTERM: 0 after a clean shutdown, 2 on a usage error.
@@ -91,6 +94,9 @@ pub fn run(args: &Args) -> u8 {
     opts.max_tokens = args.max_tokens;
     opts.envelope_key = key;
     opts.strict_decisions = args.strict_decisions;
+    // Each client connection may hold one upstream connection: two descriptors each.
+    let limits = args.connections.limits(2);
+    opts.max_upstream = limits.max_connections;
     let book = Arc::new(TokenBook::new(&opts));
     let server = GatedServer {
         what: format!("proxy to {}", args.upstream),
@@ -98,6 +104,8 @@ pub fn run(args: &Args) -> u8 {
         config_path: &args.config,
         log: &log,
         watch: args.watch,
+        limits,
+        gate: args.connections.gate_options(),
     };
     run_gated(server, config, book.clone(), ProxyService::new(opts, book))
 }

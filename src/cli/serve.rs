@@ -4,7 +4,8 @@ use super::{EXIT_OK, EXIT_USAGE};
 use crate::config::Config;
 use crate::emulator::{Emulator, SystemClock};
 use crate::gate::ops::{init_logging, reload_on_change, reload_on_sighup, DecisionLog};
-use crate::gate::GateLayer;
+use crate::gate::{GateLayer, GateOptions};
+use crate::server::{default_max_connections, Limits};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -32,6 +33,54 @@ pub struct Args {
     /// Also reload when the configuration or a policy file changes (checked every 2 s).
     #[arg(long)]
     pub watch: bool,
+    /// Connection bounds.
+    #[command(flatten)]
+    pub connections: ConnectionArgs,
+}
+
+/// The bounds of every client connection, shared by `serve` and `proxy`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ConnectionArgs {
+    /// Seconds to receive a request head, counted from accept for a connection's first
+    /// request (a socket that sends nothing is closed too).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_timeout: u64,
+    /// Seconds the whole request body may take after its head (408 after that).
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub body_timeout: u64,
+    /// Seconds a keep-alive connection may stay idle between requests.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub idle_timeout: u64,
+    /// Most client connections open at once; more are answered 503 and closed at once
+    /// [default: 1024, less when the descriptor limit (ulimit -n) needs it]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_connections: Option<u64>,
+    /// Largest request body, in bytes.
+    #[arg(long, default_value_t = 1 << 20, value_parser = clap::value_parser!(u64).range(1..=(64 << 20)))]
+    pub max_body: u64,
+}
+
+impl ConnectionArgs {
+    /// The server limits; `descriptors_per_connection` sizes the default connection limit.
+    pub fn limits(&self, descriptors_per_connection: u64) -> Limits {
+        Limits {
+            header_timeout: Duration::from_secs(self.header_timeout),
+            idle_timeout: Duration::from_secs(self.idle_timeout),
+            max_connections: self
+                .max_connections
+                .and_then(|n| usize::try_from(n).ok())
+                .unwrap_or_else(|| default_max_connections(descriptors_per_connection)),
+        }
+    }
+
+    /// The gate's options (body size and deadline; the system clock).
+    pub fn gate_options(&self) -> GateOptions {
+        GateOptions {
+            max_body: usize::try_from(self.max_body).unwrap_or(1 << 20),
+            body_timeout: Duration::from_secs(self.body_timeout),
+            ..GateOptions::default()
+        }
+    }
 }
 
 /// The decision-log destination named by `--decision-log`.
@@ -123,6 +172,10 @@ pub struct GatedServer<'a> {
     pub log: &'a DecisionLog,
     /// Reload when files change.
     pub watch: bool,
+    /// Connection bounds.
+    pub limits: Limits,
+    /// The gate's options.
+    pub gate: GateOptions,
 }
 
 /// Runs the gate in front of `inner` until Ctrl-C or SIGTERM: binds, installs the
@@ -164,7 +217,7 @@ where
         };
         let addr = listener.local_addr().unwrap_or(s.listen);
         let shutdown = shutdown_signal();
-        let layer = GateLayer::new(config.clone(), resolver);
+        let layer = GateLayer::with_options(config.clone(), resolver, s.gate.clone());
         #[cfg(unix)]
         if let Err(e) = reload_on_sighup(layer.handle(), s.config_path.to_path_buf()) {
             eprintln!("swf-iam: cannot install the SIGHUP handler: {e}");
@@ -178,7 +231,7 @@ where
         }
         banner(&s.what, addr, s.config_path, &config, s.log);
         let svc = layer.layer(inner);
-        crate::server::serve(listener, svc, shutdown, Duration::from_secs(5)).await;
+        crate::server::serve_with(listener, svc, shutdown, Duration::from_secs(5), s.limits).await;
         eprintln!("swf-iam: shut down");
         EXIT_OK
     })
@@ -211,6 +264,8 @@ pub fn run(args: &Args) -> u8 {
         config_path: &args.config,
         log: &log,
         watch: args.watch,
+        limits: args.connections.limits(1),
+        gate: args.connections.gate_options(),
     };
     run_gated(server, config, emulator.clone(), emulator.service())
 }

@@ -47,7 +47,7 @@ use arc_swap::ArcSwap;
 use bytes::Bytes;
 use http::{Request, Response};
 use http_body::Body;
-use http_body_util::{BodyExt, Either, Full, Limited};
+use http_body_util::{BodyExt, Either, Full};
 use serde_json::{Map, Value};
 use std::future::Future;
 use std::net::SocketAddr;
@@ -91,8 +91,14 @@ pub struct SecureTransport(pub bool);
 /// Options of the gate.
 #[derive(Clone)]
 pub struct GateOptions {
-    /// Largest request body accepted, in bytes (default 1 MiB).
+    /// Largest request body accepted, in bytes (default 1 MiB). A larger
+    /// `Content-Length` is refused before any of the body is read; what is buffered
+    /// never exceeds it.
     pub max_body: usize,
+    /// How long the whole body may take to arrive after the request head (default 30 s);
+    /// a slower one is answered with 408 `RequestTimeoutException` and the connection is
+    /// closed. A trickle of bytes does not extend it.
+    pub body_timeout: std::time::Duration,
     /// The clock, in epoch seconds (tests may set their own).
     pub clock: Arc<dyn Fn() -> i64 + Send + Sync>,
 }
@@ -101,6 +107,7 @@ impl Default for GateOptions {
     fn default() -> Self {
         GateOptions {
             max_body: 1 << 20,
+            body_timeout: std::time::Duration::from_secs(30),
             clock: Arc::new(crate::values::now_epoch),
         }
     }
@@ -110,7 +117,60 @@ impl std::fmt::Debug for GateOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GateOptions")
             .field("max_body", &self.max_body)
+            .field("body_timeout", &self.body_timeout)
             .finish_non_exhaustive()
+    }
+}
+
+/// Reads a whole body of at most `max` bytes into one buffer sized by `Content-Length`
+/// (so a large body is one allocation, returned to the system when dropped, instead of
+/// many small chunks that fragment the heap). A declared length over `max` is refused
+/// before anything is read.
+pub async fn read_body<B>(
+    headers: &http::HeaderMap,
+    body: B,
+    max: usize,
+    timeout: std::time::Duration,
+) -> Result<Bytes, WireError>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let too_large = || {
+        WireError::Validation(format!(
+            "Request body is larger than the limit of {max} bytes"
+        ))
+    };
+    let declared = headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max as u64) {
+        return Err(too_large());
+    }
+    let capacity = declared.map_or(0, |n| usize::try_from(n).unwrap_or(max).min(max));
+    let read = async {
+        let mut body = std::pin::pin!(body);
+        let mut buf: Vec<u8> = Vec::with_capacity(capacity);
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| {
+                WireError::Serialization(format!("Could not read the request body: {}", e.into()))
+            })?;
+            if let Ok(data) = frame.into_data() {
+                if buf.len() + data.len() > max {
+                    return Err(too_large());
+                }
+                buf.extend_from_slice(&data);
+            }
+        }
+        Ok(Bytes::from(buf))
+    };
+    match tokio::time::timeout(timeout, read).await {
+        Ok(r) => r,
+        Err(_) => Err(WireError::RequestTimeout(format!(
+            "The request body did not arrive within {} s",
+            timeout.as_secs_f64()
+        ))),
     }
 }
 
@@ -333,22 +393,24 @@ where
         Box::pin(async move {
             let started = Instant::now();
             let (parts, body) = req.into_parts();
-            let bytes = match Limited::new(body, shared.options.max_body).collect().await {
-                Ok(c) => c.to_bytes(),
-                Err(e) => {
-                    let err = if e
-                        .downcast_ref::<http_body_util::LengthLimitError>()
-                        .is_some()
-                    {
-                        WireError::Validation(format!(
-                            "Request body is larger than the limit of {} bytes",
-                            shared.options.max_body
-                        ))
-                    } else {
-                        WireError::Serialization(format!("Could not read the request body: {e}"))
-                    };
+            let bytes = match read_body(
+                &parts.headers,
+                body,
+                shared.options.max_body,
+                shared.options.body_timeout,
+            )
+            .await
+            {
+                Ok(b) => b,
+                Err(err) => {
                     log_refusal(&parts, &err, started);
-                    return Ok(error_response(&err, None).map(Either::Left));
+                    // The rest of the body is not read: the connection cannot be reused.
+                    let mut resp = error_response(&err, None);
+                    resp.headers_mut().insert(
+                        http::header::CONNECTION,
+                        http::HeaderValue::from_static("close"),
+                    );
+                    return Ok(resp.map(Either::Left));
                 }
             };
             match authorize(&shared, &parts, &bytes) {

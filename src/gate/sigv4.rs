@@ -668,7 +668,7 @@ pub fn verify_cached(
             endpoint.service
         )));
     }
-    if !endpoint.regions.iter().any(|r| *r == auth.region) {
+    if !endpoint.regions.contains(&auth.region) {
         return Err(WireError::InvalidSignature(invalid_region_message(
             &auth.region,
         )));

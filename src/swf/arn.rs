@@ -239,4 +239,33 @@ mod tests {
         assert!(check_domain_name(&"x".repeat(257)).is_err());
         assert!(check_domain_name("ARN").is_ok());
     }
+
+    proptest::proptest! {
+        /// No region string, however built, changes the shape of a domain ARN: it either
+        /// fails the region check, or the ARN has exactly six fields and parses back with
+        /// the same region, account and domain.
+        #[test]
+        fn no_region_string_changes_the_arn_shape(
+            region in proptest::prop_oneof![
+                "[a-z]{2}(-[a-z]{1,6}){1,3}-[0-9]{1,2}",
+                "[a-z0-9:/*?\\- ]{0,24}",
+                proptest::string::string_regex("\\PC{0,24}").unwrap(),
+            ],
+            suffix in "(|:123456789012|/x|:|\\*)",
+        ) {
+            let region = format!("{region}{suffix}");
+            match DomainArn::new("aws", &region, "123456789012", "orders") {
+                Err(_) => proptest::prop_assert!(check_region(&region).is_err()),
+                Ok(arn) => {
+                    let text = arn.to_string();
+                    proptest::prop_assert_eq!(text.split(':').count(), 6);
+                    proptest::prop_assert!(!text.contains(['*', '?', ' ']));
+                    let back = DomainArn::parse(&text).unwrap();
+                    proptest::prop_assert_eq!(back.region, region);
+                    proptest::prop_assert_eq!(back.account, "123456789012");
+                    proptest::prop_assert_eq!(back.domain, "orders");
+                }
+            }
+        }
+    }
 }

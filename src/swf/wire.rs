@@ -79,9 +79,13 @@ pub enum WireError {
     /// An internal error (HTTP 500).
     #[error("InternalFailure: {0}")]
     InternalFailure(String),
-    /// The upstream of a proxy could not be reached in time (HTTP 503).
+    /// The upstream of a proxy could not be reached in time, or the endpoint is at its
+    /// connection limit (HTTP 503).
     #[error("ServiceUnavailableException: {0}")]
     ServiceUnavailable(String),
+    /// The request body did not arrive in time (HTTP 408; SDKs retry it).
+    #[error("RequestTimeoutException: {0}")]
+    RequestTimeout(String),
 }
 
 /// The message AWS sends for a signature that does not match.
@@ -115,14 +119,17 @@ impl WireError {
             WireError::InvalidSignature(_) => "InvalidSignatureException",
             WireError::InternalFailure(_) => "InternalFailure",
             WireError::ServiceUnavailable(_) => "ServiceUnavailableException",
+            WireError::RequestTimeout(_) => "RequestTimeoutException",
         }
     }
 
-    /// The HTTP status: 400, except 500 for internal failures and 503 when unavailable.
+    /// The HTTP status: 400, except 500 for internal failures, 503 when unavailable and
+    /// 408 for a body that did not arrive in time.
     pub fn status(&self) -> u16 {
         match self {
             WireError::InternalFailure(_) => 500,
             WireError::ServiceUnavailable(_) => 503,
+            WireError::RequestTimeout(_) => 408,
             _ => 400,
         }
     }
@@ -137,7 +144,8 @@ impl WireError {
             | WireError::IncompleteSignature(m)
             | WireError::InvalidSignature(m)
             | WireError::InternalFailure(m)
-            | WireError::ServiceUnavailable(m) => m.clone(),
+            | WireError::ServiceUnavailable(m)
+            | WireError::RequestTimeout(m) => m.clone(),
             WireError::MissingAuthenticationToken => {
                 "Request is missing Authentication Token".into()
             }

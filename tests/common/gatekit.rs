@@ -107,6 +107,7 @@ pub fn inner(calls: Arc<AtomicUsize>) -> Inner {
 pub fn options() -> GateOptions {
     GateOptions {
         max_body: 64 * 1024,
+        body_timeout: std::time::Duration::from_secs(5),
         clock: Arc::new(|| NOW),
     }
 }

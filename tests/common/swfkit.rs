@@ -3,8 +3,10 @@
 
 #![allow(dead_code, reason = "each test binary uses a different part")]
 
+use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 use swf_iam::config::Config;
@@ -207,4 +209,62 @@ pub async fn start_and_decide(
         .await
         .unwrap();
     run.run_id().unwrap().to_owned()
+}
+
+/// A `swf-iam serve` process; killed when dropped.
+pub struct Server {
+    pub child: Child,
+    pub url: String,
+}
+
+impl Server {
+    /// The listening address.
+    pub fn addr(&self) -> SocketAddr {
+        self.url.trim_start_matches("http://").parse().unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts the `swf-iam serve` binary on a free loopback port with `config` (written to
+/// `dir`) and `extra` flags, optionally under a descriptor limit (`ulimit -n`).
+pub fn serve_bin(dir: &Path, config: &str, extra: &[&str], nofile: Option<u32>) -> Server {
+    let cfg = dir.join("config.json");
+    std::fs::write(&cfg, config).unwrap();
+    let bin = env!("CARGO_BIN_EXE_swf-iam");
+    let mut cmd = match nofile {
+        Some(n) => {
+            let mut c = Command::new("sh");
+            c.arg("-c")
+                .arg(format!("ulimit -n {n} && exec \"$0\" \"$@\""))
+                .arg(bin);
+            c
+        }
+        None => Command::new(bin),
+    };
+    let mut child = cmd
+        .args(["serve", "--listen", "127.0.0.1:0", "--decision-log", "off"])
+        .args(extra)
+        .arg("--config")
+        .arg(&cfg)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    reader.read_line(&mut first).unwrap();
+    // Keep draining the banner, as a terminal would.
+    std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+    let url = first
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no address in the banner: {first}"))
+        .to_owned();
+    Server { child, url }
 }

@@ -2,8 +2,7 @@
 //! v2 against the real `swf-iam serve` process, in each of its input forms.
 
 use super::swfkit::*;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 /// The aws CLI v2 (PyPI's `awscli` is v1 and may shadow it on PATH).
@@ -26,48 +25,8 @@ fn aws_cli() -> String {
     );
 }
 
-pub struct Server {
-    pub child: Child,
-    pub url: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 pub fn serve(dir: &std::path::Path) -> Server {
-    let cfg = dir.join("config.json");
-    std::fs::write(&cfg, config_text()).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_swf-iam"))
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--decision-log",
-            "off",
-            "--poll-timeout",
-            "2",
-            "--config",
-        ])
-        .arg(&cfg)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    let mut reader = BufReader::new(child.stdout.take().unwrap());
-    reader.read_line(&mut first).unwrap();
-    // Keep draining the banner, as a terminal would.
-    std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
-    let url = first
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no address in the banner: {first}"))
-        .to_owned();
-    Server { child, url }
+    serve_bin(dir, &config_text(), &["--poll-timeout", "2"], None)
 }
 
 fn aws(

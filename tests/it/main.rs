@@ -25,6 +25,7 @@ mod eval_props;
 mod eval_spec;
 mod gate;
 mod gate_sdk;
+mod hostile;
 mod parse_props;
 mod proxy_moto;
 mod validate_cases;

@@ -196,7 +196,7 @@ fn proxy_in_front_of_moto() {
             .await
             .unwrap();
         let envelope = task.task_token().to_owned();
-        assert!(envelope.starts_with("swfiam1."), "{envelope}");
+        assert!(envelope.starts_with("swfiam2."), "{envelope}");
         let beat = client(addr_b, WORKER)
             .record_activity_task_heartbeat()
             .task_token(&envelope)
