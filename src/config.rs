@@ -645,4 +645,37 @@ mod tests {
         let e = load("{").unwrap_err();
         assert!(e.to_string().contains("not valid JSON"), "{e}");
     }
+
+    #[test]
+    fn served_regions_default_to_the_region_and_are_checked() {
+        assert_eq!(load("{}").unwrap().regions, ["us-east-1"]);
+        assert_eq!(
+            load(r#"{"region": "eu-west-1"}"#).unwrap().regions,
+            ["eu-west-1"]
+        );
+        let c = load(r#"{"regions": ["us-east-1", "us-west-1"]}"#).unwrap();
+        assert_eq!(c.regions, ["us-east-1", "us-west-1"]);
+        for (text, msg) in [
+            (
+                r#"{"regions": []}"#,
+                "`regions` needs at least one region (at /regions)",
+            ),
+            (
+                r#"{"regions": "us-east-1"}"#,
+                "`regions` must be an array of region names (at /regions)",
+            ),
+            (
+                r#"{"regions": ["us-east-1", "us-east-1"]}"#,
+                "region `us-east-1` is listed twice (at /regions/1)",
+            ),
+            (
+                r#"{"regions": ["us-east-1", "us-east-1:123456789012"]}"#,
+                "(at /regions/1)",
+            ),
+            (r#"{"regions": ["u-east-1"]}"#, "(at /regions/0)"),
+        ] {
+            let e = load(text).unwrap_err().to_string();
+            assert!(e.contains(msg), "{text}: {e}");
+        }
+    }
 }

@@ -24,41 +24,100 @@ pub struct Template {
 /// wildcards; without, they are literal.
 pub fn tokens(text: &str, v2012: bool, wildcards: bool) -> Vec<Token> {
     let mut out = Vec::new();
-    let push_text = |t: &str, out: &mut Vec<Token>| {
-        if !wildcards {
-            out.push(Token::Lit(t.into()));
-            return;
-        }
-        let mut lit = String::new();
-        for c in t.chars() {
-            match c {
-                '*' | '?' => {
-                    if !lit.is_empty() {
-                        out.push(Token::Lit(std::mem::take(&mut lit).into_boxed_str()));
-                    }
-                    out.push(if c == '*' { Token::Star } else { Token::One });
-                }
-                c => lit.push(c),
-            }
-        }
-        if !lit.is_empty() {
-            out.push(Token::Lit(lit.into_boxed_str()));
-        }
-    };
     if !v2012 {
-        push_text(text, &mut out);
+        push_text(text, wildcards, &mut out);
         return out;
     }
     for seg in scan(text).segments {
-        match seg {
-            Segment::Text(t) => push_text(t, &mut out),
-            Segment::Escaped(c) => out.push(Token::Lit(c.to_string().into_boxed_str())),
-            Segment::Variable { key, default } => out.push(Token::Var {
-                key: key.to_ascii_lowercase().into_boxed_str(),
-                default: default.map(Into::into),
-            }),
+        push_segment(seg, wildcards, &mut out);
+    }
+    out
+}
+
+/// Pushes text, its `*` and `?` as wildcards when `wildcards`.
+fn push_text(t: &str, wildcards: bool, out: &mut Vec<Token>) {
+    if !wildcards {
+        out.push(Token::Lit(t.into()));
+        return;
+    }
+    let mut lit = String::new();
+    for c in t.chars() {
+        match c {
+            '*' | '?' => {
+                if !lit.is_empty() {
+                    out.push(Token::Lit(std::mem::take(&mut lit).into_boxed_str()));
+                }
+                out.push(if c == '*' { Token::Star } else { Token::One });
+            }
+            c => lit.push(c),
         }
     }
+    if !lit.is_empty() {
+        out.push(Token::Lit(lit.into_boxed_str()));
+    }
+}
+
+fn push_segment(seg: Segment<'_>, wildcards: bool, out: &mut Vec<Token>) {
+    match seg {
+        Segment::Text(t) => push_text(t, wildcards, out),
+        Segment::Escaped(c) => out.push(Token::Lit(c.to_string().into_boxed_str())),
+        Segment::Variable { key, default } => out.push(Token::Var {
+            key: key.to_ascii_lowercase().into_boxed_str(),
+            default: default.map(Into::into),
+        }),
+    }
+}
+
+/// [`tokens`] of a resource ARN pattern (wildcards on): a policy variable or escape
+/// before the fifth `:` (in the partition, service, region or account field) is not
+/// substituted but kept as the literal text written, as IAM does (variables may only
+/// replace part of the resource field).
+pub fn arn_tokens(text: &str, v2012: bool) -> Vec<Token> {
+    if !v2012 {
+        return tokens(text, false, true);
+    }
+    let mut out = Vec::new();
+    let base = text.as_ptr() as usize;
+    // Colons outside variables seen so far, end of the last text segment, and the
+    // variables and escapes since then.
+    let (mut colons, mut cursor) = (0usize, 0usize);
+    let mut pending: Vec<Segment<'_>> = Vec::new();
+    let flush = |pending: &mut Vec<Segment<'_>>, raw: &str, colons: usize, out: &mut Vec<Token>| {
+        if pending.is_empty() {
+            return;
+        }
+        if colons < 5 {
+            out.push(Token::Lit(raw.into()));
+        } else {
+            for seg in pending.iter().cloned() {
+                push_segment(seg, true, out);
+            }
+        }
+        pending.clear();
+    };
+    for seg in scan(text).segments {
+        match seg {
+            Segment::Text(t) => {
+                let start = (t.as_ptr() as usize).saturating_sub(base);
+                flush(
+                    &mut pending,
+                    text.get(cursor..start).unwrap_or(""),
+                    colons,
+                    &mut out,
+                );
+                push_text(t, true, &mut out);
+                colons += t.matches(':').count();
+                cursor = start + t.len();
+            }
+            other => pending.push(other),
+        }
+    }
+    flush(
+        &mut pending,
+        text.get(cursor..).unwrap_or(""),
+        colons,
+        &mut out,
+    );
     out
 }
 
@@ -206,7 +265,7 @@ impl ArnPattern {
             };
         }
         let mut fields: Vec<Vec<Token>> = vec![Vec::new()];
-        for t in tokens(text, v2012, true) {
+        for t in arn_tokens(text, v2012) {
             match t {
                 Token::Lit(l) => {
                     let mut parts = l.split(':');
@@ -373,6 +432,31 @@ mod tests {
             "arn:aws:swf:us-east-1:1:/domain/${aws:PrincipalTag/team}-1",
             &vars
         ));
+        // Before the fifth colon a variable is literal text, never substituted.
+        struct Region;
+        impl Resolve for Region {
+            fn var(&self, key: &str) -> Option<&str> {
+                matches!(key, "aws:requestedregion" | "aws:username").then_some("us-east-1")
+            }
+        }
+        let p = ArnPattern::new("arn:aws:swf:${aws:RequestedRegion}:*:/domain/*", true);
+        assert!(!p.matches("arn:aws:swf:us-east-1:123456789012:/domain/a", &Region));
+        assert!(p.matches(
+            "arn:aws:swf:${aws:RequestedRegion}:123456789012:/domain/a",
+            &Region
+        ));
+        let p = ArnPattern::new("arn:aws:swf:*:${aws:username}:/domain/*", true);
+        assert!(!p.matches("arn:aws:swf:us-east-1:us-east-1:/domain/a", &Region));
+        let p = ArnPattern::new("arn:${aws:username, 'aws'}:swf:*:*:/domain/*", true);
+        assert!(!p.matches("arn:aws:swf:us-east-1:1:/domain/a", &Region));
+        // ... and in the resource field it is substituted, also right after the fifth colon.
+        let p = ArnPattern::new("arn:aws:swf:*:*:${aws:username}", true);
+        assert!(p.matches("arn:aws:swf:us-east-1:1:us-east-1", &Region));
+        let p = ArnPattern::new("arn:aws:swf:*:*:/domain/${aws:username}", true);
+        assert!(p.matches("arn:aws:swf:eu-west-1:1:/domain/us-east-1", &Region));
+        // Wildcards before the fifth colon are still wildcards.
+        let p = ArnPattern::new("arn:aws:swf:us-*:*:/domain/${aws:username}", true);
+        assert!(p.matches("arn:aws:swf:us-west-2:1:/domain/us-east-1", &Region));
         // A variable's colon does not split fields.
         let p = ArnPattern::new("arn:aws:swf:*:*:/domain/${aws:PrincipalTag/team}", true);
         assert!(p.matches("arn:aws:swf:r:1:/domain/orders", &vars));

@@ -67,48 +67,49 @@ fn arn_matches(pattern: &str, v2012: bool, arn: &str, ctx: &Context) -> bool {
     if arn == "*" {
         return false;
     }
-    // Variables' own colons must not split fields: split the text first, then substitute.
-    let mut fields_text: Vec<String> = vec![String::new()];
-    for seg in if v2012 {
-        scan(pattern).segments
-    } else {
-        vec![Segment::Text(pattern)]
-    } {
-        match seg {
-            Segment::Text(t) => {
-                for (i, part) in t.split(':').enumerate() {
-                    if i > 0 {
-                        if fields_text.len() < 6 {
-                            fields_text.push(String::new());
-                        } else if let Some(f) = fields_text.last_mut() {
-                            f.push(':');
-                        }
-                    }
-                    if let Some(f) = fields_text.last_mut() {
-                        f.push_str(part);
-                    }
-                }
-            }
-            Segment::Escaped(c) => {
-                if let Some(f) = fields_text.last_mut() {
-                    f.push_str(&format!("${{{c}}}"));
-                }
-            }
-            Segment::Variable { key, default } => {
-                if let Some(f) = fields_text.last_mut() {
-                    match default {
-                        Some(d) => f.push_str(&format!("${{{key}, '{d}'}}")),
-                        None => f.push_str(&format!("${{{key}}}")),
-                    }
+    // Which bytes are plain text, outside `${...}` (2008-10-17: all of them).
+    let mut is_text = vec![!v2012; pattern.len()];
+    if v2012 {
+        let base = pattern.as_ptr() as usize;
+        for seg in scan(pattern).segments {
+            if let Segment::Text(t) = seg {
+                let start = (t.as_ptr() as usize).saturating_sub(base);
+                for flag in is_text.iter_mut().skip(start).take(t.len()) {
+                    *flag = true;
                 }
             }
         }
     }
+    // Fields end at the first five colons of plain text (a variable's colon never splits).
+    let mut ranges = Vec::new();
+    let mut start = 0;
+    for (i, b) in pattern.bytes().enumerate() {
+        if b == b':' && is_text[i] && ranges.len() < 5 {
+            ranges.push(start..i);
+            start = i + 1;
+        }
+    }
+    ranges.push(start..pattern.len());
     let mut pats = Vec::new();
-    for f in &fields_text {
-        match substitute(f, v2012, true, ctx) {
-            Some(p) => pats.push(p),
-            None => return false,
+    for (k, r) in ranges.iter().enumerate() {
+        let raw = &pattern[r.clone()];
+        if k == 5 {
+            // The resource field: variables are substituted.
+            match substitute(raw, v2012, true, ctx) {
+                Some(p) => pats.push(p),
+                None => return false,
+            }
+        } else {
+            // Before the fifth colon, a variable is the literal text written.
+            pats.push(
+                raw.char_indices()
+                    .map(|(i, ch)| match ch {
+                        '*' if is_text[r.start + i] => C::Star,
+                        '?' if is_text[r.start + i] => C::One,
+                        c => C::Ch(c),
+                    })
+                    .collect(),
+            );
         }
     }
     let n = pats.len();

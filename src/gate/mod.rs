@@ -559,9 +559,10 @@ fn authorize(
     // The ARN is built from checked parts only: the region passed the region grammar and
     // the served list, the domain the name rules; a part that fails refuses the request.
     let resource = match &domain {
-        Some(d) => DomainArn::new(&config.partition, &verified.region, &config.account, d)
-            .map_err(|e| plain(WireError::Validation(e.to_string())))?
-            .to_string(),
+        Some(d) => {
+            DomainArn::format_checked(&config.partition, &verified.region, &config.account, d)
+                .map_err(|e| plain(WireError::Validation(e.to_string())))?
+        }
         None => "*".to_owned(),
     };
     let mut ctx = Context::over(pc.base_context.clone());

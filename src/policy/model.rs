@@ -95,6 +95,16 @@ pub struct StringList {
     /// Whether the element had the wrong JSON type (a syntax error was reported and
     /// `items` holds only the well-typed entries).
     pub malformed: bool,
+    /// How many array entries were `null`. IAM accepts them; they are not in `items`
+    /// and match nothing, but they make the list non-empty.
+    pub nulls: usize,
+}
+
+impl StringList {
+    /// Whether the element has any entry, `null` ones included (IAM's emptiness check).
+    pub fn has_entries(&self) -> bool {
+        !self.items.is_empty() || self.nulls > 0
+    }
 }
 
 /// One statement.

@@ -270,6 +270,7 @@ impl PolicyParser {
             Value::Array(nodes) => {
                 let mut items = Vec::with_capacity(nodes.len());
                 let mut ok = true;
+                let mut nulls = 0;
                 for (i, n) in nodes.iter().enumerate() {
                     let ip = pointer.index(i);
                     match &n.value {
@@ -277,6 +278,8 @@ impl PolicyParser {
                             value: s.clone(),
                             loc: loc(n, &ip),
                         }),
+                        // IAM accepts a `null` entry and it matches nothing.
+                        Value::Null => nulls += 1,
                         other => {
                             ok = false;
                             self.syntax(
@@ -297,6 +300,7 @@ impl PolicyParser {
                     key_span: m.key_span,
                     is_array: true,
                     malformed: !ok,
+                    nulls,
                 });
             }
             other => {
@@ -315,6 +319,7 @@ impl PolicyParser {
                     key_span: m.key_span,
                     is_array: false,
                     malformed: true,
+                    nulls: 0,
                 });
             }
         };
@@ -324,6 +329,7 @@ impl PolicyParser {
             key_span: m.key_span,
             is_array,
             malformed: false,
+            nulls: 0,
         })
     }
 

@@ -97,15 +97,20 @@ pub fn check_domain_name(name: &str) -> Result<(), ArnError> {
 /// `us-gov-west-1`, `cn-north-1`, `eu-isoe-west-1`). Nothing else (no `:`, `/`, `*`,
 /// upper case or space) can pass, so a checked region never changes an ARN's shape.
 pub fn check_region(region: &str) -> Result<(), ArnError> {
-    let parts: Vec<&str> = region.split('-').collect();
-    let ok = parts.len() >= 3
-        && parts[0].len() == 2
-        && parts[..parts.len() - 1]
-            .iter()
-            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
-        && parts
-            .last()
-            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+    let letters = |g: &str| !g.is_empty() && g.bytes().all(|b| b.is_ascii_lowercase());
+    let mut groups = region.split('-');
+    let first = groups.next().unwrap_or("");
+    let mut ok = first.len() == 2 && letters(first);
+    let (mut count, mut last) = (1, "");
+    for g in groups {
+        // Every group before the last is letters only.
+        if count >= 2 {
+            ok &= letters(last);
+        }
+        last = g;
+        count += 1;
+    }
+    ok &= count >= 3 && !last.is_empty() && last.bytes().all(|b| b.is_ascii_digit());
     if ok {
         Ok(())
     } else {
@@ -142,6 +147,25 @@ impl DomainArn {
             account: account.to_owned(),
             domain: domain.to_owned(),
         })
+    }
+
+    /// The ARN text of a domain, checking every part as [`DomainArn::new`] does, without
+    /// building the struct (the gate's hot path).
+    pub fn format_checked(
+        partition: &str,
+        region: &str,
+        account: &str,
+        domain: &str,
+    ) -> Result<String, ArnError> {
+        if !PARTITIONS.contains(&partition) {
+            return Err(ArnError::Partition(partition.to_owned()));
+        }
+        check_region(region)?;
+        check_account(account)?;
+        check_domain_name(domain)?;
+        Ok(format!(
+            "arn:{partition}:swf:{region}:{account}:/domain/{domain}"
+        ))
     }
 
     /// Parses `arn:PARTITION:swf:REGION:ACCOUNT:/domain/NAME`, checking every part.
@@ -240,6 +264,39 @@ mod tests {
         assert!(check_domain_name("ARN").is_ok());
     }
 
+    #[test]
+    fn region_names_follow_aws_grammar() {
+        for ok in [
+            "us-east-1",
+            "us-gov-west-1",
+            "cn-north-1",
+            "eu-isoe-west-1",
+            "ap-southeast-10",
+        ] {
+            assert!(check_region(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "us",
+            "us-east",
+            "useast-1",
+            "u-east-1",
+            "use-east-1",
+            "us-east-1a",
+            "us--east-1",
+            "-east-1",
+            "us-east-",
+            "US-EAST-1",
+            "us-east-1:1",
+            "us-east-1/x",
+            "us-*-1",
+            "us-east-1 ",
+            "us-ea1st-1",
+        ] {
+            assert!(check_region(bad).is_err(), "{bad}");
+        }
+    }
+
     proptest::proptest! {
         /// No region string, however built, changes the shape of a domain ARN: it either
         /// fails the region check, or the ARN has exactly six fields and parses back with
@@ -255,9 +312,18 @@ mod tests {
         ) {
             let region = format!("{region}{suffix}");
             match DomainArn::new("aws", &region, "123456789012", "orders") {
-                Err(_) => proptest::prop_assert!(check_region(&region).is_err()),
+                Err(_) => {
+                    proptest::prop_assert!(check_region(&region).is_err());
+                    proptest::prop_assert!(
+                        DomainArn::format_checked("aws", &region, "123456789012", "orders").is_err()
+                    );
+                }
                 Ok(arn) => {
                     let text = arn.to_string();
+                    proptest::prop_assert_eq!(
+                        DomainArn::format_checked("aws", &region, "123456789012", "orders").ok(),
+                        Some(text.clone())
+                    );
                     proptest::prop_assert_eq!(text.split(':').count(), 6);
                     proptest::prop_assert!(!text.contains(['*', '?', ' ']));
                     let back = DomainArn::parse(&text).unwrap();

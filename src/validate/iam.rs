@@ -209,10 +209,8 @@ pub fn check(doc: &PolicyDocument, text: &str, kind: &PolicyKind, out: &mut Vec<
 
     // Step 5: actions exist.
     for st in &doc.statements {
-        let present = |l: &Option<StringList>| {
-            l.as_ref()
-                .is_some_and(|l| l.malformed || !l.items.is_empty())
-        };
+        let present =
+            |l: &Option<StringList>| l.as_ref().is_some_and(|l| l.malformed || l.has_entries());
         if !present(&st.action) && !present(&st.not_action) {
             let loc = st
                 .action
@@ -247,10 +245,8 @@ pub fn check(doc: &PolicyDocument, text: &str, kind: &PolicyKind, out: &mut Vec<
 
     // Step 8: resources exist.
     for st in &doc.statements {
-        let present = |l: &Option<StringList>| {
-            l.as_ref()
-                .is_some_and(|l| l.malformed || !l.items.is_empty())
-        };
+        let present =
+            |l: &Option<StringList>| l.as_ref().is_some_and(|l| l.malformed || l.has_entries());
         if !present(&st.resource) && !present(&st.not_resource) {
             let loc = st
                 .resource

@@ -1039,3 +1039,88 @@ fn order_independence() {
         assert_eq!(w.decide(HB, &dom("dev")), Allowed);
     }
 }
+
+/// A policy variable before the fifth colon of a resource ARN is literal text (IAM's
+/// User Guide: variables cannot replace that part of an ARN); in the resource part it
+/// is substituted. All three evaluators agree.
+#[test]
+fn variables_before_the_fifth_colon_are_literal() {
+    let w = world(&[pol(json!([a(
+        HB,
+        "arn:aws:swf:${aws:RequestedRegion}:123456789012:/domain/*"
+    )]))]);
+    assert_eq!(w.decide(HB, &dom("orders")), ImplicitDeny);
+    // The literal text holds a colon, so no request ARN's region field can match it.
+    assert_eq!(
+        w.decide(
+            HB,
+            "arn:aws:swf:${aws:RequestedRegion}:123456789012:/domain/orders"
+        ),
+        ImplicitDeny
+    );
+    let w = world(&[pol(json!([a(
+        HB,
+        "arn:aws:swf:*:${aws:PrincipalAccount, '123456789012'}:/domain/*"
+    )]))]);
+    assert_eq!(w.decide(HB, &dom("orders")), ImplicitDeny);
+    // In the partition field IAM refuses the document outright.
+    assert!(LoadedPolicy::load(
+        "p.json",
+        pol(json!([a(
+            HB,
+            "arn:${aws:username,'aws'}:swf:*:*:/domain/*"
+        )]))
+        .to_string()
+        .as_bytes(),
+        &PolicyKind::InlineRole("r".into()),
+    )
+    .is_err());
+    // An escape before the fifth colon is literal too: `${*}` is not a wildcard there.
+    let w = world(&[pol(json!([a(HB, "arn:aws:swf:${*}:*:/domain/*")]))]);
+    assert_eq!(w.decide(HB, &dom("orders")), ImplicitDeny);
+    // Wildcards in those fields still work, and the resource part is substituted.
+    let w = world(&[pol(json!([a(
+        HB,
+        "arn:aws:swf:us-*:*:/domain/${aws:PrincipalTag/team}"
+    )]))]);
+    assert_eq!(w.decide(HB, &dom("orders")), Allowed);
+    assert_eq!(w.decide(HB, &dom("billing")), ImplicitDeny);
+    // A Deny is no stronger: the region variable never stands for the region.
+    let w = world(&[pol(json!([
+        a(HB, "*"),
+        d(HB, "arn:aws:swf:${aws:RequestedRegion}:*:/domain/*")
+    ]))]);
+    assert_eq!(w.decide(HB, &dom("orders")), Allowed);
+}
+
+/// IAM accepts a `null` entry in Action, NotAction, Resource and NotResource arrays; it
+/// matches nothing, and the document is valid.
+#[test]
+fn null_entries_are_accepted_and_match_nothing() {
+    let doc = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": [HB, null], "Resource": [null, star_d("orders")]},
+        {"Effect": "Allow", "Action": [null], "Resource": "*"},
+        {"Effect": "Allow", "Action": "swf:PollForActivityTask", "Resource": [null]}
+    ]});
+    let report = swf_iam::validate::validate(
+        "p.json",
+        doc.to_string().as_bytes(),
+        &PolicyKind::InlineRole("r".into()),
+    );
+    assert!(
+        report
+            .findings
+            .iter()
+            .all(|f| f.severity != swf_iam::diagnostic::Severity::Error),
+        "{:?}",
+        report.findings
+    );
+    let w = world(&[doc]);
+    assert_eq!(w.decide(HB, &dom("orders")), Allowed);
+    assert_eq!(w.decide(HB, &dom("billing")), ImplicitDeny);
+    assert_eq!(
+        w.decide("swf:PollForActivityTask", &dom("orders")),
+        ImplicitDeny
+    );
+    assert_eq!(w.decide("swf:ListDomains", "*"), ImplicitDeny);
+}
