@@ -123,9 +123,59 @@ pub fn global_key(name: &str) -> Option<&'static GlobalKey> {
     })
 }
 
+/// Checks a value given for a request's context key against the key's type: an IP
+/// address for `aws:SourceIp`, a date (ISO 8601 or epoch seconds) for date keys,
+/// `true`/`false` for boolean keys, a decimal for numeric keys. Keys swf-iam does not
+/// know, and string or ARN keys, take any value.
+pub fn check_request_value(key: &str, value: &str) -> Result<(), std::string::String> {
+    let Some(k) = global_key(key) else {
+        return Ok(());
+    };
+    let ok = match k.ty {
+        KeyType::String | KeyType::Arn => true,
+        KeyType::Ip => value.parse::<std::net::IpAddr>().is_ok(),
+        KeyType::Date => crate::values::parse_instant(value).is_some(),
+        KeyType::Bool => crate::values::parse_bool(value).is_some(),
+        KeyType::Numeric => crate::values::Decimal::parse(value).is_some(),
+    };
+    if ok {
+        return Ok(());
+    }
+    let what = match k.ty {
+        KeyType::Ip => "an IP address (10.1.2.3, 2001:db8::1)",
+        KeyType::Date => "a date (2026-12-01T10:00:00Z, or epoch seconds)",
+        KeyType::Bool => "`true` or `false`",
+        KeyType::Numeric => "a number",
+        KeyType::String | KeyType::Arn => "a string",
+    };
+    Err(format!("`{key}` must be {what}, not `{value}`"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn request_values_have_their_key_type() {
+        assert!(check_request_value("aws:SourceIp", "10.1.2.3").is_ok());
+        assert!(check_request_value("aws:sourceip", "::1").is_ok());
+        assert!(check_request_value("aws:CurrentTime", "2026-12-01T10:00:00Z").is_ok());
+        assert!(check_request_value("aws:EpochTime", "1795600800").is_ok());
+        assert!(check_request_value("aws:SecureTransport", "TRUE").is_ok());
+        assert!(check_request_value("aws:MultiFactorAuthAge", "3600").is_ok());
+        assert!(check_request_value("swf:activityType.name", "anything").is_ok());
+        assert!(check_request_value("aws:PrincipalTag/team", "anything").is_ok());
+        for (k, v) in [
+            ("aws:SourceIp", "notanip"),
+            ("aws:SourceIp", "10.0.0.0/8"),
+            ("aws:CurrentTime", "yesterday"),
+            ("aws:SecureTransport", "yes"),
+            ("aws:MultiFactorAuthAge", "1h"),
+        ] {
+            let e = check_request_value(k, v).unwrap_err();
+            assert!(e.contains(k), "{e}");
+        }
+    }
 
     #[test]
     fn lookups_ignore_case_and_match_tag_prefixes() {

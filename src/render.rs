@@ -43,26 +43,19 @@ fn snippet(out: &mut String, source: &SourceFile, span: Span, label: Option<&str
     let pad = " ".repeat(num.len());
     let _ = writeln!(out, "{pad}--> {}:{}:{}", source.name(), lc.line, lc.column);
     let _ = writeln!(out, "{pad} |");
-    // Long lines (minified JSON) are shown as a window around the span.
-    let chars: Vec<char> = line.chars().collect();
+    // Long lines (minified JSON) are shown as a window around the span; control
+    // characters are escaped.
     let col0 = lc.column - 1;
     let end_lc = source.line_col(span.end);
     let span_chars = if end_lc.line == lc.line {
         (end_lc.column - lc.column).max(1)
     } else {
-        chars.len().saturating_sub(col0).max(1)
+        line.chars().count().saturating_sub(col0).max(1)
     };
-    let (start, prefix) = if chars.len() > 120 && col0 > 40 {
-        (col0 - 40, "...")
-    } else {
-        (0, "")
-    };
-    let end = (col0 + span_chars + 40).max(120).min(chars.len());
-    let shown: String = chars[start.min(chars.len())..end].iter().collect();
-    let suffix = if end < chars.len() { "..." } else { "" };
-    let _ = writeln!(out, "{num} | {prefix}{shown}{suffix}");
-    let caret_pad = " ".repeat(prefix.len() + col0 - start);
-    let carets = "^".repeat(span_chars.min(end.saturating_sub(col0)).max(1));
+    let e = crate::source::excerpt(line, col0, span_chars);
+    let _ = writeln!(out, "{num} | {}", e.text);
+    let caret_pad = " ".repeat(e.caret_start);
+    let carets = "^".repeat(e.caret_len);
     match label {
         Some(l) => {
             let _ = writeln!(out, "{pad} | {caret_pad}{carets} {l}");

@@ -180,6 +180,71 @@ impl fmt::Display for Pointer {
     }
 }
 
+/// How a source line is shown in an excerpt: control characters escaped, a long line
+/// cut to a window with `...`, and where the carets under a span go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Excerpt {
+    /// The text to print.
+    pub text: String,
+    /// Display column (0-based, in `text`) where the carets start.
+    pub caret_start: usize,
+    /// How many carets (at least 1; cut at the window's end).
+    pub caret_len: usize,
+}
+
+/// The widest excerpt line, in characters, before it is cut with `...`.
+pub const EXCERPT_WIDTH: usize = 120;
+
+/// How one character is shown: a tab as a space (columns stay aligned), other control
+/// characters (C0, DEL, C1) escaped as `\u{..}`, everything else as itself.
+fn shown(c: char) -> std::borrow::Cow<'static, str> {
+    match c {
+        '\t' => " ".into(),
+        c if c.is_control() => format!("\\u{{{:x}}}", c as u32).into(),
+        c => c.to_string().into(),
+    }
+}
+
+/// An excerpt of `line` for the span starting at 0-based character column `col0`,
+/// `span` characters long: the whole line when it fits [`EXCERPT_WIDTH`], else a window
+/// starting up to 40 characters before the span, with `...` where it was cut.
+pub fn excerpt(line: &str, col0: usize, span: usize) -> Excerpt {
+    let chars: Vec<char> = line.chars().collect();
+    let n = chars.len();
+    let col0 = col0.min(n);
+    let (start, end) = if n <= EXCERPT_WIDTH {
+        (0, n)
+    } else {
+        let start = col0.saturating_sub(40);
+        (start, (start + EXCERPT_WIDTH).min(n))
+    };
+    let mut text = String::new();
+    if start > 0 {
+        text.push_str("...");
+    }
+    let mut caret_start = text.chars().count();
+    let mut caret_len = 0;
+    for (i, c) in chars[start..end].iter().enumerate() {
+        let piece = shown(*c);
+        let w = piece.chars().count();
+        let at = start + i;
+        if at < col0 {
+            caret_start += w;
+        } else if at < col0 + span.max(1) {
+            caret_len += w;
+        }
+        text.push_str(&piece);
+    }
+    if end < n {
+        text.push_str("...");
+    }
+    Excerpt {
+        text,
+        caret_start,
+        caret_len: caret_len.max(1),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,5 +265,23 @@ mod tests {
     fn pointer_escapes() {
         let p = Pointer::root().key("Condition").key("a/b~c").index(0);
         assert_eq!(p.as_str(), "/Condition/a~1b~0c/0");
+    }
+
+    #[test]
+    fn excerpts_escape_and_cut() {
+        let e = excerpt("a\u{1b}[31mred", 1, 1);
+        assert_eq!(e.text, "a\\u{1b}[31mred");
+        assert_eq!((e.caret_start, e.caret_len), (1, 6));
+        let e = excerpt("\tx", 1, 1);
+        assert_eq!((e.text.as_str(), e.caret_start), (" x", 1));
+        let long = "x".repeat(5400);
+        let e = excerpt(&long, 0, 5400);
+        assert_eq!(e.text.chars().count(), EXCERPT_WIDTH + 3);
+        assert!(e.text.ends_with("..."));
+        assert_eq!(e.caret_len, EXCERPT_WIDTH);
+        let e = excerpt(&long, 3000, 5);
+        assert!(e.text.starts_with("...") && e.text.ends_with("..."));
+        assert_eq!((e.caret_start, e.caret_len), (43, 5));
+        assert_eq!(excerpt("", 0, 0).caret_len, 1);
     }
 }

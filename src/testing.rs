@@ -21,8 +21,17 @@
 //! top-level `context` applies to every case; a case's own `context` adds to it.
 //! `action` defaults to `swf:RecordActivityTaskHeartbeat`. Give `domain` or
 //! `resource` (actions without a resource type use `*`). `expect` is required.
-//! `expectStatements`, when given, must equal the deciding statements: each entry
-//! matches on the fields it names (`policy`, `sid`, `index`, `effect`).
+//! `expectStatements`, when given, lists statements that must each be among the
+//! deciding statements (so an allow can be pinned to its identity statement without
+//! listing every SCP and boundary statement that also allowed); `expectOnlyStatements`
+//! must match the deciding statements one to one. Each entry matches on the fields it
+//! names (`policy`, `sid`, `index`, `effect`).
+//!
+//! `now` (file or case level; ISO 8601 or epoch seconds) pins `aws:CurrentTime` and
+//! `aws:EpochTime`, so a case and its snapshot do not change with the clock.
+//! `"defaultContext": false` (file or case level) evaluates only the principal's keys
+//! and the given `context`, as IAM's policy simulator does; by default the request
+//! defaults of `swf-iam check` are set (the requested region is the resource's).
 //!
 //! In a Rust test, render a decision with [`explanation_text`] or [`explanation_json`]
 //! and snapshot it with insta:
@@ -44,7 +53,7 @@ use crate::eval::{self, Context, ContextValue, Decision, DecisionKind, MatchedSt
 use crate::json::{self, Node, Value};
 use crate::policy::model::Effect;
 use crate::source::{Pointer, SourceFile};
-use crate::swf::arn::DomainArn;
+use crate::swf::arn::{check_request_resource, region_of, DomainArn};
 use crate::swf::catalog;
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -104,10 +113,20 @@ pub struct Case {
     pub resource: String,
     /// Context keys of this case (after the file's).
     pub context: Vec<(String, ContextValue)>,
+    /// The pinned time of the request (`now` of the case, else of the file), epoch
+    /// seconds; `None` runs at the current time.
+    pub now: Option<i64>,
+    /// Whether the request defaults are set (`defaultContext`, default true): with
+    /// `false` only the principal's keys and the given `context` are evaluated.
+    pub default_context: bool,
     /// The expected decision.
     pub expect: DecisionKind,
-    /// The expected deciding statements, if given.
+    /// The expected deciding statements, if given: each must be among the deciding
+    /// statements (`expectStatements`), or they must be exactly the deciding statements
+    /// (`expectOnlyStatements`, see `only_statements`).
     pub expect_statements: Option<Vec<ExpectedStatement>>,
+    /// Whether `expect_statements` must match the deciding statements one to one.
+    pub only_statements: bool,
     /// 1-based line of the case in its file.
     pub line: usize,
 }
@@ -237,9 +256,54 @@ impl Reader<'_> {
                     ))
                 }
             };
+            let values: Vec<&str> = match &v {
+                ContextValue::Single(s) => vec![s.as_str()],
+                ContextValue::Multi(m) => m.iter().map(String::as_str).collect(),
+            };
+            for one in values {
+                crate::keys::check_request_value(&m.key, one)
+                    .map_err(|e| self.err(&m.value, &p, e))?;
+            }
             out.push((m.key.clone(), v));
         }
         Ok(out)
+    }
+
+    fn now(&self, node: &Node, pointer: &Pointer) -> Result<i64, CaseError> {
+        let text = match &node.value {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.clone(),
+            other => {
+                return Err(self.err(
+                    node,
+                    pointer,
+                    format!(
+                        "`now` is a time (ISO 8601 or epoch seconds), not {}",
+                        other.type_name()
+                    ),
+                ))
+            }
+        };
+        crate::values::parse_instant(&text)
+            .map(|i| i.secs)
+            .ok_or_else(|| {
+                self.err(
+                    node,
+                    pointer,
+                    format!("`{text}` is not a time: give ISO 8601 (2026-12-01T10:00:00Z) or epoch seconds"),
+                )
+            })
+    }
+
+    fn boolean(&self, node: &Node, pointer: &Pointer) -> Result<bool, CaseError> {
+        match &node.value {
+            Value::Bool(b) => Ok(*b),
+            other => Err(self.err(
+                node,
+                pointer,
+                format!("expected true or false, not {}", other.type_name()),
+            )),
+        }
     }
 }
 
@@ -262,7 +326,11 @@ pub fn load(path: &Path) -> Result<CaseFile, CaseError> {
         )
     })?;
     let top = Pointer::root();
-    let members = r.object(&root, &top, &["config", "context", "cases"])?;
+    let members = r.object(
+        &root,
+        &top,
+        &["config", "context", "now", "defaultContext", "cases"],
+    )?;
     let get = |k: &str| members.iter().find(|m| m.key == k);
     let Some(cfg) = get("config") else {
         return Err(r.err(
@@ -296,6 +364,13 @@ pub fn load(path: &Path) -> Result<CaseFile, CaseError> {
         Some(m) => r.context(&m.value, &top.key("context"))?,
         None => Vec::new(),
     };
+    let file_now = get("now")
+        .map(|m| r.now(&m.value, &top.key("now")))
+        .transpose()?;
+    let file_defaults = get("defaultContext")
+        .map(|m| r.boolean(&m.value, &top.key("defaultContext")))
+        .transpose()?
+        .unwrap_or(true);
     let Some(cases_m) = get("cases") else {
         return Err(r.err(&root, &top, "a case file needs `cases`"));
     };
@@ -323,8 +398,11 @@ pub fn load(path: &Path) -> Result<CaseFile, CaseError> {
                 "domain",
                 "resource",
                 "context",
+                "now",
+                "defaultContext",
                 "expect",
                 "expectStatements",
+                "expectOnlyStatements",
             ],
         )?;
         let get = |k: &str| m.iter().find(|x| x.key == k);
@@ -368,9 +446,11 @@ pub fn load(path: &Path) -> Result<CaseFile, CaseError> {
             return Err(r.err(it, &p, "the configuration has no principal"));
         }
         let action = match get("action") {
-            Some(a) => r.string(&a.value, &p.key("action"))?.to_owned(),
+            Some(a) => catalog::request_action(r.string(&a.value, &p.key("action"))?)
+                .map_err(|e| r.err(&a.value, &p.key("action"), e))?,
             None => "swf:RecordActivityTaskHeartbeat".to_owned(),
         };
+        let swf = catalog::action(&action);
         let resource = match (get("domain"), get("resource")) {
             (Some(_), Some(x)) => {
                 return Err(r.err(
@@ -381,12 +461,43 @@ pub fn load(path: &Path) -> Result<CaseFile, CaseError> {
             }
             (Some(d), None) => {
                 let name = r.string(&d.value, &p.key("domain"))?;
+                match swf {
+                    Some(a) if !a.has_domain_resource() => {
+                        return Err(r.err(
+                            &d.value,
+                            &p.key("domain"),
+                            format!("`swf:{}` has no domain resource: drop `domain` (its resource is `*`)", a.name),
+                        ))
+                    }
+                    None => {
+                        return Err(r.err(
+                            &d.value,
+                            &p.key("domain"),
+                            format!("`domain` names an SWF domain, and `{action}` is not an SWF action: give `resource`"),
+                        ))
+                    }
+                    Some(_) => {}
+                }
                 DomainArn::new(&config.partition, &config.region, &config.account, name)
                     .map_err(|e| r.err(&d.value, &p.key("domain"), e.to_string()))?
                     .to_string()
             }
-            (None, Some(x)) => r.string(&x.value, &p.key("resource"))?.to_owned(),
-            (None, None) => match catalog::action(&action) {
+            (None, Some(x)) => {
+                let res = r.string(&x.value, &p.key("resource"))?;
+                check_request_resource(res).map_err(|e| r.err(&x.value, &p.key("resource"), e))?;
+                if let Some(a) = swf.filter(|a| !a.has_domain_resource() && res != "*") {
+                    return Err(r.err(
+                        &x.value,
+                        &p.key("resource"),
+                        format!(
+                            "`swf:{}` has no domain resource: it is authorized on `*`",
+                            a.name
+                        ),
+                    ));
+                }
+                res.to_owned()
+            }
+            (None, None) => match swf {
                 Some(a) if !a.has_domain_resource() => "*".to_owned(),
                 _ => {
                     return Err(r.err(
@@ -401,12 +512,32 @@ pub fn load(path: &Path) -> Result<CaseFile, CaseError> {
         if let Some(c) = get("context") {
             context.extend(r.context(&c.value, &p.key("context"))?);
         }
-        let expect_statements = match get("expectStatements") {
+        let now = get("now")
+            .map(|m| r.now(&m.value, &p.key("now")))
+            .transpose()?
+            .or(file_now);
+        let default_context = get("defaultContext")
+            .map(|m| r.boolean(&m.value, &p.key("defaultContext")))
+            .transpose()?
+            .unwrap_or(file_defaults);
+        let (field, only) = match (get("expectStatements"), get("expectOnlyStatements")) {
+            (Some(_), Some(x)) => {
+                return Err(r.err(
+                    &x.value,
+                    &p.key("expectOnlyStatements"),
+                    "give `expectStatements` (each must decide) or `expectOnlyStatements` (exactly these decide), not both",
+                ))
+            }
+            (Some(x), None) => (Some(("expectStatements", x)), false),
+            (None, Some(x)) => (Some(("expectOnlyStatements", x)), true),
+            (None, None) => (None, false),
+        };
+        let expect_statements = match field {
             None => None,
-            Some(x) => {
-                let sp = p.key("expectStatements");
+            Some((fname, x)) => {
+                let sp = p.key(fname);
                 let Value::Array(list) = &x.value.value else {
-                    return Err(r.err(&x.value, &sp, "`expectStatements` must be an array"));
+                    return Err(r.err(&x.value, &sp, format!("`{fname}` must be an array")));
                 };
                 let mut out = Vec::new();
                 for (j, e) in list.iter().enumerate() {
@@ -461,8 +592,11 @@ pub fn load(path: &Path) -> Result<CaseFile, CaseError> {
             action,
             resource,
             context,
+            now,
+            default_context,
             expect,
             expect_statements,
+            only_statements: only,
             line: source.line_col(it.span.start).line,
         });
     }
@@ -486,7 +620,10 @@ pub fn prepare<'a>(
         None => file.config.principals.first(),
     }?;
     let mut ctx = Context::over(pc.base_context.clone());
-    ctx.set_request_defaults(&file.config.region, now);
+    if case.default_context {
+        let region = region_of(&case.resource).unwrap_or(&file.config.region);
+        ctx.set_request_defaults(region, case.now.unwrap_or(now));
+    }
     for (k, v) in &case.context {
         ctx.set(k, v.clone());
     }
@@ -542,10 +679,16 @@ fn run_case(file: &CaseFile, case: &Case, now: i64) -> CaseResult {
     if let Some(want) = &case.expect_statements {
         let got = &decision.matched_statements;
         let all_found = want.iter().all(|w| got.iter().any(|g| w.matches(g)));
-        let none_extra = got.iter().all(|g| want.iter().any(|w| w.matches(g)));
-        if !all_found || !none_extra || want.len() != got.len() {
+        let exact = !case.only_statements
+            || (got.iter().all(|g| want.iter().any(|w| w.matches(g))) && want.len() == got.len());
+        if !all_found || !exact {
             failures.push(format!(
-                "expected deciding statements [{}], got [{}]",
+                "expected {}deciding statements [{}], got [{}]",
+                if case.only_statements {
+                    "exactly these "
+                } else {
+                    "among the "
+                },
                 want.iter()
                     .map(describe_expected)
                     .collect::<Vec<_>>()

@@ -1,76 +1,101 @@
 //! `swf-iam check`: may this principal perform this action on this resource, and why.
+//!
+//! The request context has two modes. By default it holds the principal's own keys and
+//! the request defaults a call to SWF carries (`aws:RequestedRegion` — the resource
+//! ARN's region, else the configured one —, `aws:CurrentTime`/`aws:EpochTime` at
+//! `--now`, `aws:SecureTransport` true, `aws:ViaAWSService` false), then `--context`.
+//! With `--no-default-context` it holds the principal's own keys and exactly the
+//! `--context` keys given, as IAM's policy simulator evaluates `ContextEntries`.
 
-use super::{Format, EXIT_FAIL, EXIT_OK, EXIT_USAGE};
+use super::out::Out;
+use super::{default_config, missing_config, OutputFormat, EXIT_FAIL, EXIT_OK, EXIT_USAGE};
 use crate::compile::{CompiledPolicySet, LoadedPolicy, PolicySet};
 use crate::config::Config;
 use crate::eval::{self, Context, ContextValue, Decision, Principal, Request};
-use crate::swf::arn::DomainArn;
+use crate::swf::arn::{check_region, check_request_resource, region_of, DomainArn};
 use crate::swf::catalog;
 use crate::validate::PolicyKind;
 use serde_json::Value;
 use std::collections::HashMap;
-use std::io::{BufRead, BufWriter, Write};
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 const HB: &str = "swf:RecordActivityTaskHeartbeat";
-const DEFAULT_CONFIG: &str = "policies/swf-iam.json";
 
 /// Arguments of `swf-iam check`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Configuration file (default: policies/swf-iam.json when no --policy is given).
+    /// Configuration file [default: $SWF_IAM_CONFIG, else policies/swf-iam.json, when no
+    /// --policy is given]
     #[arg(long, conflicts_with_all = ["policy", "boundary", "scp", "session_policy"])]
     pub config: Option<PathBuf>,
     /// Identity policy files (instead of a configuration).
     #[arg(long, num_args = 1..)]
     pub policy: Vec<PathBuf>,
-    /// Permissions boundary file.
-    #[arg(long)]
+    /// Permissions boundary file (with --policy).
+    #[arg(long, requires = "policy")]
     pub boundary: Option<PathBuf>,
-    /// SCP files, one level each, root first.
-    #[arg(long, num_args = 1..)]
+    /// SCP files, one level each, root first (with --policy).
+    #[arg(long, num_args = 1.., requires = "policy")]
     pub scp: Vec<PathBuf>,
-    /// Session policy file.
-    #[arg(long)]
+    /// Session policy file (with --policy).
+    #[arg(long, requires = "policy")]
     pub session_policy: Option<PathBuf>,
-    /// Principal ARN (default: the configuration's first principal, or
-    /// arn:aws:iam::ACCOUNT:role/worker without one).
+    /// Principal ARN [default: the configuration's first principal, or
+    /// arn:aws:iam::ACCOUNT:role/worker with --policy]
     #[arg(long)]
     pub principal: Option<String>,
-    /// Action.
+    /// The action: one `service:Action`; an `swf:` action must exist in SWF.
     #[arg(long, default_value = HB)]
     pub action: String,
-    /// Domain name: the resource is its domain ARN in the configured partition, region and account.
+    /// Domain name: the resource is its domain ARN in the configured partition, region and
+    /// account (only for actions with a domain resource).
     #[arg(long, conflicts_with = "resource")]
     pub domain: Option<String>,
-    /// Resource ARN (or `*`).
+    /// Resource ARN, or `*` [default: `*` for actions without a domain resource].
     #[arg(long)]
     pub resource: Option<String>,
-    /// Region (default: the configuration's, else us-east-1); also `aws:RequestedRegion`.
+    /// Region of --domain ARNs and of requests on `*` [default: the configuration's, else
+    /// us-east-1]. A --resource ARN's own region is the requested region.
     #[arg(long)]
     pub region: Option<String>,
-    /// Account of the domain (default: the configuration's, else the principal's).
+    /// Account of the domain [default: the configuration's, else the principal's].
     #[arg(long)]
     pub account: Option<String>,
-    /// A context key; repeat a key for a multivalued key.
+    /// A context key; repeat a key for a multivalued key. Values of typed keys
+    /// (aws:SourceIp, dates, booleans, numbers) are checked.
     #[arg(long = "context", value_name = "KEY=VALUE")]
     pub context: Vec<String>,
+    /// The time of the request (aws:CurrentTime, aws:EpochTime): ISO 8601 or epoch
+    /// seconds [default: now].
+    #[arg(long, value_name = "TIMESTAMP")]
+    pub now: Option<String>,
+    /// Evaluate only the principal's keys and the --context keys given (IAM's policy
+    /// simulator with ContextEntries): no region, time or transport defaults.
+    #[arg(long)]
+    pub no_default_context: bool,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
-    pub format: Format,
-    /// Evaluate JSON requests, one per line, from FILE or - (standard input).
+    pub format: OutputFormat,
+    /// Evaluate JSON requests, one per line, from FILE or - (standard input); lines with
+    /// their own `policies` need no configuration.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["domain", "resource", "context"])]
     pub requests: Option<String>,
 }
 
-/// Where policies come from: a configuration, or policy files given as flags.
+/// Where policies come from: a configuration, policy files given as flags, or neither
+/// (`--requests` lines that carry their own policies).
 struct Setup {
     partition: String,
     region: String,
     account: Option<String>,
     config: Option<Config>,
     flags: Option<Arc<CompiledPolicySet>>,
+    /// Why there are no policies, when there are none.
+    none: Option<String>,
+    /// `--region`, when given (it must agree with a `--resource` ARN's region).
+    given_region: Option<String>,
 }
 
 fn load_policy(path: &Path, kind: &PolicyKind) -> Result<LoadedPolicy, String> {
@@ -80,11 +105,10 @@ fn load_policy(path: &Path, kind: &PolicyKind) -> Result<LoadedPolicy, String> {
 }
 
 fn setup(args: &Args) -> Result<Setup, String> {
-    let from_flags = !args.policy.is_empty()
-        || args.boundary.is_some()
-        || !args.scp.is_empty()
-        || args.session_policy.is_some();
-    if from_flags {
+    if let Some(r) = &args.region {
+        check_region(r).map_err(|e| format!("--region: {e}"))?;
+    }
+    if !args.policy.is_empty() {
         let set = PolicySet {
             identity: args
                 .policy
@@ -114,16 +138,26 @@ fn setup(args: &Args) -> Result<Setup, String> {
             account: args.account.clone(),
             config: None,
             flags: Some(Arc::new(compiled)),
+            none: None,
+            given_region: None,
         });
     }
-    let path = args
-        .config
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG));
+    let path = args.config.clone().unwrap_or_else(default_config);
     if args.config.is_none() && !path.exists() {
-        return Err(format!(
-            "no policies: give --config FILE or --policy FILE (the default configuration `{DEFAULT_CONFIG}` does not exist here)"
-        ));
+        let why = format!("no policies: {}, or --policy FILE", missing_config(&path));
+        if args.requests.is_some() {
+            // Lines may carry their own policies; those that do not get this error.
+            return Ok(Setup {
+                partition: "aws".into(),
+                region: args.region.clone().unwrap_or_else(|| "us-east-1".into()),
+                account: args.account.clone(),
+                config: None,
+                flags: None,
+                none: Some(why),
+                given_region: None,
+            });
+        }
+        return Err(why);
     }
     let config = Config::load(&path).map_err(|e| e.to_string())?;
     Ok(Setup {
@@ -136,14 +170,34 @@ fn setup(args: &Args) -> Result<Setup, String> {
         ),
         config: Some(config),
         flags: None,
+        none: None,
+        given_region: None,
     })
 }
 
-/// One principal ready to evaluate: its compiled policies and its base context.
+/// One principal ready to evaluate: its compiled policies and its own keys.
 struct Caller {
     principal: Principal,
     compiled: Arc<CompiledPolicySet>,
     context: Context,
+}
+
+/// How a request's context is filled beyond the principal's keys.
+#[derive(Debug, Clone, Copy)]
+struct Defaults {
+    /// Whether the request defaults are set (not with `--no-default-context`).
+    on: bool,
+    /// `aws:CurrentTime`/`aws:EpochTime`, epoch seconds.
+    now: i64,
+}
+
+/// Parses `--now` / `"now"`: ISO 8601 or epoch seconds, to whole epoch seconds.
+fn parse_now(text: &str) -> Result<i64, String> {
+    crate::values::parse_instant(text)
+        .map(|i| i.secs)
+        .ok_or_else(|| {
+            format!("`{text}` is not a time: give ISO 8601 (2026-12-01T10:00:00Z) or epoch seconds")
+        })
 }
 
 impl Setup {
@@ -159,41 +213,58 @@ impl Setup {
                         .first()
                         .ok_or_else(|| format!("`{}` configures no principal", c.path.display()))?,
                 };
-                Ok(self.with_defaults(
-                    p.principal.clone(),
-                    p.compiled.clone(),
-                    Context::over(p.base_context.clone()),
-                ))
+                Ok(Caller {
+                    principal: p.principal.clone(),
+                    compiled: p.compiled.clone(),
+                    context: Context::over(p.base_context.clone()),
+                })
             }
-            (None, Some(set)) => {
-                let default = format!(
-                    "arn:aws:iam::{}:role/worker",
-                    self.account.as_deref().unwrap_or("123456789012")
-                );
-                let principal = Principal::from_arn(arn.unwrap_or(&default), "swf-iam", None)
-                    .map_err(|e| e.to_string())?;
-                let mut ctx = Context::new();
-                principal.fill_context(&mut ctx);
-                Ok(self.with_defaults(principal, set.clone(), ctx))
-            }
-            (None, None) => Err("no policies".into()),
+            (None, Some(set)) => self.flag_caller(arn, set.clone()),
+            (None, None) => Err(self.none.clone().unwrap_or_else(|| "no policies".into())),
         }
     }
 
-    fn with_defaults(
+    fn flag_caller(
         &self,
-        principal: Principal,
-        compiled: Arc<CompiledPolicySet>,
-        mut ctx: Context,
-    ) -> Caller {
-        ctx.set_request_defaults(&self.region, crate::values::now_epoch());
-        Caller {
+        arn: Option<&str>,
+        set: Arc<CompiledPolicySet>,
+    ) -> Result<Caller, String> {
+        let default = format!(
+            "arn:aws:iam::{}:role/worker",
+            self.account.as_deref().unwrap_or("123456789012")
+        );
+        let principal = Principal::from_arn(arn.unwrap_or(&default), "swf-iam", None)
+            .map_err(|e| e.to_string())?;
+        let mut ctx = Context::new();
+        principal.fill_context(&mut ctx);
+        Ok(Caller {
             principal,
-            compiled,
+            compiled: set,
             context: ctx,
-        }
+        })
     }
 
+    /// The request's context: the caller's keys, the defaults (the requested region is
+    /// the resource's region where it has one), then the given keys.
+    fn context(
+        &self,
+        caller: &Caller,
+        resource: &str,
+        defaults: Defaults,
+        given: &[(String, ContextValue)],
+    ) -> Context {
+        let mut ctx = caller.context.clone();
+        if defaults.on {
+            ctx.set_request_defaults(region_of(resource).unwrap_or(&self.region), defaults.now);
+        }
+        for (k, v) in given {
+            ctx.set(k, v.clone());
+        }
+        ctx
+    }
+
+    /// The resource of a request, checked: `--resource` as given (an ARN or `*`), or the
+    /// ARN of `--domain`, or `*` for an action without a domain resource.
     fn resource(
         &self,
         caller: &Caller,
@@ -201,9 +272,42 @@ impl Setup {
         domain: Option<&str>,
         resource: Option<&str>,
     ) -> Result<String, String> {
+        let swf = catalog::action(action).filter(|_| action.contains(':'));
         match (domain, resource) {
-            (_, Some(r)) => Ok(r.to_owned()),
+            (_, Some(r)) => {
+                check_request_resource(r)?;
+                if let Some(a) = swf.filter(|a| !a.has_domain_resource()) {
+                    if r != "*" {
+                        return Err(format!(
+                            "`swf:{}` has no domain resource: it is authorized on `*`, not `{r}`",
+                            a.name
+                        ));
+                    }
+                }
+                if let (Some(given), Some(own)) = (&self.given_region, region_of(r)) {
+                    if given != own {
+                        return Err(format!(
+                            "--region {given} disagrees with the resource's region `{own}` (the requested region is the resource's)"
+                        ));
+                    }
+                }
+                Ok(r.to_owned())
+            }
             (Some(d), None) => {
+                match swf {
+                    Some(a) if !a.has_domain_resource() => {
+                        return Err(format!(
+                            "`swf:{}` has no domain resource: drop --domain (its resource is `*`)",
+                            a.name
+                        ))
+                    }
+                    None => {
+                        return Err(format!(
+                            "--domain names an SWF domain, and `{action}` is not an SWF action: give --resource ARN"
+                        ))
+                    }
+                    Some(_) => {}
+                }
                 let account = self
                     .account
                     .clone()
@@ -212,7 +316,7 @@ impl Setup {
                     .map(|a| a.to_string())
                     .map_err(|e| e.to_string())
             }
-            (None, None) => match catalog::action(action) {
+            (None, None) => match swf {
                 Some(a) if !a.has_domain_resource() => Ok("*".into()),
                 _ => Err(format!(
                     "give --domain NAME or --resource ARN for `{action}`"
@@ -222,8 +326,9 @@ impl Setup {
     }
 }
 
-fn parse_context(pairs: &[String], ctx: &mut Context) -> Result<(), String> {
-    let mut seen: Vec<String> = Vec::new();
+/// Reads `KEY=VALUE` pairs (a repeated key is multivalued), checking typed values.
+fn parse_context(pairs: &[String]) -> Result<Vec<(String, ContextValue)>, String> {
+    let mut out: Vec<(String, ContextValue)> = Vec::new();
     for p in pairs {
         let Some((k, v)) = p.split_once('=') else {
             return Err(format!("--context `{p}` is not KEY=VALUE"));
@@ -231,41 +336,67 @@ fn parse_context(pairs: &[String], ctx: &mut Context) -> Result<(), String> {
         if k.is_empty() {
             return Err(format!("--context `{p}` has an empty key"));
         }
-        let lower = k.to_ascii_lowercase();
-        if seen.contains(&lower) {
-            ctx.push(k, v);
-        } else {
-            ctx.set_single(k, v);
-            seen.push(lower);
+        crate::keys::check_request_value(k, v).map_err(|e| format!("--context {e}"))?;
+        match out.iter_mut().find(|(o, _)| o.eq_ignore_ascii_case(k)) {
+            Some((_, ContextValue::Multi(vals))) => vals.push(v.to_owned()),
+            Some((_, slot)) => {
+                let first = match slot {
+                    ContextValue::Single(s) => std::mem::take(s),
+                    ContextValue::Multi(_) => String::new(),
+                };
+                *slot = ContextValue::Multi(vec![first, v.to_owned()]);
+            }
+            None => out.push((k.to_owned(), ContextValue::Single(v.to_owned()))),
         }
     }
-    Ok(())
+    Ok(out)
 }
 
 /// Runs `check`: 0 allowed, 1 denied, 2 usage or input error.
 pub fn run(args: &Args) -> u8 {
     let setup = match setup(args) {
-        Ok(s) => s,
+        Ok(mut s) => {
+            s.given_region = args.region.clone();
+            s
+        }
         Err(e) => {
             eprintln!("swf-iam: {e}");
             return EXIT_USAGE;
         }
     };
+    let defaults = match &args.now {
+        Some(t) => match parse_now(t) {
+            Ok(now) => Defaults {
+                on: !args.no_default_context,
+                now,
+            },
+            Err(e) => {
+                eprintln!("swf-iam: --now {e}");
+                return EXIT_USAGE;
+            }
+        },
+        None => Defaults {
+            on: !args.no_default_context,
+            now: crate::values::now_epoch(),
+        },
+    };
     if let Some(src) = &args.requests {
-        return run_requests(args, &setup, src);
+        return run_requests(args, &setup, src, defaults);
     }
     let result = (|| {
-        let mut caller = setup.caller(args.principal.as_deref())?;
-        parse_context(&args.context, &mut caller.context)?;
+        let action = catalog::request_action(&args.action).map_err(|e| format!("--action {e}"))?;
+        let caller = setup.caller(args.principal.as_deref())?;
+        let given = parse_context(&args.context)?;
         let resource = setup.resource(
             &caller,
-            &args.action,
+            &action,
             args.domain.as_deref(),
             args.resource.as_deref(),
         )?;
-        Ok::<_, String>((caller, resource))
+        let ctx = setup.context(&caller, &resource, defaults, &given);
+        Ok::<_, String>((caller, action, resource, ctx))
     })();
-    let (caller, resource) = match result {
+    let (caller, action, resource, ctx) = match result {
         Ok(x) => x,
         Err(e) => {
             eprintln!("swf-iam: {e}");
@@ -274,20 +405,19 @@ pub fn run(args: &Args) -> u8 {
     };
     let req = Request {
         principal: &caller.principal,
-        action: &args.action,
+        action: &action,
         resource: &resource,
-        context: &caller.context,
+        context: &ctx,
     };
     let decision = eval::evaluate(&caller.compiled, &req);
+    let mut out = Out::new();
     match args.format {
-        Format::Json | Format::Sarif => {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&decision).unwrap_or_default()
-            );
+        OutputFormat::Json => {
+            out.line(&serde_json::to_string_pretty(&decision).unwrap_or_default());
         }
-        Format::Text => print!("{}", text(&decision, &caller.compiled)),
+        OutputFormat::Text => out.write(&text(&decision, &caller.compiled)),
     }
+    out.flush();
     if decision.is_allowed() {
         EXIT_OK
     } else {
@@ -355,7 +485,11 @@ pub fn text(d: &Decision, set: &CompiledPolicySet) -> String {
             let shown = last.min(m.line + 11);
             let width = shown.to_string().len();
             for l in m.line..=shown {
-                let _ = writeln!(out, "  {l:>width$} | {}", src.line_text(l));
+                let _ = writeln!(
+                    out,
+                    "  {l:>width$} | {}",
+                    crate::source::excerpt(src.line_text(l), 0, 0).text
+                );
             }
             if shown < last {
                 let _ = writeln!(out, "  {:>width$} | ...", "");
@@ -419,7 +553,7 @@ fn inline_set(v: &Value) -> Result<PolicySet, String> {
     Ok(set)
 }
 
-fn run_requests(args: &Args, setup: &Setup, src: &str) -> u8 {
+fn run_requests(args: &Args, setup: &Setup, src: &str, defaults: Defaults) -> u8 {
     let reader: Box<dyn BufRead> = if src == "-" {
         Box::new(std::io::stdin().lock())
     } else {
@@ -431,42 +565,56 @@ fn run_requests(args: &Args, setup: &Setup, src: &str) -> u8 {
             }
         }
     };
-    let stdout = std::io::stdout();
-    let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
+    let mut out = Out::new();
     let mut callers: HashMap<String, Caller> = HashMap::new();
     let mut inline_cache: HashMap<String, Arc<CompiledPolicySet>> = HashMap::new();
     let (mut malformed, mut denied) = (false, false);
+    let mut buf = Vec::with_capacity(1024);
     for (n, line) in reader.lines().enumerate() {
+        let number = n + 1;
         let line = match line {
             Ok(l) => l,
             Err(e) => {
-                eprintln!("swf-iam: cannot read `{src}`: {e}");
+                eprintln!("swf-iam: cannot read `{src}` at line {number}: {e}");
                 return EXIT_USAGE;
             }
         };
-        if line.trim().is_empty() {
-            continue;
-        }
-        match one_request(args, setup, &line, &mut callers, &mut inline_cache) {
+        let answer = if line.trim().is_empty() {
+            Err("empty line: each line is one JSON request".to_owned())
+        } else {
+            one_request(
+                args,
+                setup,
+                &line,
+                defaults,
+                &mut callers,
+                &mut inline_cache,
+            )
+        };
+        buf.clear();
+        match answer {
             Ok(d) => {
                 denied |= !d.is_allowed();
-                let _ = serde_json::to_writer(&mut out, &d);
+                // `{"line": N, ...the decision...}` without building a JSON value.
+                if serde_json::to_writer(&mut buf, &d).is_ok() && buf.first() == Some(&b'{') {
+                    out.write(&format!("{{\"line\":{number},"));
+                    out.write(std::str::from_utf8(&buf[1..]).unwrap_or("}"));
+                } else {
+                    out.write(&serde_json::json!({"line": number, "error": "internal error: the decision cannot be written"}).to_string());
+                    malformed = true;
+                }
             }
             Err(e) => {
                 malformed = true;
-                let _ = serde_json::to_writer(
-                    &mut out,
-                    &serde_json::json!({"line": n + 1, "error": e}),
-                );
+                out.write(&serde_json::json!({"line": number, "error": e}).to_string());
             }
         }
-        if out.write_all(b"\n").is_err() {
-            return EXIT_USAGE;
+        out.write("\n");
+        if out.closed() {
+            break;
         }
     }
-    if out.flush().is_err() {
-        return EXIT_USAGE;
-    }
+    out.flush();
     if malformed {
         EXIT_USAGE
     } else if denied {
@@ -476,10 +624,53 @@ fn run_requests(args: &Args, setup: &Setup, src: &str) -> u8 {
     }
 }
 
+/// Reads a request line's `context` object into typed key values.
+fn line_context(v: Option<&Value>) -> Result<Vec<(String, ContextValue)>, String> {
+    let mut out = Vec::new();
+    match v {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(m)) => {
+            for (k, v) in m {
+                let value = match v {
+                    Value::String(s) => ContextValue::Single(s.clone()),
+                    Value::Bool(b) => ContextValue::Single(b.to_string()),
+                    Value::Number(n) => ContextValue::Single(n.to_string()),
+                    Value::Array(items) => ContextValue::Multi(
+                        items
+                            .iter()
+                            .map(|i| {
+                                i.as_str()
+                                    .map(str::to_owned)
+                                    .ok_or_else(|| format!("context `{k}`: values must be strings"))
+                            })
+                            .collect::<Result<Vec<_>, _>>()?,
+                    ),
+                    _ => {
+                        return Err(format!(
+                            "context `{k}` must be a string, boolean, number or array of strings"
+                        ))
+                    }
+                };
+                let values: Vec<&str> = match &value {
+                    ContextValue::Single(s) => vec![s.as_str()],
+                    ContextValue::Multi(m) => m.iter().map(String::as_str).collect(),
+                };
+                for one in values {
+                    crate::keys::check_request_value(k, one).map_err(|e| format!("context {e}"))?;
+                }
+                out.push((k.clone(), value));
+            }
+        }
+        Some(_) => return Err("`context` must be an object".into()),
+    }
+    Ok(out)
+}
+
 fn one_request(
     args: &Args,
     setup: &Setup,
     line: &str,
+    defaults: Defaults,
     callers: &mut HashMap<String, Caller>,
     inline_cache: &mut HashMap<String, Arc<CompiledPolicySet>>,
 ) -> Result<Decision, String> {
@@ -493,10 +684,14 @@ fn one_request(
             "domain",
             "context",
             "policies",
+            "now",
+            "defaultContext",
         ]
         .contains(&k.as_str())
         {
-            return Err(format!("unknown field `{k}`"));
+            return Err(format!(
+                "unknown field `{k}`; expected one of principal, action, resource, domain, context, policies, now, defaultContext"
+            ));
         }
     }
     let str_field = |k: &str| -> Result<Option<&str>, String> {
@@ -507,7 +702,18 @@ fn one_request(
         }
     };
     let principal = str_field("principal")?.or(args.principal.as_deref());
-    let action = str_field("action")?.unwrap_or(&args.action);
+    let action = catalog::request_action(str_field("action")?.unwrap_or(&args.action))
+        .map_err(|e| format!("action {e}"))?;
+    let mut defaults = defaults;
+    if let Some(t) = str_field("now")? {
+        defaults.now = parse_now(t).map_err(|e| format!("now: {e}"))?;
+    }
+    match obj.get("defaultContext") {
+        None | Some(Value::Null) => {}
+        Some(Value::Bool(b)) => defaults.on = *b,
+        Some(_) => return Err("`defaultContext` must be true or false".into()),
+    }
+    let given = line_context(obj.get("context"))?;
     let key = principal.unwrap_or("").to_owned();
     let inline = match obj.get("policies") {
         Some(p) => {
@@ -536,60 +742,26 @@ fn one_request(
     let inline_caller;
     let caller: &Caller = match &inline {
         Some(set) => {
-            let p = Principal::from_arn(
-                principal.ok_or("a request with inline `policies` needs `principal`")?,
-                "swf-iam",
-                None,
-            )
-            .map_err(|e| e.to_string())?;
-            let mut ctx = Context::new();
-            p.fill_context(&mut ctx);
-            inline_caller = setup.with_defaults(p, set.clone(), ctx);
+            let arn = principal.ok_or("a request with inline `policies` needs `principal`")?;
+            inline_caller = setup.flag_caller(Some(arn), set.clone())?;
             &inline_caller
         }
         None => callers
             .get(&key)
             .ok_or("internal error: caller not cached")?,
     };
-    let resource = setup.resource(caller, action, str_field("domain")?, str_field("resource")?)?;
-    let extra;
-    let context = match obj.get("context") {
-        None | Some(Value::Null) => &caller.context,
-        Some(Value::Object(m)) => {
-            let mut ctx = caller.context.clone();
-            for (k, v) in m {
-                match v {
-                    Value::String(s) => ctx.set_single(k, s.clone()),
-                    Value::Bool(b) => ctx.set_single(k, b.to_string()),
-                    Value::Number(n) => ctx.set_single(k, n.to_string()),
-                    Value::Array(items) => {
-                        let vals = items
-                            .iter()
-                            .map(|i| {
-                                i.as_str()
-                                    .map(str::to_owned)
-                                    .ok_or_else(|| format!("context `{k}`: values must be strings"))
-                            })
-                            .collect::<Result<Vec<_>, _>>()?;
-                        ctx.set(k, ContextValue::Multi(vals));
-                    }
-                    _ => {
-                        return Err(format!(
-                            "context `{k}` must be a string, boolean, number or array of strings"
-                        ))
-                    }
-                }
-            }
-            extra = ctx;
-            &extra
-        }
-        Some(_) => return Err("`context` must be an object".into()),
-    };
+    let resource = setup.resource(
+        caller,
+        &action,
+        str_field("domain")?,
+        str_field("resource")?,
+    )?;
+    let ctx = setup.context(caller, &resource, defaults, &given);
     let req = Request {
         principal: &caller.principal,
-        action,
+        action: &action,
         resource: &resource,
-        context,
+        context: &ctx,
     };
     Ok(eval::evaluate(&caller.compiled, &req))
 }

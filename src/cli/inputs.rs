@@ -58,8 +58,9 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
 }
 
 /// Expands PATH arguments: a file is itself; a directory is every `*.json` below it
-/// (sorted); a path that does not exist but has glob characters is a glob pattern;
-/// `-` is standard input. Errors name the path.
+/// (sorted; a directory with none is an error, as a glob that matches nothing is); a
+/// path that does not exist but has glob characters is a glob pattern; `-` is standard
+/// input. Errors name the path.
 pub fn expand(paths: &[String]) -> Result<Vec<Input>, String> {
     let mut out = Vec::new();
     for p in paths {
@@ -71,6 +72,9 @@ pub fn expand(paths: &[String]) -> Result<Vec<Input>, String> {
         if path.is_dir() {
             let mut files = Vec::new();
             walk(path, &mut files)?;
+            if files.is_empty() {
+                return Err(format!("no *.json file in directory `{p}`"));
+            }
             out.extend(files.into_iter().map(Input::File));
         } else if path.exists() {
             out.push(Input::File(path.to_path_buf()));

@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod inputs;
+pub mod out;
 pub mod proxy;
 pub mod serve;
 pub mod test;
@@ -41,15 +42,44 @@ pub enum Command {
     Proxy(proxy::Args),
 }
 
-/// Output formats shared by the subcommands.
+/// Output formats of `validate`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     /// Human-readable text.
     Text,
     /// JSON.
     Json,
-    /// SARIF 2.1.0 (validate only).
+    /// SARIF 2.1.0.
     Sarif,
+}
+
+/// Output formats of `check` and `test`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Human-readable text.
+    Text,
+    /// JSON.
+    Json,
+}
+
+/// The configuration file used when `--config` is not given: `$SWF_IAM_CONFIG`, else
+/// `policies/swf-iam.json` (relative to the working directory).
+pub fn default_config() -> std::path::PathBuf {
+    match std::env::var_os("SWF_IAM_CONFIG") {
+        Some(p) if !p.is_empty() => p.into(),
+        _ => DEFAULT_CONFIG.into(),
+    }
+}
+
+/// The default configuration path, relative to the working directory.
+pub const DEFAULT_CONFIG: &str = "policies/swf-iam.json";
+
+/// Why there is no configuration to load: what was looked for and how to give one.
+pub fn missing_config(path: &std::path::Path) -> String {
+    format!(
+        "the configuration `{}` does not exist here: give --config FILE, set SWF_IAM_CONFIG, or run from a directory with {DEFAULT_CONFIG}",
+        path.display()
+    )
 }
 
 /// Runs the parsed command line and returns the exit code.

@@ -1,15 +1,16 @@
 //! `swf-iam test`: run permission case files, optionally against stored snapshots.
 
-use super::{inputs, Format, EXIT_FAIL, EXIT_OK, EXIT_USAGE};
+use super::out::Out;
+use super::{inputs, OutputFormat, EXIT_FAIL, EXIT_OK, EXIT_USAGE};
 use crate::testing::{self, describe_matched, SnapshotStatus};
 use std::path::PathBuf;
 
 /// Arguments of `swf-iam test`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Output format (text or json).
+    /// Output format.
     #[arg(long, value_enum, default_value = "text")]
-    pub format: Format,
+    pub format: OutputFormat,
     /// Also compare each case's explanation with an insta snapshot in DIR.
     #[arg(long, value_name = "DIR")]
     pub snapshot: Option<PathBuf>,
@@ -30,7 +31,8 @@ pub fn run(args: &Args) -> u8 {
             return EXIT_USAGE;
         }
     };
-    let (mut passed, mut failed, mut malformed) = (0usize, 0usize, false);
+    let (mut passed, mut failed, mut malformed) = (0usize, 0usize, 0usize);
+    let mut out = Out::new();
     let mut files_json = Vec::new();
     for input in &inputs {
         let inputs::Input::File(path) = input else {
@@ -40,7 +42,7 @@ pub fn run(args: &Args) -> u8 {
         let file = match testing::load(path) {
             Ok(f) => f,
             Err(e) => {
-                malformed = true;
+                malformed += 1;
                 eprintln!("swf-iam: {e}");
                 files_json.push(
                     serde_json::json!({"path": path.display().to_string(), "error": e.to_string()}),
@@ -80,7 +82,7 @@ pub fn run(args: &Args) -> u8 {
             } else {
                 failed += 1;
             }
-            if args.format == Format::Text {
+            if args.format == OutputFormat::Text && !out.closed() {
                 let stmts: Vec<String> = result
                     .decision
                     .matched_statements
@@ -88,28 +90,33 @@ pub fn run(args: &Args) -> u8 {
                     .map(describe_matched)
                     .collect();
                 if result.passed() {
-                    println!(
+                    out.line(&format!(
                         "ok     {}:{} {} ({})",
                         path.display(),
                         result.line,
                         result.name,
                         result.decision.decision.as_str()
-                    );
+                    ));
                 } else {
-                    println!("FAILED {}:{} {}", path.display(), result.line, result.name);
+                    out.line(&format!(
+                        "FAILED {}:{} {}",
+                        path.display(),
+                        result.line,
+                        result.name
+                    ));
                     for f in &result.failures {
-                        println!("         {f}");
+                        out.line(&format!("         {f}"));
                     }
-                    println!(
+                    out.line(&format!(
                         "         deciding statements: {}",
                         if stmts.is_empty() {
                             "none".to_owned()
                         } else {
                             stmts.join(", ")
                         }
-                    );
+                    ));
                     if let Some(m) = &result.decision.message {
-                        println!("         {m}");
+                        out.line(&format!("         {m}"));
                     }
                 }
             }
@@ -129,17 +136,23 @@ pub fn run(args: &Args) -> u8 {
             .push(serde_json::json!({"path": path.display().to_string(), "cases": cases_json}));
     }
     match args.format {
-        Format::Text => println!("{passed} passed, {failed} failed"),
-        _ => println!(
-            "{}",
-            serde_json::to_string_pretty(&serde_json::json!({
+        // With input errors there is no pass/fail line: the run did not test everything.
+        OutputFormat::Text if malformed > 0 => eprintln!(
+            "swf-iam: {malformed} case file{} could not be loaded; {passed} case{} of the other files ran without failing and {failed} failed",
+            if malformed == 1 { "" } else { "s" },
+            if passed == 1 { "" } else { "s" },
+        ),
+        OutputFormat::Text => out.line(&format!("{passed} passed, {failed} failed")),
+        OutputFormat::Json => out.line(
+            &serde_json::to_string_pretty(&serde_json::json!({
                 "files": files_json,
-                "summary": {"passed": passed, "failed": failed, "malformed": malformed},
+                "summary": {"passed": passed, "failed": failed, "malformed": malformed > 0},
             }))
-            .unwrap_or_default()
+            .unwrap_or_default(),
         ),
     }
-    if malformed {
+    out.flush();
+    if malformed > 0 {
         EXIT_USAGE
     } else if failed > 0 {
         EXIT_FAIL

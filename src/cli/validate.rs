@@ -1,5 +1,6 @@
 //! `swf-iam validate`: judge policy documents as IAM's `CreatePolicy` would.
 
+use super::out::Out;
 use super::{inputs, Format, EXIT_FAIL, EXIT_OK, EXIT_USAGE};
 use crate::render;
 use crate::validate::{validate, PolicyKind, ValidationReport};
@@ -34,21 +35,23 @@ pub struct Args {
     /// What kind of policy the documents are (sets the size quota).
     #[arg(long, value_enum, default_value = "managed")]
     pub kind: Kind,
-    /// Name of the user, group or role, for inline-policy size messages.
-    #[arg(long, default_value = "NAME")]
-    pub name: String,
+    /// Name of the user, group or role, for IAM's inline-policy size message (required
+    /// with the inline kinds).
+    #[arg(long, required_if_eq_any = [("kind", "inline-user"), ("kind", "inline-group"), ("kind", "inline-role")])]
+    pub name: Option<String>,
     /// Files, directories (every *.json below), glob patterns, or - for standard input.
     #[arg(required = true)]
     pub paths: Vec<String>,
 }
 
 fn kind(args: &Args) -> PolicyKind {
+    let name = || args.name.clone().unwrap_or_default();
     match args.kind {
         Kind::Managed => PolicyKind::Managed,
         Kind::Boundary => PolicyKind::Boundary,
-        Kind::InlineUser => PolicyKind::InlineUser(args.name.clone()),
-        Kind::InlineGroup => PolicyKind::InlineGroup(args.name.clone()),
-        Kind::InlineRole => PolicyKind::InlineRole(args.name.clone()),
+        Kind::InlineUser => PolicyKind::InlineUser(name()),
+        Kind::InlineGroup => PolicyKind::InlineGroup(name()),
+        Kind::InlineRole => PolicyKind::InlineRole(name()),
         Kind::Scp => PolicyKind::Scp,
         Kind::Session => PolicyKind::Session,
     }
@@ -74,14 +77,18 @@ pub fn run(args: &Args) -> u8 {
             }
         }
     }
+    let mut out = Out::new();
     match args.format {
         Format::Text => {
             for r in &reports {
-                print!("{}", render::report_text(r));
+                out.write(&render::report_text(r));
+                if out.closed() {
+                    break;
+                }
             }
             let count = |s| reports.iter().map(|r| r.count(s)).sum::<usize>();
             let invalid = reports.iter().filter(|r| !r.iam_valid()).count();
-            println!(
+            out.line(&format!(
                 "{} file{} checked: {} rejected by IAM, {} error{}, {} security warning{}, {} warning{}",
                 reports.len(),
                 plural(reports.len()),
@@ -92,22 +99,20 @@ pub fn run(args: &Args) -> u8 {
                 plural(count(Severity::SecurityWarning)),
                 count(Severity::Warning),
                 plural(count(Severity::Warning)),
-            );
+            ));
         }
         Format::Json => {
             let v = serde_json::json!({
                 "files": reports.iter().map(render::report_json).collect::<Vec<_>>(),
                 "summary": render::summary_json(&reports),
             });
-            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+            out.line(&serde_json::to_string_pretty(&v).unwrap_or_default());
         }
         Format::Sarif => {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&render::sarif(&reports)).unwrap_or_default()
-            );
+            out.line(&serde_json::to_string_pretty(&render::sarif(&reports)).unwrap_or_default());
         }
     }
+    out.flush();
     if reports.iter().any(|r| r.count(Severity::Error) > 0) {
         EXIT_FAIL
     } else {

@@ -118,6 +118,57 @@ pub fn check_region(region: &str) -> Result<(), ArnError> {
     }
 }
 
+/// Checks the resource of a request: `*`, or an ARN
+/// `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE` (six fields, a known partition, a
+/// service, a resource; region and account may be empty, as for global services). A
+/// request names one resource, so `*` and `?` elsewhere are refused. An `swf` ARN must
+/// be a domain ARN that passes [`DomainArn::parse`].
+pub fn check_request_resource(resource: &str) -> Result<(), String> {
+    if resource == "*" {
+        return Ok(());
+    }
+    let fields: Vec<&str> = resource.splitn(6, ':').collect();
+    let [prefix, partition, service, region, account, rest] = fields.as_slice() else {
+        return Err(format!(
+            "`{resource}` is not an ARN (arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE) or `*`"
+        ));
+    };
+    if *prefix != "arn" || service.is_empty() || rest.is_empty() {
+        return Err(format!(
+            "`{resource}` is not an ARN (arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE) or `*`"
+        ));
+    }
+    if !PARTITIONS.contains(partition) {
+        return Err(format!("`{partition}` in `{resource}` is not a partition"));
+    }
+    if resource.contains(['*', '?']) {
+        return Err(format!(
+            "`{resource}` is a pattern: a request names exactly one resource"
+        ));
+    }
+    if !region.is_empty() {
+        check_region(region).map_err(|e| format!("`{resource}`: {e}"))?;
+    }
+    if !account.is_empty() {
+        check_account(account).map_err(|e| format!("`{resource}`: {e}"))?;
+    }
+    if *service == "swf" {
+        DomainArn::parse(resource).map_err(|e| format!("`{resource}`: {e}"))?;
+    }
+    Ok(())
+}
+
+/// The region of a resource ARN (`aws:RequestedRegion` of a request on it): its fourth
+/// field, when the ARN has one; `None` for `*` and region-less ARNs.
+pub fn region_of(resource: &str) -> Option<&str> {
+    let mut fields = resource.splitn(6, ':');
+    if fields.next() != Some("arn") {
+        return None;
+    }
+    let region = fields.nth(2)?;
+    (!region.is_empty() && fields.next().is_some()).then_some(region)
+}
+
 /// Checks a 12-digit account ID.
 pub fn check_account(account: &str) -> Result<(), ArnError> {
     if account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) {
@@ -262,6 +313,41 @@ mod tests {
         }
         assert!(check_domain_name(&"x".repeat(257)).is_err());
         assert!(check_domain_name("ARN").is_ok());
+    }
+
+    #[test]
+    fn request_resources_and_their_regions() {
+        for ok in [
+            "*",
+            "arn:aws:swf:us-east-1:123456789012:/domain/orders",
+            "arn:aws:s3:::bucket/key",
+            "arn:aws:iam::123456789012:role/x",
+            "arn:aws-cn:swf:cn-north-1:123456789012:/domain/a",
+        ] {
+            assert!(check_request_resource(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "orders",
+            "arn:aws:swf",
+            "arn:aws:swf:us-east-1:123456789012",
+            "arn:aws:swf:us-east-1:123456789012:",
+            "arn:nope:swf:us-east-1:123456789012:/domain/a",
+            "arn:aws:swf:us-east-1:123456789012:/domain/*",
+            "arn:aws:swf:us-east-1:123456789012:domain/a",
+            "arn:aws:swf:useast1:123456789012:/domain/a",
+            "arn:aws:swf:us-east-1:12:/domain/a",
+            "ARN:aws:swf:us-east-1:123456789012:/domain/a",
+        ] {
+            assert!(check_request_resource(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            region_of("arn:aws:swf:eu-west-1:123456789012:/domain/orders"),
+            Some("eu-west-1")
+        );
+        assert_eq!(region_of("arn:aws:s3:::bucket"), None);
+        assert_eq!(region_of("*"), None);
+        assert_eq!(region_of("arn:aws:swf:eu-west-1"), None);
     }
 
     #[test]

@@ -205,6 +205,87 @@ pub fn action(name: &str) -> Option<&'static SwfAction> {
     ACTIONS.iter().find(|a| a.name.eq_ignore_ascii_case(bare))
 }
 
+/// The catalog action nearest to `name` (without prefix, any case) by edit distance,
+/// if one is within a quarter of the name's length (at least 2 edits); `None` for an
+/// exact (case-insensitive) match.
+pub fn nearest(name: &str) -> Option<&'static SwfAction> {
+    let lower = name.to_ascii_lowercase();
+    let budget = (lower.len() / 4).max(2);
+    ACTIONS
+        .iter()
+        .filter(|a| !a.name.eq_ignore_ascii_case(name))
+        .map(|a| (edit_distance(&lower, &a.name.to_ascii_lowercase()), a))
+        .filter(|(d, _)| *d <= budget)
+        .min_by_key(|(d, a)| (*d, a.name))
+        .map(|(_, a)| a)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut cur = Vec::with_capacity(b.len() + 1);
+        cur.push(i + 1);
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != cb);
+            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// Reads the action of a request (`check --action`, a case's `action`): exactly one
+/// action, `service:Name`. An `swf:` action must be in the catalog and comes back in
+/// its spelling (`swf:recordactivitytaskheartbeat` → `swf:RecordActivityTaskHeartbeat`);
+/// another service's action is kept as given and decided by IAM's generic rules. Empty
+/// text, a missing prefix, a wildcard or an unknown `swf:` action is an error that says
+/// what was meant where it can.
+pub fn request_action(text: &str) -> Result<String, String> {
+    if text.is_empty() {
+        return Err(
+            "the action is empty: give one action, e.g. `swf:RecordActivityTaskHeartbeat`".into(),
+        );
+    }
+    if text.contains(['*', '?']) {
+        return Err(format!(
+            "`{text}` is a pattern: a request names exactly one action, e.g. `swf:RecordActivityTaskHeartbeat`"
+        ));
+    }
+    let Some((service, name)) = text.split_once(':') else {
+        return Err(match action(text).or_else(|| nearest(text)) {
+            Some(a) => format!(
+                "`{text}` has no service prefix: did you mean `swf:{}`?",
+                a.name
+            ),
+            None => {
+                format!("`{text}` has no service prefix: write `service:Action`, e.g. `swf:{text}`")
+            }
+        });
+    };
+    let well_formed = !service.is_empty()
+        && service
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        && !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !well_formed {
+        return Err(format!("`{text}` is not an action: write `service:Action`"));
+    }
+    if !service.eq_ignore_ascii_case("swf") {
+        return Ok(text.to_owned());
+    }
+    match action(name) {
+        Some(a) => Ok(format!("swf:{}", a.name)),
+        None => Err(match nearest(name) {
+            Some(a) => format!("`{text}` is not an Amazon SWF action: did you mean `swf:{}`?", a.name),
+            None => format!("`{text}` is not an Amazon SWF action (see `swf-iam validate`'s catalog of 39 operations and 12 decisions)"),
+        }),
+    }
+}
+
 /// Every `swf:` condition key of any action, in the catalog's spelling.
 pub fn all_swf_keys() -> impl Iterator<Item = &'static str> {
     let mut seen: Vec<&'static str> = Vec::new();
@@ -255,5 +336,42 @@ mod tests {
             .unwrap()
             .supports_key("aws:RequestTag/env"));
         assert!(all_swf_keys().any(|k| k == "swf:workflowTypeVersion"));
+    }
+
+    #[test]
+    fn request_actions_are_exact() {
+        assert_eq!(
+            request_action("swf:recordactivitytaskheartbeat").unwrap(),
+            "swf:RecordActivityTaskHeartbeat"
+        );
+        assert_eq!(request_action("s3:GetObject").unwrap(), "s3:GetObject");
+        let e = request_action("swf:RecordActivityTaskHeartbeet").unwrap_err();
+        assert!(
+            e.contains("did you mean `swf:RecordActivityTaskHeartbeat`?"),
+            "{e}"
+        );
+        let e = request_action("RecordActivityTaskHeartbeat").unwrap_err();
+        assert!(
+            e.contains("no service prefix: did you mean `swf:RecordActivityTaskHeartbeat`?"),
+            "{e}"
+        );
+        for bad in [
+            "",
+            "swf:*",
+            "swf:Record*",
+            "*",
+            "swf:Record?ctivityTaskHeartbeat",
+            "swf:",
+            ":x",
+            "swf:a b",
+            "swf:Nothing",
+        ] {
+            assert!(request_action(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            nearest("PollForActivityTsk").map(|a| a.name),
+            Some("PollForActivityTask")
+        );
+        assert!(nearest("Completely").is_none());
     }
 }

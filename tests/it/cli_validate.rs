@@ -175,6 +175,22 @@ fn size_quota_depends_on_kind() {
         "Cannot exceed quota for PolicySize: 6144"
     );
     let o = run(&["validate", "--format", "json", "--kind", "inline-role", p]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "inline kinds need --name: no placeholder name in IAM's message"
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--name"));
+    let o = run(&[
+        "validate",
+        "--format",
+        "json",
+        "--kind",
+        "inline-role",
+        "--name",
+        "worker",
+        p,
+    ]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["files"][0]["valid"], true);
     let o = run(&[
