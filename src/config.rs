@@ -105,6 +105,38 @@ pub struct Config {
     pub account: String,
     /// The principals.
     pub principals: Vec<PrincipalConfig>,
+    /// What `serve` registers in its emulator at start, in order (`register`).
+    pub registrations: Vec<Registration>,
+}
+
+/// One registration `serve` makes at start: the body of an SWF `RegisterDomain`,
+/// `RegisterActivityType` or `RegisterWorkflowType` call, in the configuration's default
+/// region, validated by the emulator as SWF validates the call.
+#[derive(Debug, Clone)]
+pub struct Registration {
+    /// `RegisterDomain`, `RegisterActivityType` or `RegisterWorkflowType`.
+    pub operation: &'static str,
+    /// The request body.
+    pub body: serde_json::Map<String, serde_json::Value>,
+    /// Where it is in the configuration (the message is empty).
+    pub at: crate::source::Located,
+}
+
+/// A spanned JSON value as `serde_json`'s (numbers keep their value).
+fn to_serde(node: &Node) -> serde_json::Value {
+    match &node.value {
+        Value::Null => serde_json::Value::Null,
+        Value::Bool(b) => serde_json::Value::Bool(*b),
+        Value::Number(n) => serde_json::from_str(n).unwrap_or(serde_json::Value::Null),
+        Value::String(s) => serde_json::Value::String(s.clone()),
+        Value::Array(items) => serde_json::Value::Array(items.iter().map(to_serde).collect()),
+        Value::Object(members) => serde_json::Value::Object(
+            members
+                .iter()
+                .map(|m| (m.key.clone(), to_serde(&m.value)))
+                .collect(),
+        ),
+    }
 }
 
 impl Config {
@@ -245,6 +277,7 @@ impl Reader<'_> {
                 "account",
                 "scps",
                 "principals",
+                "register",
             ],
         )?;
         let get = |k: &str| members.iter().find(|m| m.key == k);
@@ -376,6 +409,44 @@ impl Reader<'_> {
                 principals.push(pc);
             }
         }
+        let mut registrations = Vec::new();
+        if let Some(m) = get("register") {
+            let p = ptr.key("register");
+            let members =
+                self.object(&m.value, &p, &["domains", "activityTypes", "workflowTypes"])?;
+            for (key, operation) in [
+                ("domains", "RegisterDomain"),
+                ("activityTypes", "RegisterActivityType"),
+                ("workflowTypes", "RegisterWorkflowType"),
+            ] {
+                let Some(list) = members.iter().find(|x| x.key == key) else {
+                    continue;
+                };
+                let lp = p.key(key);
+                let Value::Array(items) = &list.value.value else {
+                    return Err(self.err(
+                        &list.value,
+                        &lp,
+                        format!("`{key}` must be an array of {operation} requests"),
+                    ));
+                };
+                for (i, it) in items.iter().enumerate() {
+                    let ip = lp.index(i);
+                    let serde_json::Value::Object(body) = to_serde(it) else {
+                        return Err(self.err(
+                            it,
+                            &ip,
+                            format!("each entry of `{key}` is the body of an {operation} request (an object)"),
+                        ));
+                    };
+                    registrations.push(Registration {
+                        operation,
+                        body,
+                        at: self.source.locate(it.span.start, &ip, ""),
+                    });
+                }
+            }
+        }
         Ok(Config {
             path: path.to_path_buf(),
             partition,
@@ -383,6 +454,7 @@ impl Reader<'_> {
             regions,
             account,
             principals,
+            registrations,
         })
     }
 

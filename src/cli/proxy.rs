@@ -1,11 +1,12 @@
 //! `swf-iam proxy`: the gate in front of another SWF endpoint.
 
-use super::serve::{decision_log, run_gated, ConnectionArgs, GatedServer};
+use super::serve::{
+    decision_log, listen_addr, load_config, run_gated, ConnectionArgs, GatedServer,
+};
 use super::EXIT_USAGE;
-use crate::config::{Config, Secret};
+use crate::config::Secret;
 use crate::gate::ops::init_logging;
 use crate::proxy::{ProxyOptions, ProxyService, TokenBook};
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,12 +17,12 @@ pub struct Args {
     /// The SWF endpoint to protect, e.g. http://127.0.0.1:5000 (moto's server).
     #[arg(long)]
     pub upstream: http::Uri,
-    /// Configuration file.
-    #[arg(long, default_value = "policies/swf-iam.json")]
-    pub config: PathBuf,
-    /// Address to listen on (port 0 picks a free port; the banner shows it).
+    /// Configuration file [default: $SWF_IAM_CONFIG, else policies/swf-iam.json].
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Address to listen on, HOST:PORT (port 0 picks a free port; the banner shows it).
     #[arg(long, default_value = "127.0.0.1:4600")]
-    pub listen: SocketAddr,
+    pub listen: String,
     /// Seconds to wait for the upstream before answering ServiceUnavailableException.
     #[arg(long, default_value_t = 70)]
     pub upstream_timeout: u64,
@@ -52,11 +53,13 @@ pub struct Args {
 
 /// Runs `proxy` until Ctrl-C or SIGTERM: 0 after a clean shutdown, 2 on a usage error.
 pub fn run(args: &Args) -> u8 {
-    let log = decision_log(&args.decision_log);
-    if let Err(e) = init_logging(&log) {
-        eprintln!("swf-iam: cannot open the decision log: {e}");
-        return EXIT_USAGE;
-    }
+    let listen = match listen_addr(&args.listen) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("swf-iam: {e}");
+            return EXIT_USAGE;
+        }
+    };
     if args.upstream.scheme_str() != Some("http") || args.upstream.authority().is_none() {
         eprintln!(
             "swf-iam: --upstream must be an http:// URL with a host, not `{}`",
@@ -64,13 +67,18 @@ pub fn run(args: &Args) -> u8 {
         );
         return EXIT_USAGE;
     }
-    let config = match Config::load(&args.config) {
-        Ok(c) => c,
+    let (config_path, config) = match load_config(args.config.as_ref()) {
+        Ok(x) => x,
         Err(e) => {
             eprintln!("swf-iam: {e}");
             return EXIT_USAGE;
         }
     };
+    let log = decision_log(&args.decision_log);
+    if let Err(e) = init_logging(&log) {
+        eprintln!("swf-iam: cannot open the decision log: {e}");
+        return EXIT_USAGE;
+    }
     let key = match &args.envelope_key_file {
         Some(p) => match std::fs::read_to_string(p) {
             Ok(k) if k.trim().len() >= 16 => Some(Secret::new(k.trim())),
@@ -100,10 +108,11 @@ pub fn run(args: &Args) -> u8 {
     let book = Arc::new(TokenBook::new(&opts));
     let server = GatedServer {
         what: format!("proxy to {}", args.upstream),
-        listen: args.listen,
-        config_path: &args.config,
+        listen,
+        config_path: &config_path,
         log: &log,
         watch: args.watch,
+        on_shutdown: None,
         limits,
         gate: args.connections.gate_options(),
     };

@@ -1,6 +1,6 @@
 //! `swf-iam serve`: the embedded SWF emulator behind the gate, on a local port.
 
-use super::{EXIT_OK, EXIT_USAGE};
+use super::{default_config, missing_config, EXIT_OK, EXIT_USAGE};
 use crate::config::Config;
 use crate::emulator::{Emulator, SystemClock};
 use crate::gate::ops::{init_logging, reload_on_change, reload_on_sighup, DecisionLog};
@@ -18,12 +18,13 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:4599";
 /// Arguments of `swf-iam serve`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Configuration file.
-    #[arg(long, default_value = "policies/swf-iam.json")]
-    pub config: PathBuf,
-    /// Address to listen on (port 0 picks a free port; the banner shows it).
+    /// Configuration file [default: $SWF_IAM_CONFIG, else policies/swf-iam.json].
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Address to listen on, HOST:PORT (`localhost:4599` works; port 0 picks a free
+    /// port; the banner shows it).
     #[arg(long, default_value = DEFAULT_LISTEN)]
-    pub listen: SocketAddr,
+    pub listen: String,
     /// Longest wait of PollForDecisionTask/PollForActivityTask, in seconds (SWF: 60).
     #[arg(long, default_value_t = 60)]
     pub poll_timeout: u64,
@@ -135,6 +136,27 @@ pub fn banner(
         text.push_str(&format!(
             "  aws swf record-activity-task-heartbeat --task-token TOKEN --details 50% --endpoint-url http://{addr}\n"
         ));
+        text.push_str(&format!(
+            "From nothing to an allowed and a denied heartbeat: examples/first-heartbeat.sh http://{addr}\n"
+        ));
+    }
+    if !config.registrations.is_empty() {
+        text.push_str(&format!(
+            "registered at start: {} (configuration `register`)\n",
+            config
+                .registrations
+                .iter()
+                .map(|r| {
+                    let name = r.body.get("name").and_then(|v| v.as_str()).unwrap_or("?");
+                    match r.operation {
+                        "RegisterDomain" => format!("domain {name}"),
+                        "RegisterActivityType" => format!("activity type {name}"),
+                        _ => format!("workflow type {name}"),
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
     }
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes());
@@ -172,6 +194,8 @@ pub struct GatedServer<'a> {
     pub log: &'a DecisionLog,
     /// Reload when files change.
     pub watch: bool,
+    /// Called once when shutdown begins (before open connections are drained).
+    pub on_shutdown: Option<Box<dyn FnOnce() + Send>>,
     /// Connection bounds.
     pub limits: Limits,
     /// The gate's options.
@@ -216,7 +240,15 @@ where
             }
         };
         let addr = listener.local_addr().unwrap_or(s.listen);
-        let shutdown = shutdown_signal();
+        let signal = shutdown_signal();
+        let hook = s.on_shutdown;
+        let shutdown = async move {
+            signal.await;
+            tracing::info!(target: "swf_iam::server", "shutting down");
+            if let Some(f) = hook {
+                f();
+            }
+        };
         let layer = GateLayer::with_options(config.clone(), resolver, s.gate.clone());
         #[cfg(unix)]
         if let Err(e) = reload_on_sighup(layer.handle(), s.config_path.to_path_buf()) {
@@ -232,25 +264,53 @@ where
         banner(&s.what, addr, s.config_path, &config, s.log);
         let svc = layer.layer(inner);
         crate::server::serve_with(listener, svc, shutdown, Duration::from_secs(5), s.limits).await;
-        eprintln!("swf-iam: shut down");
+        tracing::info!(target: "swf_iam::server", "shut down");
         EXIT_OK
     })
 }
 
+/// Resolves `--listen`: `HOST:PORT` (a name such as `localhost`, or an address; an IPv6
+/// address in brackets), to the first address it resolves to.
+pub fn listen_addr(text: &str) -> Result<SocketAddr, String> {
+    use std::net::ToSocketAddrs;
+    text.to_socket_addrs()
+        .map_err(|e| format!("--listen `{text}`: {e} (give HOST:PORT, e.g. 127.0.0.1:4599)"))?
+        .next()
+        .ok_or_else(|| format!("--listen `{text}` resolves to no address"))
+}
+
+/// Loads the configuration for `serve`/`proxy`: `--config`, else the default one, with
+/// the same message as `check` when there is none.
+pub fn load_config(given: Option<&PathBuf>) -> Result<(PathBuf, Config), String> {
+    let path = given.cloned().unwrap_or_else(default_config);
+    if given.is_none() && !path.exists() {
+        return Err(missing_config(&path));
+    }
+    let config = Config::load(&path).map_err(|e| e.to_string())?;
+    Ok((path, config))
+}
+
 /// Runs `serve` until Ctrl-C or SIGTERM: 0 after a clean shutdown, 2 on a usage error.
 pub fn run(args: &Args) -> u8 {
-    let log = decision_log(&args.decision_log);
-    if let Err(e) = init_logging(&log) {
-        eprintln!("swf-iam: cannot open the decision log: {e}");
-        return EXIT_USAGE;
-    }
-    let config = match Config::load(&args.config) {
-        Ok(c) => c,
+    let listen = match listen_addr(&args.listen) {
+        Ok(a) => a,
         Err(e) => {
             eprintln!("swf-iam: {e}");
             return EXIT_USAGE;
         }
     };
+    let (config_path, config) = match load_config(args.config.as_ref()) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("swf-iam: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    let log = decision_log(&args.decision_log);
+    if let Err(e) = init_logging(&log) {
+        eprintln!("swf-iam: cannot open the decision log: {e}");
+        return EXIT_USAGE;
+    }
     let emulator = Emulator::new(
         &config.partition,
         &config.region,
@@ -258,12 +318,22 @@ pub fn run(args: &Args) -> u8 {
         Arc::new(SystemClock),
         Duration::from_secs(args.poll_timeout),
     );
+    for r in &config.registrations {
+        if let Err(e) = emulator.register(&config.region, r.operation, &r.body) {
+            let mut at = r.at.clone();
+            at.message = format!("{} failed: {}", r.operation, e);
+            eprintln!("swf-iam: {at}");
+            return EXIT_USAGE;
+        }
+    }
+    let closer = emulator.clone();
     let server = GatedServer {
         what: "serve".into(),
-        listen: args.listen,
-        config_path: &args.config,
+        listen,
+        config_path: &config_path,
         log: &log,
         watch: args.watch,
+        on_shutdown: Some(Box::new(move || closer.close_polls())),
         limits: args.connections.limits(1),
         gate: args.connections.gate_options(),
     };

@@ -85,6 +85,7 @@ pub struct Emulator {
     clock: Arc<dyn Clock>,
     poll_timeout: Duration,
     max_body: usize,
+    closing: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Emulator {
@@ -115,6 +116,7 @@ impl Emulator {
             clock,
             poll_timeout,
             max_body: 1 << 20,
+            closing: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -245,7 +247,7 @@ impl Emulator {
                 }
             }
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            if left.is_zero() {
+            if left.is_zero() || self.closing.load(std::sync::atomic::Ordering::SeqCst) {
                 return Ok(if decision {
                     json!({"taskToken": "", "startedEventId": 0, "previousStartedEventId": 0, "events": []})
                 } else {
@@ -256,6 +258,40 @@ impl Emulator {
             tokio::select! {
                 () = &mut notified => {}
                 () = tokio::time::sleep(left.min(Duration::from_millis(250))) => {}
+            }
+        }
+    }
+
+    /// Makes one start-up registration (`RegisterDomain`, `RegisterActivityType`,
+    /// `RegisterWorkflowType`) in `region`, as the ungated call would.
+    pub fn register(
+        &self,
+        region: &str,
+        operation: &str,
+        body: &Map<String, Value>,
+    ) -> Result<(), WireError> {
+        let region = self.region(region)?;
+        let now = self.clock.now();
+        let mut st = Self::lock(&region)?;
+        match operation {
+            "RegisterDomain" => st.register_domain(body),
+            "RegisterActivityType" => st.register_activity_type(body, now),
+            "RegisterWorkflowType" => st.register_workflow_type(body, now),
+            other => Err(WireError::UnknownOperation(format!(
+                "`{other}` is not a registration"
+            ))),
+        }
+        .map(|_| ())
+    }
+
+    /// Ends every long poll now with an empty task, and every later one at once (used at
+    /// shutdown, so that open polls are answered instead of dropped).
+    pub fn close_polls(&self) {
+        self.closing
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Ok(map) = self.regions.read() {
+            for r in map.values() {
+                r.work.notify_waiters();
             }
         }
     }

@@ -52,46 +52,77 @@ fn is_decision(meta: &tracing::Metadata<'_>) -> bool {
     meta.target() == "swf_iam::decision"
 }
 
+/// Whether standard error gets ANSI colour: only a terminal, and never with `NO_COLOR`.
+pub fn stderr_colour() -> bool {
+    use std::io::IsTerminal;
+    io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
 /// A subscriber that writes `swf_iam::decision` events as JSON lines to `decisions`
 /// (time, level, and the fields: principal, operation, action, resource, decision,
-/// statement, peer, latency_us) and every other event as text to standard error,
-/// filtered by `RUST_LOG` (default `info`).
+/// statement, peer, latency_us) and every other event to standard error, filtered by
+/// `RUST_LOG` (default `info`). Other events are text, except when the decision log
+/// also goes to standard error: then they are JSON lines too, so the stream is never a
+/// mix of JSON and text lines. Colour only on a terminal, never with `NO_COLOR`.
 pub fn subscriber(
     decisions: &DecisionLog,
 ) -> io::Result<Box<dyn tracing::Subscriber + Send + Sync>> {
-    let other = tracing_subscriber::fmt::layer()
-        .with_writer(io::stderr)
-        .with_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
-        .with_filter(filter_fn(|m| !is_decision(m)));
-    let registry = tracing_subscriber::registry().with(other);
+    let filter = || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     Ok(match decisions {
-        DecisionLog::Off => Box::new(registry),
         DecisionLog::Stderr => Box::new(
-            registry.with(
-                tracing_subscriber::fmt::layer()
-                    .json()
-                    .flatten_event(true)
-                    .with_target(false)
-                    .with_writer(io::stderr)
-                    .with_filter(filter_fn(is_decision)),
-            ),
-        ),
-        DecisionLog::File(path) => {
-            let file = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)?;
-            Box::new(
-                registry.with(
+            tracing_subscriber::registry()
+                .with(
+                    tracing_subscriber::fmt::layer()
+                        .json()
+                        .flatten_event(true)
+                        .with_ansi(false)
+                        .with_writer(io::stderr)
+                        .with_filter(filter())
+                        .with_filter(filter_fn(|m| !is_decision(m))),
+                )
+                .with(
                     tracing_subscriber::fmt::layer()
                         .json()
                         .flatten_event(true)
                         .with_target(false)
                         .with_ansi(false)
-                        .with_writer(FileWriter(Arc::new(Mutex::new(file))))
+                        .with_writer(io::stderr)
                         .with_filter(filter_fn(is_decision)),
                 ),
-            )
+        ),
+        other => {
+            let text = tracing_subscriber::fmt::layer()
+                .with_ansi(stderr_colour())
+                .with_writer(io::stderr)
+                .with_filter(filter())
+                .with_filter(filter_fn(|m| !is_decision(m)));
+            let registry = tracing_subscriber::registry().with(text);
+            match other {
+                DecisionLog::File(path) => {
+                    let file = std::fs::OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(path)
+                        .map_err(|e| {
+                            io::Error::new(
+                                e.kind(),
+                                format!("cannot open `{}`: {e}", path.display()),
+                            )
+                        })?;
+                    Box::new(
+                        registry.with(
+                            tracing_subscriber::fmt::layer()
+                                .json()
+                                .flatten_event(true)
+                                .with_target(false)
+                                .with_ansi(false)
+                                .with_writer(FileWriter(Arc::new(Mutex::new(file))))
+                                .with_filter(filter_fn(is_decision)),
+                        ),
+                    )
+                }
+                _ => Box::new(registry),
+            }
         }
     })
 }

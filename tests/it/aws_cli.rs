@@ -6,7 +6,7 @@ use std::process::Command;
 use std::time::Duration;
 
 /// The aws CLI v2 (PyPI's `awscli` is v1 and may shadow it on PATH).
-fn aws_cli() -> String {
+pub fn aws_cli() -> String {
     let candidates = [
         std::env::var("SWF_IAM_AWS_CLI").ok(),
         Some("/usr/bin/aws".to_owned()),
@@ -151,4 +151,191 @@ fn serve_shuts_down_cleanly_on_sigterm() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// `examples/first-heartbeat.sh` against `serve` with the shipped configuration: five
+/// aws CLI calls to an allowed heartbeat, and the denied one.
+#[test]
+fn the_first_heartbeat_example_runs_against_serve() {
+    let cli = aws_cli();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_swf-iam"))
+        .current_dir(root)
+        .env_remove("SWF_IAM_CONFIG")
+        .args(["serve", "--listen", "localhost:0", "--decision-log", "off"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut reader = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut banner = String::new();
+    // The banner ends with the start-up registrations.
+    loop {
+        let mut l = String::new();
+        if std::io::BufRead::read_line(&mut reader, &mut l).unwrap() == 0 {
+            break;
+        }
+        banner.push_str(&l);
+        if l.starts_with("registered at start") {
+            break;
+        }
+    }
+    std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+    let server = Server {
+        url: banner
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap()
+            .to_owned(),
+        child,
+    };
+    assert!(
+        banner.contains(&format!("examples/first-heartbeat.sh {}", server.url)),
+        "{banner}"
+    );
+    assert!(
+        banner.contains("registered at start: domain orders, activity type hb, workflow type wf"),
+        "{banner}"
+    );
+    let home = std::env::temp_dir().join(format!("swf-iam-first-hb-{}", std::process::id()));
+    std::fs::create_dir_all(&home).unwrap();
+    let o = Command::new("bash")
+        .current_dir(root)
+        .arg("examples/first-heartbeat.sh")
+        .arg(&server.url)
+        .env("AWS_CLI", &cli)
+        .env("HOME", &home)
+        .env_remove("AWS_PROFILE")
+        .output()
+        .unwrap();
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert!(o.status.success(), "{out}\n{err}");
+    assert!(out.contains("\"cancelRequested\": false"), "{out}");
+    assert!(out.contains("OperationNotPermittedFault"), "{out}");
+    assert_eq!(
+        err.matches("\n$ [").count(),
+        5,
+        "five calls to the allowed heartbeat: {err}"
+    );
+    assert!(
+        out.contains("$ [BILLING] aws swf record-activity-task-heartbeat"),
+        "{out}"
+    );
+}
+
+/// SIGTERM during long polls answers the open polls (an empty task) at once, then exits.
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_answers_open_polls_at_once() {
+    let dir = std::env::temp_dir().join(format!("swf-iam-term-poll-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut server = serve_bin(&dir, &config_text(), &["--poll-timeout", "60"], None);
+    let op = client(server.addr(), OPERATOR);
+    setup_orders(&op, "300", "60").await;
+    let polls: Vec<_> = (0..3)
+        .map(|_| {
+            let op = op.clone();
+            tokio::spawn(async move {
+                op.poll_for_decision_task()
+                    .domain("orders")
+                    .task_list(tl("deciders"))
+                    .send()
+                    .await
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let t0 = std::time::Instant::now();
+    assert!(Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    for p in polls {
+        let task = p
+            .await
+            .unwrap()
+            .expect("the open poll is answered, not dropped");
+        assert!(task.task_token().is_empty());
+    }
+    assert!(t0.elapsed() < Duration::from_secs(3), "{:?}", t0.elapsed());
+    let status = loop {
+        if let Some(st) = server.child.try_wait().unwrap() {
+            break st;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(6), "serve did not exit");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(0));
+}
+
+/// Start-up errors name what is wrong: a missing configuration, an unwritable decision
+/// log, a registration the emulator refuses (with its place in the configuration).
+#[test]
+fn serve_start_up_errors_name_the_thing() {
+    let dir = std::env::temp_dir().join(format!("swf-iam-serve-errors-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let run = |args: &[&str], cwd: &std::path::Path| {
+        Command::new(env!("CARGO_BIN_EXE_swf-iam"))
+            .current_dir(cwd)
+            .env_remove("SWF_IAM_CONFIG")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let o = run(&["serve", "--listen", "127.0.0.1:0"], &dir);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("policies/swf-iam.json` does not exist here"),
+        "{err}"
+    );
+    assert!(err.contains("SWF_IAM_CONFIG"), "{err}");
+    let cfg = dir.join("c.json");
+    std::fs::write(&cfg, config_text()).unwrap();
+    let cfg = cfg.display().to_string();
+    let o = run(
+        &[
+            "serve",
+            "--config",
+            &cfg,
+            "--listen",
+            "127.0.0.1:0",
+            "--decision-log",
+            "/nonexistent-dir/d.log",
+        ],
+        &dir,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("/nonexistent-dir/d.log"), "{err}");
+    let o = run(
+        &["serve", "--config", &cfg, "--listen", "nowhere.invalid:x"],
+        &dir,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--listen"));
+    let bad = config_text().replacen(
+        r#""principals""#,
+        r#""register": {"domains": [{"name": "ok", "workflowExecutionRetentionPeriodInDays": "1"}], "activityTypes": [{"domain": "missing", "name": "a", "version": "1"}]}, "principals""#,
+        1,
+    );
+    let bad_path = dir.join("bad.json");
+    std::fs::write(&bad_path, bad).unwrap();
+    let o = run(
+        &[
+            "serve",
+            "--config",
+            bad_path.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ],
+        &dir,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("/register/activityTypes/0"), "{err}");
+    assert!(err.contains("RegisterActivityType failed"), "{err}");
 }

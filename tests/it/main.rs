@@ -16,6 +16,7 @@ mod gatekit;
 mod aws_cli;
 mod boto3;
 mod cli_check;
+mod cli_first_hour;
 mod cli_test;
 mod cli_validate;
 mod emulator_rules;
