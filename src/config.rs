@@ -7,6 +7,7 @@
 //! JSON pointer.
 
 use crate::compile::{CompiledPolicySet, LoadedPolicy, PolicyError, PolicySet};
+use crate::eval::context::PrincipalType;
 use crate::eval::{Context, Principal};
 use crate::json::{self, Member, Node, Value};
 use crate::source::{Pointer, SourceFile};
@@ -139,7 +140,84 @@ fn to_serde(node: &Node) -> serde_json::Value {
     }
 }
 
+/// The kind IAM holds an identity policy of `principal` to: a customer managed policy
+/// when the entry names its ARN (`{"path", "arn"}`), else an inline policy of the user or
+/// role (IAM's inline quotas and messages).
+fn identity_kind(principal: &Principal, entry: &Node) -> PolicyKind {
+    let has_arn = matches!(&entry.value, Value::Object(m) if m.iter().any(|m| m.key == "arn"));
+    if has_arn {
+        return PolicyKind::Managed;
+    }
+    match (&principal.principal_type, &principal.username) {
+        (PrincipalType::User, Some(name)) => PolicyKind::InlineUser(name.clone()),
+        (PrincipalType::AssumedRole, _) => {
+            // arn:aws:iam::ACCOUNT:role/PATH/NAME or arn:aws:sts::ACCOUNT:assumed-role/NAME/SESSION
+            let resource = principal.arn.splitn(6, ':').nth(5).unwrap_or("");
+            let name = match resource.strip_prefix("assumed-role/") {
+                Some(rest) => rest.split('/').next().unwrap_or(""),
+                None => resource.rsplit('/').next().unwrap_or(""),
+            };
+            PolicyKind::InlineRole(name.to_owned())
+        }
+        _ => PolicyKind::Managed,
+    }
+}
+
+/// A policy a configuration names, with the kind IAM holds it to, ready to validate.
+#[derive(Debug, Clone)]
+pub struct PolicyRef {
+    /// The kind (SCP levels `Scp`, boundaries `Boundary`, session policies `Session`,
+    /// identity policies as the loader reads them).
+    pub kind: PolicyKind,
+    /// The file the policy's text is in.
+    pub file: PathBuf,
+    /// The policy's text: the file's bytes, or for an inline policy the enclosing file
+    /// with everything before the object blanked (so positions are the file's).
+    pub text: Vec<u8>,
+    /// The JSON pointer of an inline policy in `file`; empty for a policy file.
+    pub pointer: String,
+}
+
 impl Config {
+    /// Every policy the configuration at `path` (text `bytes`) names, in order, with its
+    /// kind — without loading or compiling them, so that each can be validated on its
+    /// own. A missing file or a malformed configuration is an error with its place.
+    pub fn policy_references(path: &Path, bytes: &[u8]) -> Result<Vec<PolicyRef>, ConfigError> {
+        let source = SourceFile::new(
+            path.display().to_string(),
+            String::from_utf8_lossy(bytes).into_owned(),
+        );
+        let r = Reader {
+            source: &source,
+            dir: path.parent().unwrap_or(Path::new(".")).to_path_buf(),
+            base: Pointer::root(),
+        };
+        let root = json::parse(bytes).map_err(|e| {
+            r.err_at(
+                e.offset,
+                &Pointer::root(),
+                format!("not valid JSON: {}", e.kind),
+            )
+        })?;
+        r.references(&root)
+    }
+
+    /// [`Config::policy_references`] of a configuration embedded at `pointer` in
+    /// `source` (a case file's inline `config`).
+    pub fn policy_references_in(
+        path: &Path,
+        source: &SourceFile,
+        node: &Node,
+        pointer: &Pointer,
+    ) -> Result<Vec<PolicyRef>, ConfigError> {
+        Reader {
+            source,
+            dir: path.parent().unwrap_or(Path::new(".")).to_path_buf(),
+            base: pointer.clone(),
+        }
+        .references(node)
+    }
+
     /// Reads and checks a configuration file, loading and compiling every policy.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let bytes = std::fs::read(path).map_err(|e| ConfigError::Io {
@@ -458,9 +536,139 @@ impl Reader<'_> {
         })
     }
 
+    /// The policies a configuration node names (see [`Config::policy_references`]).
+    fn references(&self, root: &Node) -> Res<Vec<PolicyRef>> {
+        let ptr = self.base.clone();
+        let members = self.object(
+            root,
+            &ptr,
+            &[
+                "partition",
+                "region",
+                "regions",
+                "account",
+                "scps",
+                "principals",
+                "register",
+            ],
+        )?;
+        let get = |k: &str| members.iter().find(|m| m.key == k);
+        let mut out = Vec::new();
+        if let Some(m) = get("scps") {
+            let p = ptr.key("scps");
+            if let Value::Array(levels) = &m.value.value {
+                for (i, level) in levels.iter().enumerate() {
+                    if let Value::Array(items) = &level.value {
+                        for (j, it) in items.iter().enumerate() {
+                            out.push(self.reference(it, &p.index(i).index(j), PolicyKind::Scp)?);
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(Value::Array(items)) = get("principals").map(|m| &m.value.value) {
+            let pp = ptr.key("principals");
+            for (i, it) in items.iter().enumerate() {
+                let ip = pp.index(i);
+                let pm = self.object(
+                    it,
+                    &ip,
+                    &[
+                        "arn",
+                        "tags",
+                        "policies",
+                        "permissionsBoundary",
+                        "sessionPolicy",
+                        "accessKeys",
+                        "sessionName",
+                        "userId",
+                    ],
+                )?;
+                let pget = |k: &str| pm.iter().find(|m| m.key == k);
+                let Some(arn_m) = pget("arn") else {
+                    return Err(self.err(it, &ip, "a principal needs `arn`".into()));
+                };
+                let arn = self.string(&arn_m.value, &ip.key("arn"))?;
+                let principal = Principal::from_arn(arn, "swf-iam", None)
+                    .map_err(|e| self.err(&arn_m.value, &ip.key("arn"), e.to_string()))?;
+                if let Some(Value::Array(pols)) = pget("policies").map(|m| &m.value.value) {
+                    for (j, p) in pols.iter().enumerate() {
+                        let kind = identity_kind(&principal, p);
+                        out.push(self.reference(p, &ip.key("policies").index(j), kind)?);
+                    }
+                }
+                for (key, kind) in [
+                    ("permissionsBoundary", PolicyKind::Boundary),
+                    ("sessionPolicy", PolicyKind::Session),
+                ] {
+                    if let Some(m) = pget(key).filter(|m| m.value.value != Value::Null) {
+                        out.push(self.reference(&m.value, &ip.key(key), kind)?);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn reference(&self, node: &Node, pointer: &Pointer, kind: PolicyKind) -> Res<PolicyRef> {
+        let rel = match &node.value {
+            Value::String(rel) => Some(rel.as_str()),
+            Value::Object(members) if members.iter().any(|m| m.key == "path") => members
+                .iter()
+                .find(|m| m.key == "path")
+                .and_then(|m| match &m.value.value {
+                    Value::String(s) => Some(s.as_str()),
+                    _ => None,
+                }),
+            Value::Object(_) => None,
+            other => return Err(self.err(
+                node,
+                pointer,
+                format!(
+                    "a policy is a path, an inline policy object or {{\"path\", \"arn\"}}, not {}",
+                    other.type_name()
+                ),
+            )),
+        };
+        match rel {
+            Some(rel) => {
+                let full = self.dir.join(rel);
+                let text = std::fs::read(&full).map_err(|e| {
+                    self.err(
+                        node,
+                        pointer,
+                        format!("cannot read policy `{}`: {e}", full.display()),
+                    )
+                })?;
+                Ok(PolicyRef {
+                    kind,
+                    file: full,
+                    text,
+                    pointer: String::new(),
+                })
+            }
+            None => {
+                let whole = self.source.text();
+                let mut text: String = whole
+                    .get(..node.span.start)
+                    .unwrap_or("")
+                    .chars()
+                    .map(|c| if c == '\n' { '\n' } else { ' ' })
+                    .collect();
+                text.push_str(whole.get(node.span.start..node.span.end).unwrap_or(""));
+                Ok(PolicyRef {
+                    kind,
+                    file: PathBuf::from(self.source.name()),
+                    text: text.into_bytes(),
+                    pointer: pointer.to_string(),
+                })
+            }
+        }
+    }
+
     fn policy(&self, node: &Node, pointer: &Pointer, kind: &PolicyKind) -> Res<LoadedPolicy> {
         match &node.value {
-            Value::String(rel) => self.policy_file(rel, None),
+            Value::String(rel) => self.policy_file(rel, None, kind),
             Value::Object(members) if members.iter().any(|m| m.key == "path") => {
                 let members = self.object(node, pointer, &["path", "arn"])?;
                 let mut path = None;
@@ -473,7 +681,7 @@ impl Reader<'_> {
                         arn = Some(s.to_owned());
                     }
                 }
-                self.policy_file(path.unwrap_or(""), arn)
+                self.policy_file(path.unwrap_or(""), arn, kind)
             }
             Value::Object(_) => {
                 // Blank out what precedes the object (keeping line breaks), so that positions in
@@ -517,17 +725,13 @@ impl Reader<'_> {
         })
     }
 
-    fn policy_file(&self, rel: &str, arn: Option<String>) -> Res<LoadedPolicy> {
+    fn policy_file(&self, rel: &str, arn: Option<String>, kind: &PolicyKind) -> Res<LoadedPolicy> {
         let full = self.dir.join(rel);
         let bytes = std::fs::read(&full).map_err(|e| ConfigError::Io {
             path: full.display().to_string(),
             message: e.to_string(),
         })?;
-        let mut p = LoadedPolicy::load(
-            &full.display().to_string(),
-            &bytes,
-            &PolicyKind::InlineRole("config".into()),
-        )?;
+        let mut p = LoadedPolicy::load(&full.display().to_string(), &bytes, kind)?;
         p.name = rel.to_owned();
         p.arn = arn;
         Ok(p)
@@ -588,11 +792,8 @@ impl Reader<'_> {
                 return Err(self.err(&m.value, &pp, "`policies` must be an array".into()));
             };
             for (i, it) in items.iter().enumerate() {
-                set.identity.push(self.policy(
-                    it,
-                    &pp.index(i),
-                    &PolicyKind::InlineRole("config".into()),
-                )?);
+                let kind = identity_kind(&principal, it);
+                set.identity.push(self.policy(it, &pp.index(i), &kind)?);
             }
         }
         for (key, kind) in [

@@ -168,6 +168,17 @@ impl Pointer {
         Pointer(format!("{}/{}", self.0, i))
     }
 
+    /// `rest` appended to this pointer (a pointer inside a document embedded here).
+    pub fn join(&self, rest: &Pointer) -> Self {
+        Pointer(format!("{}{}", self.0, rest.0))
+    }
+
+    /// A pointer from its text (`/principals/0/policies/1`); `None` unless it is empty
+    /// or starts with `/`.
+    pub fn parse(text: &str) -> Option<Self> {
+        (text.is_empty() || text.starts_with('/')).then(|| Pointer(text.to_owned()))
+    }
+
     /// The pointer text.
     pub fn as_str(&self) -> &str {
         &self.0

@@ -2,10 +2,13 @@
 
 use super::out::Out;
 use super::{inputs, Format, EXIT_FAIL, EXIT_OK, EXIT_USAGE};
+use crate::config::{Config, PolicyRef};
 use crate::render;
+use crate::source::{Pointer, SourceFile};
 use crate::validate::{validate, PolicyKind, ValidationReport};
 use crate::Severity;
 use clap::ValueEnum;
+use std::path::{Path, PathBuf};
 
 /// The kind of policy, which sets IAM's size quota.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -57,7 +60,104 @@ fn kind(args: &Args) -> PolicyKind {
     }
 }
 
+/// What a JSON input is, by its shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// A policy document (or anything else: validation reports what is wrong).
+    Policy,
+    /// A swf-iam configuration (`principals`, `scps`, `register`, ... and no `Statement`).
+    Config,
+    /// A case file (`cases`).
+    Cases,
+}
+
+fn shape(bytes: &[u8]) -> Shape {
+    let Ok(root) = crate::json::parse(bytes) else {
+        return Shape::Policy;
+    };
+    let crate::json::Value::Object(members) = &root.value else {
+        return Shape::Policy;
+    };
+    let has = |k: &str| members.iter().any(|m| m.key == k);
+    if has("Statement") {
+        Shape::Policy
+    } else if has("cases") {
+        Shape::Cases
+    } else if [
+        "principals",
+        "scps",
+        "register",
+        "regions",
+        "partition",
+        "account",
+    ]
+    .iter()
+    .any(|k| has(k))
+    {
+        Shape::Config
+    } else {
+        Shape::Policy
+    }
+}
+
+/// The policies a case file's configuration names (path or inline).
+fn case_file_references(
+    path: &Path,
+    bytes: &[u8],
+    configs_seen: &mut Vec<PathBuf>,
+) -> Result<Vec<PolicyRef>, String> {
+    let source = SourceFile::new(
+        path.display().to_string(),
+        String::from_utf8_lossy(bytes).into_owned(),
+    );
+    let root = crate::json::parse(bytes)
+        .map_err(|e| format!("{}: not valid JSON: {}", path.display(), e.kind))?;
+    let crate::json::Value::Object(members) = &root.value else {
+        return Ok(Vec::new());
+    };
+    let Some(cfg) = members.iter().find(|m| m.key == "config") else {
+        return Ok(Vec::new());
+    };
+    match &cfg.value.value {
+        crate::json::Value::String(rel) => {
+            let full = path.parent().unwrap_or(Path::new(".")).join(rel);
+            let canonical = std::fs::canonicalize(&full).unwrap_or(full.clone());
+            if configs_seen.contains(&canonical) {
+                return Ok(Vec::new());
+            }
+            configs_seen.push(canonical);
+            let text = std::fs::read(&full).map_err(|e| {
+                format!("{}: cannot read `{}`: {e}", path.display(), full.display())
+            })?;
+            Config::policy_references(&full, &text).map_err(|e| e.to_string())
+        }
+        crate::json::Value::Object(_) => {
+            Config::policy_references_in(path, &source, &cfg.value, &Pointer::root().key("config"))
+                .map_err(|e| e.to_string())
+        }
+        _ => Ok(Vec::new()),
+    }
+}
+
+/// Validates a referenced policy: the findings of an inline one are placed in its
+/// enclosing file, under its pointer.
+fn validate_reference(r: &PolicyRef) -> ValidationReport {
+    let mut report = validate(&r.file.display().to_string(), &r.text, &r.kind);
+    if let Some(prefix) = Pointer::parse(&r.pointer).filter(|p| !p.as_str().is_empty()) {
+        for f in &mut report.findings {
+            f.pointer = prefix.join(&f.pointer);
+        }
+    }
+    report
+}
+
 /// Runs `validate`: 0 when no finding is an error, 1 when some is, 2 on usage or I/O errors.
+///
+/// A swf-iam configuration or a case file among the inputs is recognised by its shape:
+/// every policy it names is validated with its own kind (SCP levels as `scp`,
+/// boundaries as `boundary`, session policies as `session`, identity policies as
+/// managed or inline), findings placed in the file that holds the policy text. Other
+/// inputs are policies of `--kind`.
 pub fn run(args: &Args) -> u8 {
     let inputs = match inputs::expand(&args.paths) {
         Ok(i) => i,
@@ -67,13 +167,85 @@ pub fn run(args: &Args) -> u8 {
         }
     };
     let kind = kind(args);
-    let mut reports: Vec<ValidationReport> = Vec::with_capacity(inputs.len());
+    // Pass 1: read, classify, and list what configurations and case files name.
+    let mut items: Vec<(String, Vec<u8>, Shape, Option<PathBuf>)> = Vec::new();
     for input in &inputs {
         match input.read() {
-            Ok(bytes) => reports.push(validate(&input.name(), &bytes, &kind)),
+            Ok(bytes) => {
+                let canonical = match input {
+                    inputs::Input::File(p) => Some(std::fs::canonicalize(p).unwrap_or(p.clone())),
+                    inputs::Input::Stdin => None,
+                };
+                let sh = shape(&bytes);
+                items.push((input.name(), bytes, sh, canonical));
+            }
             Err(e) => {
                 eprintln!("swf-iam: {e}");
                 return EXIT_USAGE;
+            }
+        }
+    }
+    let mut configs_seen: Vec<PathBuf> = items
+        .iter()
+        .filter(|i| i.2 == Shape::Config)
+        .filter_map(|i| i.3.clone())
+        .collect();
+    let mut refs_of: Vec<Vec<PolicyRef>> = Vec::with_capacity(items.len());
+    for (name, bytes, sh, _) in &items {
+        let refs = match sh {
+            Shape::Policy => Ok(Vec::new()),
+            Shape::Config => {
+                Config::policy_references(Path::new(name), bytes).map_err(|e| e.to_string())
+            }
+            Shape::Cases => case_file_references(Path::new(name), bytes, &mut configs_seen),
+        };
+        match refs {
+            Ok(r) => refs_of.push(r),
+            Err(e) => {
+                eprintln!("swf-iam: {e}");
+                return EXIT_USAGE;
+            }
+        }
+    }
+    // Policy files named by a configuration: (canonical path, kinds).
+    let mut named: Vec<(PathBuf, Vec<PolicyKind>)> = Vec::new();
+    for r in refs_of.iter().flatten().filter(|r| r.pointer.is_empty()) {
+        let c = std::fs::canonicalize(&r.file).unwrap_or(r.file.clone());
+        match named.iter_mut().find(|(p, _)| *p == c) {
+            Some((_, kinds)) if !kinds.contains(&r.kind) => kinds.push(r.kind.clone()),
+            Some(_) => {}
+            None => named.push((c, vec![r.kind.clone()])),
+        }
+    }
+    let is_input = |c: &PathBuf| items.iter().any(|i| i.3.as_ref() == Some(c));
+    // Pass 2: in input order, each policy once per kind it is held to.
+    let mut reports: Vec<ValidationReport> = Vec::with_capacity(items.len());
+    let mut done: Vec<(PathBuf, PolicyKind)> = Vec::new();
+    for ((name, bytes, sh, canonical), refs) in items.iter().zip(&refs_of) {
+        match sh {
+            Shape::Policy => {
+                let kinds = canonical
+                    .as_ref()
+                    .and_then(|c| named.iter().find(|(p, _)| p == c))
+                    .map_or_else(|| vec![kind.clone()], |(_, k)| k.clone());
+                for k in kinds {
+                    if let Some(c) = canonical {
+                        done.push((c.clone(), k.clone()));
+                    }
+                    reports.push(validate(name, bytes, &k));
+                }
+            }
+            Shape::Config | Shape::Cases => {
+                for r in refs {
+                    if r.pointer.is_empty() {
+                        let c = std::fs::canonicalize(&r.file).unwrap_or(r.file.clone());
+                        if is_input(&c) || done.contains(&(c.clone(), r.kind.clone())) {
+                            continue;
+                        }
+                        done.push((c, r.kind.clone()));
+                    }
+                    reports.push(validate_reference(r));
+                }
             }
         }
     }

@@ -520,3 +520,124 @@ fn excerpts_are_escaped_and_cut() {
     assert!(!out.contains('\u{1b}'), "{out}");
     assert!(out.contains("\\u{1b}"), "{out}");
 }
+
+/// `validate` recognises a configuration and a case file by their shape and validates
+/// what they name, each policy with its own kind, findings placed where the text is.
+#[test]
+fn validate_checks_configurations_and_case_files_by_what_they_name() {
+    let o = run(&["validate", "policies/"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        stderr(&o)
+    );
+    let d = tempdir("shapes");
+    // 5,500 characters: fine for a managed policy (6,144), too large for an SCP (5,120).
+    let big = format!(
+        r#"{{"Version": "2012-10-17", "Statement": [{{"Sid": "{}", "Effect": "Allow", "Action": "swf:*", "Resource": "*"}}]}}"#,
+        "A".repeat(5400)
+    );
+    write(&d, "scp.json", &big);
+    let cfg = write(
+        &d,
+        "swf-iam.json",
+        &format!(
+            r#"{{
+  "scps": [["scp.json"]],
+  "principals": [{{
+    "arn": "arn:aws:iam::123456789012:role/w",
+    "policies": [{{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow", "Action": "swf:Nope", "Resource": "*"}}]}}]
+  }}]
+}}"#
+        ),
+    );
+    let o = run(&["validate", "--format", "json", &cfg]);
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let files = v["files"].as_array().unwrap();
+    assert_eq!(files.len(), 2, "{v}");
+    let scp = files
+        .iter()
+        .find(|f| f["path"].as_str().unwrap().ends_with("scp.json"))
+        .unwrap();
+    assert_eq!(
+        scp["iamMessage"],
+        "Policy exceeds the maximum size of 5120 characters for a service control policy",
+        "{scp}"
+    );
+    let inline = files
+        .iter()
+        .find(|f| f["path"].as_str().unwrap().ends_with("swf-iam.json"))
+        .unwrap();
+    let finding = &inline["findings"][0];
+    assert_eq!(finding["code"], "unknown-action", "{inline}");
+    assert_eq!(
+        finding["pointer"],
+        "/principals/0/policies/0/Statement/0/Action"
+    );
+    assert_eq!(finding["line"], 5, "{finding}");
+    // The same configuration inline in a case file: pointers go through `/config`.
+    let cases = write(
+        &d,
+        "cases.json",
+        r#"{"config": {"principals": [{"arn": "arn:aws:iam::123456789012:role/w",
+            "policies": [{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "swf:Nope", "Resource": "*"}]}]}]},
+            "cases": [{"name": "x", "domain": "orders", "expect": "implicitDeny"}]}"#,
+    );
+    let o = run(&["validate", "--format", "json", &cases]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        v["files"][0]["findings"][0]["pointer"],
+        "/config/principals/0/policies/0/Statement/0/Action",
+        "{v}"
+    );
+}
+
+/// `expectStatements` entries must each be among the deciding statements;
+/// `expectOnlyStatements` must be exactly them.
+#[test]
+fn expected_statements_are_a_subset_unless_only() {
+    let d = tempdir("expect");
+    let cfg = r#"{"scps": [[{"Version": "2012-10-17", "Statement": [{"Sid": "ScpAll", "Effect": "Allow", "Action": "*", "Resource": "*"}]}]],
+      "principals": [{"arn": "arn:aws:iam::123456789012:role/w",
+        "policies": [{"Version": "2012-10-17", "Statement": [{"Sid": "Beat", "Effect": "Allow", "Action": "swf:*", "Resource": "*"}]}]}]}"#;
+    let cases = write(
+        &d,
+        "cases.json",
+        &format!(
+            r#"{{"config": {cfg}, "now": "2026-12-01T10:00:00Z", "cases": [
+              {{"name": "subset", "domain": "orders", "expect": "allowed", "expectStatements": [{{"sid": "Beat"}}]}},
+              {{"name": "only, complete", "domain": "orders", "expect": "allowed", "expectOnlyStatements": [{{"sid": "Beat"}}, {{"sid": "ScpAll"}}]}}]}}"#
+        ),
+    );
+    let o = run(&["test", &cases]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let failing = write(
+        &d,
+        "failing.json",
+        &format!(
+            r#"{{"config": {cfg}, "cases": [
+              {{"name": "only, incomplete", "domain": "orders", "expect": "allowed", "expectOnlyStatements": [{{"sid": "Beat"}}]}},
+              {{"name": "subset, absent", "domain": "orders", "expect": "allowed", "expectStatements": [{{"sid": "Nope"}}]}}]}}"#
+        ),
+    );
+    let o = run(&["test", &failing]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("0 passed, 2 failed"), "{out}");
+    assert!(
+        out.contains("expected exactly these deciding statements"),
+        "{out}"
+    );
+    assert!(
+        out.contains("expected among the deciding statements"),
+        "{out}"
+    );
+}
