@@ -621,14 +621,16 @@ impl Reader<'_> {
                     _ => None,
                 }),
             Value::Object(_) => None,
-            other => return Err(self.err(
-                node,
-                pointer,
-                format!(
+            other => {
+                return Err(self.err(
+                    node,
+                    pointer,
+                    format!(
                     "a policy is a path, an inline policy object or {{\"path\", \"arn\"}}, not {}",
                     other.type_name()
                 ),
-            )),
+                ))
+            }
         };
         match rel {
             Some(rel) => {

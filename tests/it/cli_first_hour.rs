@@ -543,15 +543,13 @@ fn validate_checks_configurations_and_case_files_by_what_they_name() {
     let cfg = write(
         &d,
         "swf-iam.json",
-        &format!(
-            r#"{{
+        r#"{
   "scps": [["scp.json"]],
-  "principals": [{{
+  "principals": [{
     "arn": "arn:aws:iam::123456789012:role/w",
-    "policies": [{{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow", "Action": "swf:Nope", "Resource": "*"}}]}}]
-  }}]
-}}"#
-        ),
+    "policies": [{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "swf:Nope", "Resource": "*"}]}]
+  }]
+}"#,
     );
     let o = run(&["validate", "--format", "json", &cfg]);
     assert_eq!(o.status.code(), Some(1));
