@@ -1,18 +1,26 @@
 #![doc = include_str!("../README.md")]
 
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod compile;
 pub mod config;
 pub mod diagnostic;
+#[cfg(feature = "server")]
 pub mod emulator;
 pub mod eval;
+#[cfg(feature = "server")]
 pub mod gate;
+pub mod hash;
 pub mod json;
 pub mod keys;
+#[cfg(feature = "server")]
+pub mod net;
 pub mod pattern;
 pub mod policy;
+#[cfg(feature = "server")]
 pub mod proxy;
 pub mod render;
+#[cfg(feature = "server")]
 pub mod server;
 pub mod source;
 pub mod swf;

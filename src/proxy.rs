@@ -288,7 +288,7 @@ impl ProxyService {
                     let mut kept = Vec::with_capacity(decisions.len());
                     for d in decisions {
                         let ty = d.get("decisionType").and_then(Value::as_str).unwrap_or("");
-                        let key = crate::emulator::state::attrs_key(ty);
+                        let key = crate::swf::request::attrs_key(ty);
                         let empty = Map::new();
                         let attrs = d.get(&key).and_then(Value::as_object).unwrap_or(&empty);
                         let verdict = catalog::action(ty)

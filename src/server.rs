@@ -1,5 +1,5 @@
 //! A small HTTP/1.1 server loop for tower services: keep-alive connections, the peer
-//! address in each request's extensions ([`crate::gate::ClientAddr`]), graceful
+//! address in each request's extensions ([`crate::net::ClientAddr`]), graceful
 //! shutdown, and the bounds every connection lives within ([`Limits`]).
 //!
 //! Bounds (each a flag of `serve` and `proxy`):
@@ -18,7 +18,7 @@
 //! While a request is being served (a long poll waits up to 60 s) no connection
 //! deadline runs.
 
-use crate::gate::ClientAddr;
+use crate::net::ClientAddr;
 use bytes::Bytes;
 use http::{Request, Response};
 use hyper::body::Incoming;
@@ -336,12 +336,7 @@ pub async fn serve_with<S, B>(
     }
 }
 
-/// A fresh `x-amzn-RequestId` (a random UUID, from a userspace generator: no syscall).
-pub fn request_id() -> String {
-    uuid::Builder::from_random_bytes(rand::random())
-        .into_uuid()
-        .to_string()
-}
+pub use crate::net::request_id;
 
 #[cfg(test)]
 mod tests {

@@ -728,11 +728,7 @@ fn describe_expected(e: &ExpectedStatement) -> String {
 
 /// A deciding statement in one line: `identity/worker.json #0 `HeartbeatOrders` Allow`.
 pub fn describe_matched(m: &MatchedStatement) -> String {
-    let sid = m
-        .sid
-        .as_deref()
-        .map_or(String::new(), |s| format!(" `{s}`"));
-    format!("{} #{}{sid} {}", m.policy, m.index, m.effect.as_str())
+    m.describe()
 }
 
 /// A decision's explanation as stable text (no times, no absolute paths), for snapshots.

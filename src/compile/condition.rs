@@ -36,7 +36,7 @@ pub struct CompiledCondition {
     pub op: Operator,
     /// The context key, lowercased for lookup.
     pub key: Box<str>,
-    /// [`crate::eval::context::key_hash`] of `key`.
+    /// [`crate::hash::key_hash`] of `key`.
     pub key_hash: u64,
     /// The key as written, for explanations.
     pub key_display: Box<str>,
@@ -87,7 +87,7 @@ impl CompiledCondition {
         let lower = name.to_ascii_lowercase();
         CompiledCondition {
             op,
-            key_hash: crate::eval::context::key_hash(&lower),
+            key_hash: crate::hash::key_hash(&lower),
             key: lower.into_boxed_str(),
             key_display: name.into(),
             multivalued: crate::keys::global_key(name).is_some_and(|g| g.multivalued),

@@ -16,30 +16,9 @@ use crate::swf::catalog::{self, ACTIONS};
 use crate::validate::{validate, PolicyKind};
 use condition::CompiledCondition;
 use std::collections::HashMap as StdHashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasherDefault;
 
-/// A small, fast, non-cryptographic hasher (rustc's Fx) for the compile-time resource
-/// index: keys come from trusted policies, lookups from requests.
-#[derive(Default, Clone, Copy)]
-pub struct FxHasher(u64);
-
-impl Hasher for FxHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        const K: u64 = 0x517c_c1b7_2722_0a95;
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
-        }
-        for &b in chunks.remainder() {
-            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
-        }
-    }
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
+pub use crate::hash::FxHasher;
 
 /// The map type of the resource index.
 pub type HashMap<K, V> = StdHashMap<K, V, BuildHasherDefault<FxHasher>>;
@@ -302,15 +281,7 @@ pub struct CompiledPolicySet {
     action_index: Vec<Vec<u16>>,
 }
 
-/// FNV-1a over ASCII-lowercased bytes: a case-insensitive hash without allocation.
-pub fn ci_hash(s: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in s.bytes() {
-        h ^= u64::from(b.to_ascii_lowercase());
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
-}
+pub use crate::hash::ci_hash;
 
 /// Why a policy set cannot be compiled.
 #[derive(Debug, Clone, thiserror::Error)]

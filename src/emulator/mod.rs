@@ -380,7 +380,7 @@ pub fn ok_response(v: &Value) -> Response<Full<Bytes>> {
         http::header::CONTENT_TYPE,
         http::HeaderValue::from_static("application/x-amz-json-1.0"),
     );
-    if let Ok(v) = http::HeaderValue::from_str(&crate::server::request_id()) {
+    if let Ok(v) = http::HeaderValue::from_str(&crate::net::request_id()) {
         h.insert("x-amzn-requestid", v);
     }
     resp

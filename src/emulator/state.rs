@@ -1747,14 +1747,4 @@ enum Due {
     Timer(String),
 }
 
-/// `scheduleActivityTaskDecisionAttributes` for `ScheduleActivityTask`.
-pub fn attrs_key(decision_type: &str) -> String {
-    let mut k = String::with_capacity(decision_type.len() + 18);
-    let mut chars = decision_type.chars();
-    if let Some(c) = chars.next() {
-        k.extend(c.to_lowercase());
-    }
-    k.push_str(chars.as_str());
-    k.push_str("DecisionAttributes");
-    k
-}
+pub use crate::swf::request::attrs_key;

@@ -31,13 +31,7 @@ pub struct Entry {
     pub removed: bool,
 }
 
-/// The hash under which a lowercased key is stored (compiled conditions precompute it).
-pub fn key_hash(lower: &str) -> u64 {
-    use std::hash::Hasher;
-    let mut h = crate::compile::FxHasher::default();
-    h.write(lower.as_bytes());
-    h.finish()
-}
+pub use crate::hash::key_hash;
 
 /// Condition keys of one request. Keys are compared case-insensitively; an explicit
 /// value replaces an earlier one of the same key. A context may be layered over a
@@ -304,14 +298,14 @@ pub struct Principal {
 
 fn pseudo_id(prefix: &str, arn: &str) -> String {
     // A stable stand-in for IAM's unique ID (not known offline): prefix + 17 base-32 chars.
-    let mut h = crate::compile::ci_hash(arn);
+    let mut h = crate::hash::ci_hash(arn);
     let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
     let mut s = String::from(prefix);
     for _ in 0..17 {
         s.push(char::from(alphabet[(h % 32) as usize]));
         h /= 32;
         if h == 0 {
-            h = crate::compile::ci_hash(&s);
+            h = crate::hash::ci_hash(&s);
         }
     }
     s

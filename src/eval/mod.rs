@@ -136,6 +136,22 @@ pub struct MatchedStatement {
     pub end_line: usize,
 }
 
+impl MatchedStatement {
+    /// A one-line name of the statement: `policy #index `Sid` Effect`.
+    pub fn describe(&self) -> String {
+        let sid = self
+            .sid
+            .as_deref()
+            .map_or(String::new(), |s| format!(" `{s}`"));
+        format!(
+            "{} #{}{sid} {}",
+            self.policy,
+            self.index,
+            self.effect.as_str()
+        )
+    }
+}
+
 /// The full answer for one request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]

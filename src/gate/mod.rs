@@ -38,7 +38,9 @@ pub mod ops;
 pub mod sigv4;
 
 use crate::config::{Config, ConfigError, PrincipalConfig};
-use crate::eval::{self, Context, Decision, DecisionKind, Request as EvalRequest};
+use crate::eval::{
+    self, Context, Decision, DecisionKind, MatchedStatement, Request as EvalRequest,
+};
 use crate::swf::arn::DomainArn;
 use crate::swf::catalog::SwfAction;
 use crate::swf::request::{self as swfreq, DomainRef, KeyValue};
@@ -50,7 +52,6 @@ use http_body::Body;
 use http_body_util::{BodyExt, Either, Full};
 use serde_json::{Map, Value};
 use std::future::Future;
-use std::net::SocketAddr;
 use std::path::Path;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -80,13 +81,7 @@ impl TaskTokenResolver for NoTasks {
     }
 }
 
-/// The TCP peer of a request (`aws:SourceIp`); the server inserts it in the extensions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ClientAddr(pub SocketAddr);
-
-/// Whether the request came over TLS (`aws:SecureTransport`); absent means `false`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SecureTransport(pub bool);
+pub use crate::net::{ClientAddr, SecureTransport};
 
 /// Options of the gate.
 #[derive(Clone)]
@@ -354,7 +349,7 @@ pub fn error_response(e: &WireError, decision: Option<Decision>) -> Response<Ful
     if let Ok(v) = http::HeaderValue::from_str(e.short_name()) {
         h.insert("x-amzn-errortype", v);
     }
-    if let Ok(v) = http::HeaderValue::from_str(&crate::server::request_id()) {
+    if let Ok(v) = http::HeaderValue::from_str(&crate::net::request_id()) {
         h.insert("x-amzn-requestid", v);
     }
     if let Some(d) = decision {
@@ -456,7 +451,7 @@ fn log_decision(parts: &http::request::Parts, d: &Decision, operation: &str, sta
             DecisionKind::Allowed => m.policy_type == crate::compile::PolicyType::Identity,
             _ => true,
         })
-        .map(crate::testing::describe_matched)
+        .map(MatchedStatement::describe)
         .unwrap_or_default();
     let peer = parts
         .extensions
