@@ -292,7 +292,44 @@ struct Reader<'a> {
 
 type Res<T> = Result<T, ConfigError>;
 
+/// The members a configuration may have.
+const CONFIG_FIELDS: &[&str] = &[
+    "partition",
+    "region",
+    "regions",
+    "account",
+    "scps",
+    "principals",
+    "register",
+];
+
+/// The members a principal may have.
+const PRINCIPAL_FIELDS: &[&str] = &[
+    "arn",
+    "tags",
+    "policies",
+    "permissionsBoundary",
+    "sessionPolicy",
+    "accessKeys",
+    "sessionName",
+    "userId",
+];
+
 impl Reader<'_> {
+    /// The file's text with everything before `node` blanked (line breaks kept), so that
+    /// positions in an inline policy read from it are positions in the enclosing file.
+    fn blanked(&self, node: &Node) -> String {
+        let whole = self.source.text();
+        let mut text: String = whole
+            .get(..node.span.start)
+            .unwrap_or("")
+            .chars()
+            .map(|c| if c == '\n' { '\n' } else { ' ' })
+            .collect();
+        text.push_str(whole.get(node.span.start..node.span.end).unwrap_or(""));
+        text
+    }
+
     fn err_at(&self, offset: usize, pointer: &Pointer, message: String) -> ConfigError {
         ConfigError::Invalid(self.source.locate(offset, pointer, message))
     }
@@ -345,19 +382,7 @@ impl Reader<'_> {
 
     fn config(&self, root: &Node, path: &Path) -> Res<Config> {
         let ptr = self.base.clone();
-        let members = self.object(
-            root,
-            &ptr,
-            &[
-                "partition",
-                "region",
-                "regions",
-                "account",
-                "scps",
-                "principals",
-                "register",
-            ],
-        )?;
+        let members = self.object(root, &ptr, CONFIG_FIELDS)?;
         let get = |k: &str| members.iter().find(|m| m.key == k);
         let text = |k: &str, default: &str| -> Res<String> {
             match get(k) {
@@ -539,19 +564,7 @@ impl Reader<'_> {
     /// The policies a configuration node names (see [`Config::policy_references`]).
     fn references(&self, root: &Node) -> Res<Vec<PolicyRef>> {
         let ptr = self.base.clone();
-        let members = self.object(
-            root,
-            &ptr,
-            &[
-                "partition",
-                "region",
-                "regions",
-                "account",
-                "scps",
-                "principals",
-                "register",
-            ],
-        )?;
+        let members = self.object(root, &ptr, CONFIG_FIELDS)?;
         let get = |k: &str| members.iter().find(|m| m.key == k);
         let mut out = Vec::new();
         if let Some(m) = get("scps") {
@@ -570,20 +583,7 @@ impl Reader<'_> {
             let pp = ptr.key("principals");
             for (i, it) in items.iter().enumerate() {
                 let ip = pp.index(i);
-                let pm = self.object(
-                    it,
-                    &ip,
-                    &[
-                        "arn",
-                        "tags",
-                        "policies",
-                        "permissionsBoundary",
-                        "sessionPolicy",
-                        "accessKeys",
-                        "sessionName",
-                        "userId",
-                    ],
-                )?;
+                let pm = self.object(it, &ip, PRINCIPAL_FIELDS)?;
                 let pget = |k: &str| pm.iter().find(|m| m.key == k);
                 let Some(arn_m) = pget("arn") else {
                     return Err(self.err(it, &ip, "a principal needs `arn`".into()));
@@ -650,14 +650,7 @@ impl Reader<'_> {
                 })
             }
             None => {
-                let whole = self.source.text();
-                let mut text: String = whole
-                    .get(..node.span.start)
-                    .unwrap_or("")
-                    .chars()
-                    .map(|c| if c == '\n' { '\n' } else { ' ' })
-                    .collect();
-                text.push_str(whole.get(node.span.start..node.span.end).unwrap_or(""));
+                let text = self.blanked(node);
                 Ok(PolicyRef {
                     kind,
                     file: PathBuf::from(self.source.name()),
@@ -688,14 +681,7 @@ impl Reader<'_> {
             Value::Object(_) => {
                 // Blank out what precedes the object (keeping line breaks), so that positions in
                 // the policy are positions in the enclosing file.
-                let whole = self.source.text();
-                let mut text: String = whole
-                    .get(..node.span.start)
-                    .unwrap_or("")
-                    .chars()
-                    .map(|c| if c == '\n' { '\n' } else { ' ' })
-                    .collect();
-                text.push_str(whole.get(node.span.start..node.span.end).unwrap_or(""));
+                let text = self.blanked(node);
                 let file = Path::new(self.source.name()).file_name().map_or_else(
                     || self.source.name().to_owned(),
                     |f| f.to_string_lossy().into_owned(),
@@ -745,20 +731,7 @@ impl Reader<'_> {
         pointer: &Pointer,
         scps: &[Vec<LoadedPolicy>],
     ) -> Res<PrincipalConfig> {
-        let members = self.object(
-            node,
-            pointer,
-            &[
-                "arn",
-                "tags",
-                "policies",
-                "permissionsBoundary",
-                "sessionPolicy",
-                "accessKeys",
-                "sessionName",
-                "userId",
-            ],
-        )?;
+        let members = self.object(node, pointer, PRINCIPAL_FIELDS)?;
         let get = |k: &str| members.iter().find(|m| m.key == k);
         let Some(arn_m) = get("arn") else {
             return Err(self.err(node, pointer, "a principal needs `arn`".into()));

@@ -35,14 +35,17 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
-    /// What kind of policy the documents are (sets the size quota).
+    /// What kind of policy the documents given directly are (sets the size quota);
+    /// policies a configuration names keep their own kinds.
     #[arg(long, value_enum, default_value = "managed")]
     pub kind: Kind,
     /// Name of the user, group or role, for IAM's inline-policy size message (required
     /// with the inline kinds).
     #[arg(long, required_if_eq_any = [("kind", "inline-user"), ("kind", "inline-group"), ("kind", "inline-role")])]
     pub name: Option<String>,
-    /// Files, directories (every *.json below), glob patterns, or - for standard input.
+    /// Files, directories (every *.json below), glob patterns, or - for standard input. A
+    /// swf-iam configuration or case file is recognised by its shape: the policies it
+    /// names are validated, each with its own kind.
     #[arg(required = true)]
     pub paths: Vec<String>,
 }

@@ -339,3 +339,87 @@ fn serve_start_up_errors_name_the_thing() {
     assert!(err.contains("/register/activityTypes/0"), "{err}");
     assert!(err.contains("RegisterActivityType failed"), "{err}");
 }
+
+/// With the decision log on standard error, every line there is JSON (decisions and the
+/// server's own events alike): never a mix of JSON and text lines. No ANSI colour when
+/// standard error is not a terminal.
+#[tokio::test(flavor = "multi_thread")]
+async fn stderr_with_the_decision_log_is_json_lines_only() {
+    let dir = std::env::temp_dir().join(format!("swf-iam-stderr-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = dir.join("config.json");
+    std::fs::write(&cfg, config_text()).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_swf-iam"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--decision-log",
+            "-",
+            "--config",
+        ])
+        .arg(&cfg)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    std::io::BufRead::read_line(&mut out, &mut first).unwrap();
+    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+    let url = first
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap()
+        .to_owned();
+    let addr: std::net::SocketAddr = url.trim_start_matches("http://").parse().unwrap();
+    let op = client(addr, OPERATOR);
+    op.register_domain()
+        .name("logged")
+        .workflow_execution_retention_period_in_days("1")
+        .send()
+        .await
+        .unwrap();
+    let _ = client(addr, OUTSIDER)
+        .list_domains()
+        .registration_status(aws_sdk_swf::types::RegistrationStatus::Registered)
+        .send()
+        .await;
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-HUP", &pid])
+        .status()
+        .unwrap()
+        .success());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert!(!err.contains('\u{1b}'), "no colour off a terminal: {err}");
+    let lines: Vec<serde_json::Value> = err
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("not a JSON line: {l}")))
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["decision"] == "allowed" && l["operation"] == "RegisterDomain"),
+        "{err}"
+    );
+    assert!(
+        lines.iter().any(|l| l["decision"] == "implicitDeny"),
+        "{err}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["message"] == "configuration reloaded"),
+        "{err}"
+    );
+    assert!(lines.iter().any(|l| l["message"] == "shut down"), "{err}");
+}
