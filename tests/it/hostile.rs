@@ -744,3 +744,70 @@ fn stalled_uploads_are_bounded_and_their_memory_given_back() {
         "after {after} KiB (base {base} KiB)"
     );
 }
+
+/// `proxy` lives within the same bounds: a silent socket and a trickling body are cut
+/// off on their deadlines, connections beyond the limit are refused at once, and a
+/// region the configuration does not serve is refused before the upstream is asked.
+#[test]
+fn the_proxy_has_the_same_bounds() {
+    let dir = scratch("proxy-bounds");
+    // No upstream listens on port 9: nothing here may need one.
+    let (_proxy, addr) = super::proxy_moto::proxy(
+        &dir,
+        9,
+        &[
+            "--header-timeout",
+            "2",
+            "--body-timeout",
+            "2",
+            "--max-connections",
+            "3",
+        ],
+    );
+    let mut silent = TcpStream::connect(addr).unwrap();
+    let mut slow = TcpStream::connect(addr).unwrap();
+    slow.write_all(b"POST / HTTP/1.1\r\nhost: x\r\ncontent-length: 1000\r\n\r\n{")
+        .unwrap();
+    let third = TcpStream::connect(addr).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let mut fourth = TcpStream::connect(addr).unwrap();
+    let (out, closed) = wait_closed(&mut fourth, Duration::from_secs(2));
+    assert_eq!(parse_response(&out).0, 503);
+    assert!(closed.is_some());
+    let (_, closed) = wait_closed(&mut silent, Duration::from_secs(6));
+    assert!(
+        closed.is_some_and(|d| d < Duration::from_secs(4)),
+        "{closed:?}"
+    );
+    let (out, closed) = wait_closed(&mut slow, Duration::from_secs(6));
+    assert_eq!(
+        parse_response(&out).0,
+        408,
+        "{}",
+        String::from_utf8_lossy(&out)
+    );
+    assert!(closed.is_some());
+    drop(third);
+    std::thread::sleep(Duration::from_millis(2500));
+    let date = amz_now();
+    let raw = Raw {
+        addr,
+        target: "ListDomains",
+        body: r#"{"registrationStatus":"REGISTERED"}"#,
+        key: OPERATOR,
+        region: "eu-west-1",
+        signed: "content-type;host;x-amz-date;x-amz-target",
+        extra: Vec::new(),
+    };
+    let auth = raw.authorization(&date);
+    let (status, ty, msg) = send_bytes(addr, &wire(&raw, &date, "ListDomains", auth.as_bytes()));
+    assert_eq!(
+        (status, ty.as_str()),
+        (400, "InvalidSignatureException"),
+        "{msg}"
+    );
+    assert_eq!(
+        msg,
+        "Credential should be scoped to a valid region, not 'eu-west-1'. "
+    );
+}

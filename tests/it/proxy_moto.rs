@@ -78,7 +78,10 @@ pub fn proxy(dir: &std::path::Path, upstream: u16, extra: &[&str]) -> (Proc, Soc
     std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
     let url = first
         .split_whitespace()
-        .find(|w| w.starts_with("http://127.0.0.1") && !w.contains(&upstream.to_string()))
+        .find(|w| {
+            w.starts_with("http://127.0.0.1")
+                && !w.starts_with(&format!("http://127.0.0.1:{upstream}/"))
+        })
         .unwrap_or_else(|| panic!("banner: {first}"));
     (
         Proc(child),
