@@ -70,6 +70,9 @@ impl Clock for ManualClock {
     }
 }
 
+/// The most regions one emulator keeps state for.
+const MAX_REGIONS: usize = 64;
+
 /// One region's SWF: its state and the signal that wakes its long polls.
 struct Region {
     state: Mutex<State>,
@@ -120,6 +123,11 @@ impl Emulator {
         })
     }
 
+    /// The state of `region` if it has been used, without creating it.
+    fn existing(&self, region: &str) -> Option<Arc<Region>> {
+        self.regions.read().ok()?.get(region).cloned()
+    }
+
     /// The state of `region`, created empty on its first call.
     fn region(&self, region: &str) -> Result<Arc<Region>, WireError> {
         let poisoned = || WireError::InternalFailure("emulator state poisoned".into());
@@ -127,6 +135,12 @@ impl Emulator {
             return Ok(r.clone());
         }
         let mut map = self.regions.write().map_err(|_| poisoned())?;
+        // The gate lets only served regions through; this bound is defence in depth.
+        if map.len() >= MAX_REGIONS && !map.contains_key(region) {
+            return Err(WireError::InternalFailure(format!(
+                "the emulator serves at most {MAX_REGIONS} regions"
+            )));
+        }
         Ok(map
             .entry(region.to_owned())
             .or_insert_with(|| {
@@ -352,15 +366,14 @@ fn respond_decision_task_completed(
 
 impl TaskTokenResolver for Emulator {
     fn resolve(&self, region: &str, token: &str) -> Result<String, WireError> {
-        let region = self.region(region)?;
+        let invalid = || WireError::Validation("Invalid token".into());
+        let region = self.existing(region).ok_or_else(invalid)?;
         let st = Self::lock(&region)?;
-        st.token_domain(token)
-            .ok_or_else(|| WireError::Validation("Invalid token".into()))
+        st.token_domain(token).ok_or_else(invalid)
     }
 
     fn domain_tags(&self, region: &str, domain: &str) -> Vec<(String, String)> {
-        self.region(region)
-            .ok()
+        self.existing(region)
             .and_then(|r| Self::lock(&r).map(|st| st.domain_tags(domain)).ok())
             .unwrap_or_default()
     }
