@@ -21,6 +21,7 @@
 use crate::net::ClientAddr;
 use bytes::Bytes;
 use http::{Request, Response};
+use http_body_util::{Either, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
@@ -268,6 +269,55 @@ pub async fn serve_with<S, B>(
     B: http_body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
+    serve_full(listener, service, shutdown, grace, limits, None).await;
+}
+
+/// What a reset does (clear the emulator's state); an error is answered with 500.
+pub type ResetHook = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
+
+/// The paths that reset state: moto's server-mode convention, so suites written for it
+/// run unchanged, and swf-iam's own.
+pub const RESET_PATHS: [&str; 2] = ["/moto-api/reset", "/swf-iam/reset"];
+
+/// The answer to a request on a reset path: `POST` runs the hook (200
+/// `{"status": "ok"}`, as moto answers), anything else is 400.
+fn reset_response(post: bool, hook: &ResetHook) -> Response<Full<Bytes>> {
+    let (status, body) = if !post {
+        (400, r#"{"Error": "Need to POST to reset Moto"}"#.to_owned())
+    } else {
+        match hook() {
+            Ok(()) => (200, r#"{"status": "ok"}"#.to_owned()),
+            Err(e) => (500, serde_json::json!({ "Error": e }).to_string()),
+        }
+    };
+    let mut resp = Response::new(Full::new(Bytes::from(body)));
+    *resp.status_mut() = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::OK);
+    resp.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    resp
+}
+
+/// [`serve_with`], and with `reset` set, the [`RESET_PATHS`] answered before `service`
+/// sees them (no signature, as in moto). Give a reset hook only to a listener that
+/// only trusted peers reach (the CLI enables it on loopback listeners by default).
+pub async fn serve_full<S, B>(
+    listener: TcpListener,
+    service: S,
+    shutdown: impl Future<Output = ()>,
+    grace: Duration,
+    limits: Limits,
+    reset: Option<ResetHook>,
+) where
+    S: Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let graceful = GracefulShutdown::new();
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let mut shutdown = std::pin::pin!(shutdown);
@@ -293,13 +343,24 @@ pub async fn serve_with<S, B>(
                 let watch = Arc::new(Watch::new(limits));
                 let svc = service.clone();
                 let w = watch.clone();
+                let reset = reset.clone();
                 let hyper_svc = hyper::service::service_fn(move |mut req: Request<Incoming>| {
                     req.extensions_mut().insert(ClientAddr(peer));
                     w.begin();
                     let guard = EndGuard(w.clone());
+                    let hook = if RESET_PATHS.contains(&req.uri().path()) {
+                        reset.clone()
+                    } else {
+                        None
+                    };
+                    let post = req.method() == http::Method::POST;
+                    // A oneshot does nothing until polled: dropped unused on a reset.
                     let call = svc.clone().oneshot(req);
                     async move {
-                        let r = call.await;
+                        let r = match hook {
+                            Some(h) => Ok(reset_response(post, &h).map(Either::Left)),
+                            None => call.await.map(|resp| resp.map(Either::Right)),
+                        };
                         drop(guard);
                         r
                     }

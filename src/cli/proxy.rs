@@ -113,6 +113,7 @@ pub fn run(args: &Args) -> u8 {
         log: &log,
         watch: args.watch,
         on_shutdown: None,
+        reset: None,
         limits,
         gate: args.connections.gate_options(),
     };

@@ -37,7 +37,37 @@ pub struct Args {
     /// Connection bounds.
     #[command(flatten)]
     pub connections: ConnectionArgs,
+    /// `POST /moto-api/reset` and `POST /swf-iam/reset` clear the emulator (then apply
+    /// the configuration's `register` again), unsigned as in moto: `auto` enables them
+    /// on a loopback listener only.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub reset_endpoint: ResetEndpoint,
 }
+
+/// Whether the reset paths are served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ResetEndpoint {
+    /// On for a loopback listener (127.0.0.0/8, ::1), off otherwise.
+    Auto,
+    /// On, whatever the listener (anyone who reaches it can clear the state).
+    On,
+    /// Off.
+    Off,
+}
+
+impl ResetEndpoint {
+    /// Whether a listener on `addr` serves the reset paths.
+    pub fn enabled(self, addr: SocketAddr) -> bool {
+        match self {
+            ResetEndpoint::Auto => addr.ip().is_loopback(),
+            ResetEndpoint::On => true,
+            ResetEndpoint::Off => false,
+        }
+    }
+}
+
+/// What a reset does, given the configuration in force.
+pub type ResetFn = Arc<dyn Fn(&Config) -> Result<(), String> + Send + Sync>;
 
 /// The bounds of every client connection, shared by `serve` and `proxy`.
 #[derive(Debug, Clone, clap::Args)]
@@ -196,6 +226,8 @@ pub struct GatedServer<'a> {
     pub watch: bool,
     /// Called once when shutdown begins (before open connections are drained).
     pub on_shutdown: Option<Box<dyn FnOnce() + Send>>,
+    /// What the reset paths do, when they are served.
+    pub reset: Option<ResetFn>,
     /// Connection bounds.
     pub limits: Limits,
     /// The gate's options.
@@ -262,8 +294,34 @@ where
             );
         }
         banner(&s.what, addr, s.config_path, &config, s.log);
+        let hook: Option<crate::server::ResetHook> = s.reset.map(|f| {
+            let handle = layer.handle();
+            let hook: crate::server::ResetHook = Arc::new(move || {
+                let r = f(&handle.config());
+                tracing::info!(target: "swf_iam::server", ok = r.is_ok(), "reset");
+                r
+            });
+            hook
+        });
+        if hook.is_some() {
+            let mut out = std::io::stdout().lock();
+            let _ = std::io::Write::write_all(
+                &mut out,
+                format!("reset: POST http://{addr}/moto-api/reset (or /swf-iam/reset)\n")
+                    .as_bytes(),
+            );
+            let _ = std::io::Write::flush(&mut out);
+        }
         let svc = layer.layer(inner);
-        crate::server::serve_with(listener, svc, shutdown, Duration::from_secs(5), s.limits).await;
+        crate::server::serve_full(
+            listener,
+            svc,
+            shutdown,
+            Duration::from_secs(5),
+            s.limits,
+            hook,
+        )
+        .await;
         tracing::info!(target: "swf_iam::server", "shut down");
         EXIT_OK
     })
@@ -327,6 +385,19 @@ pub fn run(args: &Args) -> u8 {
         }
     }
     let closer = emulator.clone();
+    let resetter = emulator.clone();
+    let reset: Option<ResetFn> = args.reset_endpoint.enabled(listen).then(|| {
+        let f: ResetFn = Arc::new(move |config: &Config| {
+            resetter.reset();
+            for r in &config.registrations {
+                resetter
+                    .register(&config.region, r.operation, &r.body)
+                    .map_err(|e| format!("{}: {} failed: {e}", r.at, r.operation))?;
+            }
+            Ok(())
+        });
+        f
+    });
     let server = GatedServer {
         what: "serve".into(),
         listen,
@@ -334,6 +405,7 @@ pub fn run(args: &Args) -> u8 {
         log: &log,
         watch: args.watch,
         on_shutdown: Some(Box::new(move || closer.close_polls())),
+        reset,
         limits: args.connections.limits(1),
         gate: args.connections.gate_options(),
     };

@@ -77,6 +77,8 @@ const MAX_REGIONS: usize = 64;
 struct Region {
     state: Mutex<State>,
     work: Notify,
+    /// Set when a reset drops this region: its open polls end at once.
+    dropped: std::sync::atomic::AtomicBool,
 }
 
 /// The emulator: one state per region, clock, long-poll limit.
@@ -147,6 +149,7 @@ impl Emulator {
                 Arc::new(Region {
                     state: Mutex::new(State::new(&self.partition, region, &self.account)),
                     work: Notify::new(),
+                    dropped: std::sync::atomic::AtomicBool::new(false),
                 })
             })
             .clone())
@@ -261,7 +264,10 @@ impl Emulator {
                 }
             }
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            if left.is_zero() || self.closing.load(std::sync::atomic::Ordering::SeqCst) {
+            if left.is_zero()
+                || self.closing.load(std::sync::atomic::Ordering::SeqCst)
+                || region.dropped.load(std::sync::atomic::Ordering::SeqCst)
+            {
                 return Ok(if decision {
                     json!({"taskToken": "", "startedEventId": 0, "previousStartedEventId": 0, "events": []})
                 } else {
@@ -296,6 +302,20 @@ impl Emulator {
             ))),
         }
         .map(|_| ())
+    }
+
+    /// Clears all state of every region (domains, types, executions, tasks, tokens), as
+    /// moto's `POST /moto-api/reset` does. Open polls are answered at once with an empty
+    /// task; tokens issued before are unknown afterwards.
+    pub fn reset(&self) {
+        let old = match self.regions.write() {
+            Ok(mut map) => std::mem::take(&mut *map),
+            Err(_) => return,
+        };
+        for r in old.values() {
+            r.dropped.store(true, std::sync::atomic::Ordering::SeqCst);
+            r.work.notify_waiters();
+        }
     }
 
     /// Ends every long poll now with an empty task, and every later one at once (used at

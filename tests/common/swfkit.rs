@@ -248,7 +248,13 @@ pub fn serve_bin(dir: &Path, config: &str, extra: &[&str], nofile: Option<u32>) 
         None => Command::new(bin),
     };
     let mut child = cmd
-        .args(["serve", "--listen", "127.0.0.1:0", "--decision-log", "off"])
+        .arg("serve")
+        .args(if extra.contains(&"--listen") {
+            &[][..]
+        } else {
+            &["--listen", "127.0.0.1:0"][..]
+        })
+        .args(["--decision-log", "off"])
         .args(extra)
         .arg("--config")
         .arg(&cfg)

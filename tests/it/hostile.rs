@@ -811,3 +811,109 @@ fn the_proxy_has_the_same_bounds() {
         "Credential should be scoped to a valid region, not 'eu-west-1'. "
     );
 }
+
+fn post_reset(addr: SocketAddr, path: &str, method: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nhost: x\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (
+        status,
+        text.split_once("\r\n\r\n")
+            .map_or(String::new(), |(_, b)| b.to_owned()),
+    )
+}
+
+/// `POST /moto-api/reset` (moto's convention) and `POST /swf-iam/reset` clear the
+/// emulator, answer open polls, and apply the configuration's `register` again; on by
+/// default only for a loopback listener.
+#[tokio::test(flavor = "multi_thread")]
+async fn reset_clears_the_emulator_for_test_suites() {
+    let dir = scratch("reset");
+    let config = config_text().replacen(
+        r#""principals""#,
+        r#""register": {"domains": [{"name": "kept", "workflowExecutionRetentionPeriodInDays": "1"}]}, "principals""#,
+        1,
+    );
+    let server = serve_bin(&dir, &config, &["--poll-timeout", "30"], None);
+    let addr = server.addr();
+    let op = client(addr, OPERATOR);
+    let names = || async {
+        op.list_domains()
+            .registration_status(aws_sdk_swf::types::RegistrationStatus::Registered)
+            .send()
+            .await
+            .unwrap()
+            .domain_infos()
+            .iter()
+            .map(|d| d.name().to_owned())
+            .collect::<Vec<_>>()
+    };
+    for round in 0..2 {
+        setup_orders(&op, "300", "60").await;
+        let mut got = names().await;
+        got.sort();
+        assert_eq!(got, ["kept", "orders"], "round {round}");
+        let poller = op.clone();
+        let poll = tokio::spawn(async move {
+            poller
+                .poll_for_decision_task()
+                .domain("orders")
+                .task_list(tl("deciders"))
+                .send()
+                .await
+        });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let path = if round == 0 {
+            "/moto-api/reset"
+        } else {
+            "/swf-iam/reset"
+        };
+        let t0 = Instant::now();
+        let (status, body) = tokio::task::spawn_blocking(move || post_reset(addr, path, "POST"))
+            .await
+            .unwrap();
+        assert_eq!((status, body.as_str()), (200, r#"{"status": "ok"}"#));
+        let task = poll.await.unwrap().unwrap();
+        assert!(task.task_token().is_empty());
+        assert!(t0.elapsed() < Duration::from_secs(3));
+        assert_eq!(
+            names().await,
+            ["kept"],
+            "only what the configuration registers"
+        );
+    }
+    let (status, _) =
+        tokio::task::spawn_blocking(move || post_reset(addr, "/moto-api/reset", "GET"))
+            .await
+            .unwrap();
+    assert_eq!(status, 400);
+    drop(server);
+    // Off, and `auto` on a listener that is not loopback: the path goes to the gate.
+    for args in [
+        vec!["--reset-endpoint", "off"],
+        vec!["--listen", "0.0.0.0:0"],
+    ] {
+        let dir = scratch("reset-off");
+        let s = serve_bin(&dir, &config_text(), &args, None);
+        let port = s.addr().port();
+        let local: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let (status, body) =
+            tokio::task::spawn_blocking(move || post_reset(local, "/moto-api/reset", "POST"))
+                .await
+                .unwrap();
+        assert_eq!(status, 400, "{args:?}: {body}");
+        assert!(!body.contains("\"ok\""), "{args:?}: {body}");
+    }
+}
