@@ -296,8 +296,8 @@ impl ProxyService {
                             .map(|a| auth.authorize_decision(a, attrs));
                         match verdict {
                             Some(v) if !v.is_allowed() => {
-                                tracing::info!(target: "swf_iam::decision", principal = %v.principal, operation = "RespondDecisionTaskCompleted",
-                                    action = %v.action, resource = %v.resource, decision = v.decision.as_str(), "decision removed before forwarding");
+                                tracing::info!(target: "swf_iam::proxy", principal = %v.principal,
+                                    action = %v.action, resource = %v.resource, "denied decision removed before forwarding");
                                 if self.opts.strict_decisions {
                                     return Err(not_permitted(&v.message.unwrap_or_default()));
                                 }

@@ -212,13 +212,14 @@ impl Authorized {
 
     /// Authorizes one decision of a `RespondDecisionTaskCompleted` call as its own action
     /// (`swf.md` §3): same principal and domain, the decision's `swf:` keys, and without
-    /// `aws:SourceIp`, `aws:UserAgent` and `aws:SecureTransport`.
+    /// `aws:SourceIp`, `aws:UserAgent` and `aws:SecureTransport`. Each verdict is one
+    /// decision-log line (`"level": "decision"`).
     pub fn authorize_decision(&self, action: &SwfAction, attrs: &Map<String, Value>) -> Decision {
         let action_name = format!("swf:{}", action.name);
         let Some(pc) = self.principal() else {
             // The caller was authenticated against this configuration, so this cannot
             // happen; should it, deny and say so.
-            return Decision {
+            let d = Decision {
                 decision: DecisionKind::ImplicitDeny,
                 cause: Some("OPERATION_NOT_PERMITTED"),
                 principal: String::new(),
@@ -230,6 +231,8 @@ impl Authorized {
                 message: None,
                 error: Some("the caller is no longer configured".into()),
             };
+            log_decision_level(&d);
+            return d;
         };
         let mut ctx = self.context.clone();
         for k in ["aws:SourceIp", "aws:UserAgent", "aws:SecureTransport"] {
@@ -245,7 +248,9 @@ impl Authorized {
             resource: &self.resource,
             context: &ctx,
         };
-        eval::evaluate(&pc.compiled, &req)
+        let decision = eval::evaluate(&pc.compiled, &req);
+        log_decision_level(&decision);
+        decision
     }
 }
 
@@ -440,19 +445,23 @@ fn operation_name(parts: &http::request::Parts) -> &str {
         .unwrap_or("")
 }
 
-fn log_decision(parts: &http::request::Parts, d: &Decision, operation: &str, started: Instant) {
-    if !tracing::enabled!(target: "swf_iam::decision", tracing::Level::INFO) {
-        return;
-    }
-    let statement = d
-        .matched_statements
+/// The statement a decision-log line names: for an allow, the identity statement that
+/// granted it; otherwise the first deciding statement.
+fn deciding_statement(d: &Decision) -> String {
+    d.matched_statements
         .iter()
         .find(|m| match d.decision {
             DecisionKind::Allowed => m.policy_type == crate::compile::PolicyType::Identity,
             _ => true,
         })
         .map(MatchedStatement::describe)
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+fn log_decision(parts: &http::request::Parts, d: &Decision, operation: &str, started: Instant) {
+    if !tracing::enabled!(target: "swf_iam::decision", tracing::Level::INFO) {
+        return;
+    }
     let peer = parts
         .extensions
         .get::<ClientAddr>()
@@ -465,9 +474,28 @@ fn log_decision(parts: &http::request::Parts, d: &Decision, operation: &str, sta
         action = %d.action,
         resource = %d.resource,
         decision = d.decision.as_str(),
-        statement = %statement,
+        statement = %deciding_statement(d),
         peer = %peer,
         latency_us = started.elapsed().as_micros() as u64,
+        "decision"
+    );
+}
+
+/// One decision-log line for a decision of `RespondDecisionTaskCompleted` (the call's own
+/// line comes first; each decision is authorized, and logged, as its own action).
+fn log_decision_level(d: &Decision) {
+    if !tracing::enabled!(target: "swf_iam::decision", tracing::Level::INFO) {
+        return;
+    }
+    tracing::info!(
+        target: "swf_iam::decision",
+        principal = %d.principal,
+        operation = "RespondDecisionTaskCompleted",
+        level = "decision",
+        action = %d.action,
+        resource = %d.resource,
+        decision = d.decision.as_str(),
+        statement = %deciding_statement(d),
         "decision"
     );
 }

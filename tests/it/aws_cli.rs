@@ -380,6 +380,13 @@ async fn stderr_with_the_decision_log_is_json_lines_only() {
         .send()
         .await
         .unwrap();
+    setup_orders(&op, "300", "60").await;
+    start_and_decide(
+        &op,
+        "logged-decisions",
+        vec![schedule("ok", "hb"), schedule("no", "forbidden")],
+    )
+    .await;
     let _ = client(addr, OUTSIDER)
         .list_domains()
         .registration_status(aws_sdk_swf::types::RegistrationStatus::Registered)
@@ -419,6 +426,24 @@ async fn stderr_with_the_decision_log_is_json_lines_only() {
         lines
             .iter()
             .any(|l| l["message"] == "configuration reloaded"),
+        "{err}"
+    );
+    // Decision-level decisions are decision-log lines of their own.
+    let level: Vec<&serde_json::Value> =
+        lines.iter().filter(|l| l["level"] == "decision").collect();
+    assert_eq!(level.len(), 2, "{err}");
+    assert!(level
+        .iter()
+        .any(|l| l["action"] == "swf:ScheduleActivityTask" && l["decision"] == "allowed"));
+    assert!(
+        level
+            .iter()
+            .any(|l| l["action"] == "swf:ScheduleActivityTask"
+                && l["decision"] == "explicitDeny"
+                && l["statement"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("NoForbidden")),
         "{err}"
     );
     assert!(lines.iter().any(|l| l["message"] == "shut down"), "{err}");
