@@ -122,6 +122,14 @@ impl TokenBook {
         }
     }
 
+    /// Forgets every learned token (after the upstream was reset).
+    pub fn clear(&self) {
+        if let Ok(mut g) = self.known.lock() {
+            g.0.clear();
+            g.1.clear();
+        }
+    }
+
     /// Remembers that `token` was issued in `region` for a task of `domain`.
     pub fn learn(&self, region: &str, token: &str, domain: &str) {
         if let Ok(mut g) = self.known.lock() {
@@ -254,6 +262,31 @@ impl ProxyService {
             slots: Arc::new(tokio::sync::Semaphore::new(opts.max_upstream.max(1))),
             opts: Arc::new(opts),
             book,
+        }
+    }
+
+    /// Resets the upstream (`POST /moto-api/reset`, moto's convention) and clears the
+    /// token book: tokens the upstream issued before are gone with its state.
+    pub async fn reset_upstream(&self) -> Result<(), String> {
+        let mut up = http::uri::Parts::from(self.opts.upstream.clone());
+        up.path_and_query = Some(http::uri::PathAndQuery::from_static("/moto-api/reset"));
+        let uri = http::Uri::from_parts(up).map_err(|e| e.to_string())?;
+        let req = Request::post(uri)
+            .body(Full::new(Bytes::new()))
+            .map_err(|e| e.to_string())?;
+        let upstream = self.opts.upstream.to_string();
+        let resp = tokio::time::timeout(self.opts.timeout, self.client.request(req))
+            .await
+            .map_err(|_| format!("upstream {upstream} did not answer the reset in time"))?
+            .map_err(|e| format!("upstream {upstream} is unreachable: {e}"))?;
+        self.book.clear();
+        if resp.status().is_success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "upstream {upstream} answered the reset with {}",
+                resp.status()
+            ))
         }
     }
 

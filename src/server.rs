@@ -272,8 +272,12 @@ pub async fn serve_with<S, B>(
     serve_full(listener, service, shutdown, grace, limits, None).await;
 }
 
-/// What a reset does (clear the emulator's state); an error is answered with 500.
-pub type ResetHook = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
+/// The future of a reset.
+pub type ResetFuture = std::pin::Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
+
+/// What a reset does (clear the emulator's state, or the upstream's and the token
+/// book); an error is answered with 500.
+pub type ResetHook = Arc<dyn Fn() -> ResetFuture + Send + Sync>;
 
 /// The paths that reset state: moto's server-mode convention, so suites written for it
 /// run unchanged, and swf-iam's own.
@@ -281,11 +285,11 @@ pub const RESET_PATHS: [&str; 2] = ["/moto-api/reset", "/swf-iam/reset"];
 
 /// The answer to a request on a reset path: `POST` runs the hook (200
 /// `{"status": "ok"}`, as moto answers), anything else is 400.
-fn reset_response(post: bool, hook: &ResetHook) -> Response<Full<Bytes>> {
+async fn reset_response(post: bool, hook: &ResetHook) -> Response<Full<Bytes>> {
     let (status, body) = if !post {
         (400, r#"{"Error": "Need to POST to reset Moto"}"#.to_owned())
     } else {
-        match hook() {
+        match hook().await {
             Ok(()) => (200, r#"{"status": "ok"}"#.to_owned()),
             Err(e) => (500, serde_json::json!({ "Error": e }).to_string()),
         }
@@ -358,7 +362,7 @@ pub async fn serve_full<S, B>(
                     let call = svc.clone().oneshot(req);
                     async move {
                         let r = match hook {
-                            Some(h) => Ok(reset_response(post, &h).map(Either::Left)),
+                            Some(h) => Ok(reset_response(post, &h).await.map(Either::Left)),
                             None => call.await.map(|resp| resp.map(Either::Right)),
                         };
                         drop(guard);

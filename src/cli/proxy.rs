@@ -1,7 +1,8 @@
 //! `swf-iam proxy`: the gate in front of another SWF endpoint.
 
 use super::serve::{
-    decision_log, listen_addr, load_config, run_gated, ConnectionArgs, GatedServer,
+    decision_log, listen_addr, load_config, run_gated, ConnectionArgs, GatedServer, ResetEndpoint,
+    ResetFn,
 };
 use super::EXIT_USAGE;
 use crate::config::Secret;
@@ -49,6 +50,11 @@ pub struct Args {
     /// Connection bounds (upstream requests in flight are bounded by the same limit).
     #[command(flatten)]
     pub connections: ConnectionArgs,
+    /// `POST /moto-api/reset` and `POST /swf-iam/reset` reset the upstream (its
+    /// `/moto-api/reset`) and clear the token book, unsigned as in moto: `auto` enables
+    /// them on a loopback listener only.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub reset_endpoint: ResetEndpoint,
 }
 
 /// Runs `proxy` until Ctrl-C or SIGTERM: 0 after a clean shutdown, 2 on a usage error.
@@ -106,6 +112,15 @@ pub fn run(args: &Args) -> u8 {
     let limits = args.connections.limits(2);
     opts.max_upstream = limits.max_connections;
     let book = Arc::new(TokenBook::new(&opts));
+    let service = ProxyService::new(opts, book.clone());
+    let resetter = service.clone();
+    let reset: Option<ResetFn> = args.reset_endpoint.enabled(listen).then(|| {
+        let f: ResetFn = Arc::new(move |_config| {
+            let s = resetter.clone();
+            Box::pin(async move { s.reset_upstream().await })
+        });
+        f
+    });
     let server = GatedServer {
         what: format!("proxy to {}", args.upstream),
         listen,
@@ -113,9 +128,9 @@ pub fn run(args: &Args) -> u8 {
         log: &log,
         watch: args.watch,
         on_shutdown: None,
-        reset: None,
+        reset,
         limits,
         gate: args.connections.gate_options(),
     };
-    run_gated(server, config, book.clone(), ProxyService::new(opts, book))
+    run_gated(server, config, book, service)
 }

@@ -67,7 +67,7 @@ impl ResetEndpoint {
 }
 
 /// What a reset does, given the configuration in force.
-pub type ResetFn = Arc<dyn Fn(&Config) -> Result<(), String> + Send + Sync>;
+pub type ResetFn = Arc<dyn Fn(&Config) -> crate::server::ResetFuture + Send + Sync>;
 
 /// The bounds of every client connection, shared by `serve` and `proxy`.
 #[derive(Debug, Clone, clap::Args)]
@@ -297,9 +297,12 @@ where
         let hook: Option<crate::server::ResetHook> = s.reset.map(|f| {
             let handle = layer.handle();
             let hook: crate::server::ResetHook = Arc::new(move || {
-                let r = f(&handle.config());
-                tracing::info!(target: "swf_iam::server", ok = r.is_ok(), "reset");
-                r
+                let run = f(&handle.config());
+                Box::pin(async move {
+                    let r = run.await;
+                    tracing::info!(target: "swf_iam::server", ok = r.is_ok(), "reset");
+                    r
+                })
             });
             hook
         });
@@ -389,12 +392,14 @@ pub fn run(args: &Args) -> u8 {
     let reset: Option<ResetFn> = args.reset_endpoint.enabled(listen).then(|| {
         let f: ResetFn = Arc::new(move |config: &Config| {
             resetter.reset();
+            let mut result = Ok(());
             for r in &config.registrations {
-                resetter
-                    .register(&config.region, r.operation, &r.body)
-                    .map_err(|e| format!("{}: {} failed: {e}", r.at, r.operation))?;
+                if let Err(e) = resetter.register(&config.region, r.operation, &r.body) {
+                    result = Err(format!("{}: {} failed: {e}", r.at, r.operation));
+                    break;
+                }
             }
-            Ok(())
+            Box::pin(std::future::ready(result))
         });
         f
     });

@@ -241,3 +241,63 @@ fn proxy_in_front_of_moto() {
         assert!(t0.elapsed() < Duration::from_secs(5));
     });
 }
+
+/// `POST /moto-api/reset` on the proxy resets moto behind it and clears the token book:
+/// a suite written for moto's server mode runs unchanged through the proxy.
+#[test]
+fn reset_through_the_proxy_resets_moto_and_forgets_tokens() {
+    let dir = std::env::temp_dir().join(format!("swf-iam-proxy-reset-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (_moto, moto_port) = moto();
+    let (_proxy, addr) = proxy(&dir, moto_port, &[]);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let op = client(addr, OPERATOR);
+        setup_orders(&op, "300", "60").await;
+        start_and_decide(&op, "before-reset", vec![schedule("a", "hb")]).await;
+        let task = client(addr, WORKER)
+            .poll_for_activity_task()
+            .domain("orders")
+            .task_list(tl("workers"))
+            .send()
+            .await
+            .unwrap();
+        let token = task.task_token().to_owned();
+        assert!(!token.is_empty());
+        let answer = tokio::task::spawn_blocking(move || {
+            let mut s = std::net::TcpStream::connect(addr).unwrap();
+            std::io::Write::write_all(
+                &mut s,
+                b"POST /moto-api/reset HTTP/1.1\r\nhost: x\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+            )
+            .unwrap();
+            let mut out = String::new();
+            std::io::Read::read_to_string(&mut s, &mut out).unwrap();
+            out
+        })
+        .await
+        .unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        assert!(answer.ends_with(r#"{"status": "ok"}"#), "{answer}");
+        let listed = op
+            .list_domains()
+            .registration_status(aws_sdk_swf::types::RegistrationStatus::Registered)
+            .send()
+            .await
+            .unwrap();
+        assert!(listed.domain_infos().is_empty(), "moto was reset");
+        let err = client(addr, WORKER)
+            .record_activity_task_heartbeat()
+            .task_token(&token)
+            .send()
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err.into_service_error(),
+                aws_sdk_swf::operation::record_activity_task_heartbeat::RecordActivityTaskHeartbeatError::OperationNotPermittedFault(_)
+            ),
+            "the token book was cleared"
+        );
+    });
+}
