@@ -10,6 +10,8 @@ use rand::RngCore;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap};
 
+mod lifecycle;
+
 type Obj = Map<String, Value>;
 type Res = Result<Value, WireError>;
 

@@ -332,3 +332,245 @@ async fn empty_long_poll_returns_after_the_limit_and_faults_are_typed() {
         Some("ValidationException")
     );
 }
+
+fn code<E: aws_sdk_swf::error::ProvideErrorMetadata>(e: &E) -> String {
+    e.code().unwrap_or("").to_owned()
+}
+
+/// The lifecycle of types and domains with aws-sdk-swf: deprecate, undeprecate, delete,
+/// and each of SWF's faults; a deprecated type can be neither started nor scheduled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn type_and_domain_lifecycle() {
+    use aws_sdk_swf::types::{ActivityType, RegistrationStatus, WorkflowType};
+    let (addr, _clock, _stop) = start(Duration::from_secs(1)).await;
+    let op = client(addr, OPERATOR);
+    setup_orders(&op, "300", "60").await;
+    let hb = ActivityType::builder()
+        .name("hb")
+        .version("1")
+        .build()
+        .unwrap();
+    let wf = WorkflowType::builder()
+        .name("wf")
+        .version("1")
+        .build()
+        .unwrap();
+    let nope = ActivityType::builder()
+        .name("nope")
+        .version("1")
+        .build()
+        .unwrap();
+
+    // Only a deprecated type can be deleted, or undeprecated.
+    let e = op
+        .delete_activity_type()
+        .domain("orders")
+        .activity_type(hb.clone())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), "TypeNotDeprecatedFault");
+    let e = op
+        .undeprecate_activity_type()
+        .domain("orders")
+        .activity_type(hb.clone())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), "TypeAlreadyExistsFault");
+    let e = op
+        .deprecate_activity_type()
+        .domain("orders")
+        .activity_type(nope)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), "UnknownResourceFault");
+
+    // Deprecate: listed as DEPRECATED with a date, refused twice, never scheduled.
+    op.deprecate_activity_type()
+        .domain("orders")
+        .activity_type(hb.clone())
+        .send()
+        .await
+        .unwrap();
+    let e = op
+        .deprecate_activity_type()
+        .domain("orders")
+        .activity_type(hb.clone())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), "TypeDeprecatedFault");
+    let d = op
+        .describe_activity_type()
+        .domain("orders")
+        .activity_type(hb.clone())
+        .send()
+        .await
+        .unwrap();
+    let info = d.type_info().unwrap();
+    assert_eq!(info.status(), &RegistrationStatus::Deprecated);
+    assert!(info.deprecation_date().is_some());
+    let listed = op
+        .list_activity_types()
+        .domain("orders")
+        .registration_status(RegistrationStatus::Deprecated)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.type_infos().len(), 1);
+    start_and_decide(&op, "deprecated-activity", vec![schedule("a", "hb")]).await;
+    let task = op
+        .poll_for_decision_task()
+        .domain("orders")
+        .task_list(tl("deciders"))
+        .send()
+        .await
+        .unwrap();
+    let failed = task
+        .events()
+        .iter()
+        .find(|e| e.event_type() == &aws_sdk_swf::types::EventType::ScheduleActivityTaskFailed);
+    assert_eq!(
+        failed
+            .and_then(|e| e.schedule_activity_task_failed_event_attributes())
+            .map(|a| a.cause().as_str().to_owned()),
+        Some("ACTIVITY_TYPE_DEPRECATED".to_owned())
+    );
+    op.terminate_workflow_execution()
+        .domain("orders")
+        .workflow_id("deprecated-activity")
+        .send()
+        .await
+        .unwrap();
+
+    // Undeprecate brings it back; delete removes it for good.
+    op.undeprecate_activity_type()
+        .domain("orders")
+        .activity_type(hb.clone())
+        .send()
+        .await
+        .unwrap();
+    let d = op
+        .describe_activity_type()
+        .domain("orders")
+        .activity_type(hb.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        d.type_info().unwrap().status(),
+        &RegistrationStatus::Registered
+    );
+    op.deprecate_activity_type()
+        .domain("orders")
+        .activity_type(hb.clone())
+        .send()
+        .await
+        .unwrap();
+    op.delete_activity_type()
+        .domain("orders")
+        .activity_type(hb.clone())
+        .send()
+        .await
+        .unwrap();
+    let e = op
+        .describe_activity_type()
+        .domain("orders")
+        .activity_type(hb.clone())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), "UnknownResourceFault");
+
+    // Workflow types: a deprecated one cannot be started.
+    op.deprecate_workflow_type()
+        .domain("orders")
+        .workflow_type(wf.clone())
+        .send()
+        .await
+        .unwrap();
+    let e = op
+        .start_workflow_execution()
+        .domain("orders")
+        .workflow_id("w")
+        .workflow_type(wf.clone())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), "TypeDeprecatedFault");
+    let e = op
+        .deprecate_workflow_type()
+        .domain("orders")
+        .workflow_type(wf.clone())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), "TypeDeprecatedFault");
+    op.undeprecate_workflow_type()
+        .domain("orders")
+        .workflow_type(wf.clone())
+        .send()
+        .await
+        .unwrap();
+    let e = op
+        .undeprecate_workflow_type()
+        .domain("orders")
+        .workflow_type(wf.clone())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), "TypeAlreadyExistsFault");
+    let e = op
+        .delete_workflow_type()
+        .domain("orders")
+        .workflow_type(wf.clone())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), "TypeNotDeprecatedFault");
+    op.deprecate_workflow_type()
+        .domain("orders")
+        .workflow_type(wf.clone())
+        .send()
+        .await
+        .unwrap();
+    op.delete_workflow_type()
+        .domain("orders")
+        .workflow_type(wf.clone())
+        .send()
+        .await
+        .unwrap();
+    let e = op
+        .describe_workflow_type()
+        .domain("orders")
+        .workflow_type(wf)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), "UnknownResourceFault");
+
+    // Domains: undeprecate only a deprecated one.
+    let e = op
+        .undeprecate_domain()
+        .name("orders")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), "DomainAlreadyExistsFault");
+    op.deprecate_domain().name("orders").send().await.unwrap();
+    op.undeprecate_domain().name("orders").send().await.unwrap();
+    let d = op.describe_domain().name("orders").send().await.unwrap();
+    assert_eq!(
+        d.domain_info().unwrap().status(),
+        &RegistrationStatus::Registered
+    );
+    let e = op
+        .undeprecate_domain()
+        .name("missing")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), "UnknownResourceFault");
+}
