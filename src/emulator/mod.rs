@@ -207,6 +207,9 @@ impl Emulator {
             "DescribeWorkflowExecution" => st.describe_workflow_execution(body),
             "GetWorkflowExecutionHistory" => st.get_workflow_execution_history(body),
             "ListOpenWorkflowExecutions" => st.list_open_workflow_executions(body),
+            "ListClosedWorkflowExecutions" => st.list_closed_workflow_executions(body),
+            "CountOpenWorkflowExecutions" => st.count_open_workflow_executions(body),
+            "CountClosedWorkflowExecutions" => st.count_closed_workflow_executions(body),
             "RecordActivityTaskHeartbeat" => st.record_activity_task_heartbeat(body, now),
             "RespondActivityTaskCompleted" => st.respond_activity_task_completed(body, now),
             "RespondActivityTaskFailed" => st.respond_activity_task_failed(body, now),
@@ -235,6 +238,9 @@ impl Emulator {
                 | "DescribeWorkflowExecution"
                 | "GetWorkflowExecutionHistory"
                 | "ListOpenWorkflowExecutions"
+                | "ListClosedWorkflowExecutions"
+                | "CountOpenWorkflowExecutions"
+                | "CountClosedWorkflowExecutions"
                 | "CountPendingActivityTasks"
                 | "CountPendingDecisionTasks"
                 | "RecordActivityTaskHeartbeat"

@@ -11,6 +11,7 @@ use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap};
 
 mod lifecycle;
+mod queries;
 
 type Obj = Map<String, Value>;
 type Res = Result<Value, WireError>;
@@ -875,54 +876,6 @@ impl State {
         )?;
         let events = self.executions[i].events.clone();
         paged(events, b, "events")
-    }
-
-    /// ListOpenWorkflowExecutions.
-    pub fn list_open_workflow_executions(&self, b: &Obj) -> Res {
-        let domain = req_s(b, "domain")?;
-        self.domain(domain)?;
-        let filter = obj(b, "startTimeFilter").ok_or_else(|| missing("startTimeFilter"))?;
-        let oldest = filter
-            .get("oldestDate")
-            .and_then(Value::as_f64)
-            .ok_or_else(|| missing("startTimeFilter.oldestDate"))?;
-        let latest = filter.get("latestDate").and_then(Value::as_f64);
-        let exclusive = ["typeFilter", "tagFilter", "executionFilter"]
-            .iter()
-            .filter(|k| b.contains_key(**k))
-            .count();
-        if exclusive > 1 {
-            return Err(validation(
-                "typeFilter, tagFilter and executionFilter are mutually exclusive",
-            ));
-        }
-        let tf = obj(b, "typeFilter");
-        let tag = obj(b, "tagFilter").and_then(|t| s(t, "tag"));
-        let wid = obj(b, "executionFilter").and_then(|t| s(t, "workflowId"));
-        let mut list: Vec<&Execution> = self
-            .executions
-            .iter()
-            .filter(|e| {
-                e.domain == domain
-                    && e.open()
-                    && e.start >= oldest
-                    && latest.is_none_or(|l| e.start <= l)
-            })
-            .filter(|e| {
-                tf.is_none_or(|t| {
-                    s(t, "name").is_some_and(|n| e.workflow_type["name"] == n)
-                        && s(t, "version").is_none_or(|v| e.workflow_type["version"] == v)
-                })
-            })
-            .filter(|e| tag.is_none_or(|t| e.tag_list.iter().any(|x| x == t)))
-            .filter(|e| wid.is_none_or(|w| e.workflow_id == w))
-            .collect();
-        list.sort_by(|a, b| b.start.total_cmp(&a.start));
-        paged(
-            list.into_iter().map(Self::execution_info).collect(),
-            b,
-            "executionInfos",
-        )
     }
 
     /// RequestCancelWorkflowExecution.

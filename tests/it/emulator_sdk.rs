@@ -574,3 +574,263 @@ async fn type_and_domain_lifecycle() {
         .unwrap_err();
     assert_eq!(code(&e), "UnknownResourceFault");
 }
+
+/// Count/List Open/Closed WorkflowExecutions with aws-sdk-swf: every filter,
+/// `reverseOrder`, paging, and the validation errors.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn visibility_of_open_and_closed_executions() {
+    use aws_sdk_swf::types::{
+        CloseStatus, CloseStatusFilter, ExecutionTimeFilter, TagFilter, WorkflowExecutionFilter,
+        WorkflowType, WorkflowTypeFilter,
+    };
+    let (addr, clock, _stop) = start(Duration::from_secs(1)).await;
+    let op = client(addr, OPERATOR);
+    setup_orders(&op, "300", "60").await;
+    let wf = WorkflowType::builder()
+        .name("wf")
+        .version("1")
+        .build()
+        .unwrap();
+    for (i, wid) in ["a", "b", "c", "d"].iter().enumerate() {
+        op.start_workflow_execution()
+            .domain("orders")
+            .workflow_id(*wid)
+            .workflow_type(wf.clone())
+            .tag_list(format!("t{}", i % 2))
+            .send()
+            .await
+            .unwrap();
+        clock.advance(10.0);
+    }
+    // a and c are terminated, d is canceled by its decider, b stays open.
+    op.terminate_workflow_execution()
+        .domain("orders")
+        .workflow_id("a")
+        .send()
+        .await
+        .unwrap();
+    clock.advance(10.0);
+    op.terminate_workflow_execution()
+        .domain("orders")
+        .workflow_id("c")
+        .send()
+        .await
+        .unwrap();
+    clock.advance(10.0);
+    op.request_cancel_workflow_execution()
+        .domain("orders")
+        .workflow_id("d")
+        .send()
+        .await
+        .unwrap();
+    // Take decision tasks until d's, and cancel it.
+    loop {
+        let t = op
+            .poll_for_decision_task()
+            .domain("orders")
+            .task_list(tl("deciders"))
+            .send()
+            .await
+            .unwrap();
+        assert!(!t.task_token().is_empty());
+        let wid = t
+            .workflow_execution()
+            .map(|e| e.workflow_id().to_owned())
+            .unwrap_or_default();
+        let decisions = if wid == "d" {
+            vec![aws_sdk_swf::types::Decision::builder()
+                .decision_type(aws_sdk_swf::types::DecisionType::CancelWorkflowExecution)
+                .build()
+                .unwrap()]
+        } else {
+            vec![]
+        };
+        op.respond_decision_task_completed()
+            .task_token(t.task_token())
+            .set_decisions(Some(decisions))
+            .send()
+            .await
+            .unwrap();
+        if wid == "d" {
+            break;
+        }
+    }
+    let since = ExecutionTimeFilter::builder()
+        .oldest_date(aws_sdk_swf::primitives::DateTime::from_secs(0))
+        .build()
+        .unwrap();
+    let ids = |infos: &[aws_sdk_swf::types::WorkflowExecutionInfo]| -> Vec<String> {
+        infos
+            .iter()
+            .map(|i| i.execution().unwrap().workflow_id().to_owned())
+            .collect()
+    };
+    let open = op
+        .list_open_workflow_executions()
+        .domain("orders")
+        .start_time_filter(since.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ids(open.execution_infos()), ["b"]);
+    let closed = op
+        .list_closed_workflow_executions()
+        .domain("orders")
+        .start_time_filter(since.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(closed.execution_infos()),
+        ["d", "c", "a"],
+        "descending start time"
+    );
+    let closed = op
+        .list_closed_workflow_executions()
+        .domain("orders")
+        .close_time_filter(since.clone())
+        .reverse_order(true)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(closed.execution_infos()),
+        ["a", "c", "d"],
+        "ascending close time"
+    );
+    let by_status = op
+        .list_closed_workflow_executions()
+        .domain("orders")
+        .start_time_filter(since.clone())
+        .close_status_filter(
+            CloseStatusFilter::builder()
+                .status(CloseStatus::Canceled)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ids(by_status.execution_infos()), ["d"]);
+    let by_tag = op
+        .list_closed_workflow_executions()
+        .domain("orders")
+        .start_time_filter(since.clone())
+        .tag_filter(TagFilter::builder().tag("t0").build().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ids(by_tag.execution_infos()), ["c", "a"]);
+    let by_id = op
+        .list_closed_workflow_executions()
+        .domain("orders")
+        .start_time_filter(since.clone())
+        .execution_filter(
+            WorkflowExecutionFilter::builder()
+                .workflow_id("c")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ids(by_id.execution_infos()), ["c"]);
+    let by_type = op
+        .count_closed_workflow_executions()
+        .domain("orders")
+        .start_time_filter(since.clone())
+        .type_filter(
+            WorkflowTypeFilter::builder()
+                .name("wf")
+                .version("1")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!((by_type.count(), by_type.truncated()), (3, false));
+    let none = op
+        .count_closed_workflow_executions()
+        .domain("orders")
+        .start_time_filter(since.clone())
+        .type_filter(WorkflowTypeFilter::builder().name("other").build().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(none.count(), 0);
+    let n = op
+        .count_open_workflow_executions()
+        .domain("orders")
+        .start_time_filter(since.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(n.count(), 1);
+    // Paging.
+    let page = op
+        .list_closed_workflow_executions()
+        .domain("orders")
+        .start_time_filter(since.clone())
+        .maximum_page_size(2)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ids(page.execution_infos()), ["d", "c"]);
+    let next = page.next_page_token().expect("a second page").to_owned();
+    let page2 = op
+        .list_closed_workflow_executions()
+        .domain("orders")
+        .start_time_filter(since.clone())
+        .maximum_page_size(2)
+        .next_page_token(next)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ids(page2.execution_infos()), ["a"]);
+    // A later time window leaves out the earlier starts.
+    let late = ExecutionTimeFilter::builder()
+        .oldest_date(aws_sdk_swf::primitives::DateTime::from_secs(1_795_600_815))
+        .build()
+        .unwrap();
+    let closed = op
+        .list_closed_workflow_executions()
+        .domain("orders")
+        .start_time_filter(late)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ids(closed.execution_infos()), ["d", "c"]);
+    // Validation: both time filters, none, two exclusive filters.
+    let e = op
+        .list_closed_workflow_executions()
+        .domain("orders")
+        .start_time_filter(since.clone())
+        .close_time_filter(since.clone())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), "ValidationException");
+    let e = op
+        .count_closed_workflow_executions()
+        .domain("orders")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), "ValidationException");
+    let e = op
+        .list_closed_workflow_executions()
+        .domain("orders")
+        .start_time_filter(since)
+        .tag_filter(TagFilter::builder().tag("t0").build().unwrap())
+        .execution_filter(
+            WorkflowExecutionFilter::builder()
+                .workflow_id("c")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), "ValidationException");
+}
