@@ -58,7 +58,7 @@ impl State {
             ]
         };
         if filters.iter().filter(|k| b.contains_key(**k)).count() > 1 {
-            return Err(validation(&format!(
+            return Err(validation(format!(
                 "{} are mutually exclusive: give at most one",
                 filters.join(", ")
             )));
@@ -80,7 +80,7 @@ impl State {
         };
         if let Some(st) = status {
             if !CLOSE_STATUSES.contains(&st) {
-                return Err(validation(&format!(
+                return Err(validation(format!(
                     "Value '{st}' at 'closeStatusFilter.status' failed to satisfy constraint: Member must satisfy enum value set: [{}]",
                     CLOSE_STATUSES.join(", ")
                 )));
