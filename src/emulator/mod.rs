@@ -197,6 +197,9 @@ impl Emulator {
             "UndeprecateWorkflowType" => st.undeprecate_workflow_type(body),
             "DeleteActivityType" => st.delete_activity_type(body),
             "DeleteWorkflowType" => st.delete_workflow_type(body),
+            "TagResource" => st.tag_resource(body),
+            "UntagResource" => st.untag_resource(body),
+            "ListTagsForResource" => st.list_tags_for_resource(body),
             "RegisterActivityType" => st.register_activity_type(body, now),
             "DescribeActivityType" => st.describe_activity_type(body),
             "ListActivityTypes" => st.list_activity_types(body),
@@ -241,6 +244,7 @@ impl Emulator {
                 | "ListClosedWorkflowExecutions"
                 | "CountOpenWorkflowExecutions"
                 | "CountClosedWorkflowExecutions"
+                | "ListTagsForResource"
                 | "CountPendingActivityTasks"
                 | "CountPendingDecisionTasks"
                 | "RecordActivityTaskHeartbeat"

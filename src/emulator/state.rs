@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 
 mod lifecycle;
 mod queries;
+mod tags;
 
 type Obj = Map<String, Value>;
 type Res = Result<Value, WireError>;
@@ -379,26 +380,11 @@ impl State {
             )));
         }
         max_len(b, "description", 1024)?;
-        let mut tags = Vec::new();
-        if let Some(list) = b.get("tags").and_then(Value::as_array) {
-            for t in list {
-                let k = t
-                    .get("key")
-                    .and_then(Value::as_str)
-                    .ok_or_else(|| missing("tags.member.key"))?;
-                tags.push((
-                    k.to_owned(),
-                    t.get("value")
-                        .and_then(Value::as_str)
-                        .unwrap_or("")
-                        .to_owned(),
-                ));
-            }
-        }
-        if tags.len() > 50 {
+        let tags = tags::tag_list(b, "tags")?;
+        if tags.len() > tags::MAX_TAGS {
             return Err(fault(
                 Fault::TooManyTagsFault,
-                "A domain can have at most 50 tags",
+                format!("A domain can have at most {} tags", tags::MAX_TAGS),
             ));
         }
         if self.domains.contains_key(name) {

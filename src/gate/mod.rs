@@ -588,6 +588,21 @@ fn authorize(
         }
         None => "*".to_owned(),
     };
+    // A tagging call names its domain by ARN: it must be this endpoint's ARN of that
+    // domain (region and account included), or the call would be authorized on one
+    // resource and act on another.
+    if operation.domain == crate::swf::catalog::DomainSource::ResourceArn {
+        let given = body
+            .get("resourceArn")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        if given != resource {
+            return Err(plain(WireError::fault(
+                Fault::UnknownResourceFault,
+                format!("Unknown resource: {given} (this endpoint serves {resource})"),
+            )));
+        }
+    }
     let mut ctx = Context::over(pc.base_context.clone());
     ctx.set_request_defaults(&verified.region, now);
     match parts.extensions.get::<SecureTransport>() {

@@ -834,3 +834,138 @@ async fn visibility_of_open_and_closed_executions() {
         .unwrap_err();
     assert_eq!(code(&e), "ValidationException");
 }
+
+/// Domain tags with aws-sdk-swf: RegisterDomain's `tags`, TagResource, UntagResource,
+/// ListTagsForResource; authorization on `aws:RequestTag/*`, `aws:TagKeys` and
+/// `aws:ResourceTag/*`; a `resourceArn` of another account or region is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn domain_tags_and_tag_conditions() {
+    use aws_sdk_swf::types::ResourceTag;
+    let base = config_text();
+    let cut = base.rfind(']').unwrap();
+    let config = format!(
+        r#"{},
+  {{"arn": "arn:aws:iam::123456789012:role/tagger", "accessKeys": [{{"accessKeyId": "AKIATAGGER", "secretAccessKey": "tagger-secret"}}],
+   "policies": [{{"Version": "2012-10-17", "Statement": [
+     {{"Effect": "Allow", "Action": "swf:*", "Resource": "*"}},
+     {{"Sid": "NoProdTags", "Effect": "Deny", "Action": ["swf:TagResource", "swf:RegisterDomain"], "Resource": "*", "Condition": {{"StringEquals": {{"aws:RequestTag/env": "prod"}}}}}},
+     {{"Sid": "KeepOwner", "Effect": "Deny", "Action": "swf:UntagResource", "Resource": "*", "Condition": {{"ForAnyValue:StringEquals": {{"aws:TagKeys": "owner"}}}}}},
+     {{"Sid": "NoSecrets", "Effect": "Deny", "Action": "swf:DescribeDomain", "Resource": "*", "Condition": {{"StringEquals": {{"aws:ResourceTag/secret": "yes"}}}}}}]}}]}}
+]}}"#,
+        base[..cut].trim_end()
+    );
+    let dir = std::env::temp_dir().join(format!("swf-iam-tags-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let server = serve_bin(&dir, &config, &[], None);
+    let t = client(server.addr(), ("AKIATAGGER", "tagger-secret"));
+    let tag = |k: &str, v: &str| ResourceTag::builder().key(k).value(v).build().unwrap();
+    let arn = "arn:aws:swf:us-east-1:123456789012:/domain/tagged";
+    t.register_domain()
+        .name("tagged")
+        .workflow_execution_retention_period_in_days("1")
+        .tags(tag("owner", "me"))
+        .send()
+        .await
+        .unwrap();
+    let e = t
+        .register_domain()
+        .name("prod")
+        .workflow_execution_retention_period_in_days("1")
+        .tags(tag("env", "prod"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), "OperationNotPermittedFault");
+    t.tag_resource()
+        .resource_arn(arn)
+        .tags(tag("team", "a"))
+        .tags(tag("owner", "you"))
+        .send()
+        .await
+        .unwrap();
+    let listed = t
+        .list_tags_for_resource()
+        .resource_arn(arn)
+        .send()
+        .await
+        .unwrap();
+    let mut pairs: Vec<(String, String)> = listed
+        .tags()
+        .iter()
+        .map(|x| (x.key().to_owned(), x.value().unwrap_or("").to_owned()))
+        .collect();
+    pairs.sort();
+    assert_eq!(
+        pairs,
+        [("owner".into(), "you".into()), ("team".into(), "a".into())]
+    );
+    let e = t
+        .tag_resource()
+        .resource_arn(arn)
+        .tags(tag("env", "prod"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), "OperationNotPermittedFault");
+    let e = t
+        .untag_resource()
+        .resource_arn(arn)
+        .tag_keys("owner")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), "OperationNotPermittedFault");
+    t.untag_resource()
+        .resource_arn(arn)
+        .tag_keys("team")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        t.list_tags_for_resource()
+            .resource_arn(arn)
+            .send()
+            .await
+            .unwrap()
+            .tags()
+            .len(),
+        1
+    );
+    // aws:ResourceTag comes from the domain's tags.
+    t.describe_domain().name("tagged").send().await.unwrap();
+    t.tag_resource()
+        .resource_arn(arn)
+        .tags(tag("secret", "yes"))
+        .send()
+        .await
+        .unwrap();
+    let e = t.describe_domain().name("tagged").send().await.unwrap_err();
+    assert_eq!(code(&e), "OperationNotPermittedFault");
+    // At most 50 tags.
+    let mut many = t.tag_resource().resource_arn(arn);
+    for i in 0..49 {
+        many = many.tags(tag(&format!("k{i}"), "v"));
+    }
+    let e = many.send().await.unwrap_err();
+    assert_eq!(code(&e), "TooManyTagsFault");
+    // Another account's or region's ARN is not this endpoint's domain.
+    for other in [
+        "arn:aws:swf:us-east-1:999999999999:/domain/tagged",
+        "arn:aws:swf:eu-west-1:123456789012:/domain/tagged",
+    ] {
+        let e = t
+            .list_tags_for_resource()
+            .resource_arn(other)
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(code(&e), "UnknownResourceFault", "{other}");
+    }
+    let e = t
+        .list_tags_for_resource()
+        .resource_arn("arn:aws:swf:us-east-1:123456789012:/domain/missing")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), "UnknownResourceFault");
+}
