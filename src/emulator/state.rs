@@ -10,6 +10,7 @@ use rand::RngCore;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap};
 
+mod external;
 mod lifecycle;
 mod queries;
 mod tags;
@@ -1243,9 +1244,12 @@ impl State {
                 "CompleteWorkflowExecution"
                 | "FailWorkflowExecution"
                 | "CancelWorkflowExecution" => {}
+                "SignalExternalWorkflowExecution" => {
+                    need("workflowId")?;
+                    need("signalName")?;
+                }
+                "RequestCancelExternalWorkflowExecution" => need("workflowId")?,
                 "ContinueAsNewWorkflowExecution"
-                | "SignalExternalWorkflowExecution"
-                | "RequestCancelExternalWorkflowExecution"
                 | "StartChildWorkflowExecution"
                 | "ScheduleLambdaFunction" => {
                     return Err(validation(format!(
@@ -1318,6 +1322,9 @@ impl State {
                 "RequestCancelActivityTask" => k == "activityId",
                 "RecordMarker" => k == "markerName",
                 "StartTimer" | "CancelTimer" => k == "timerId",
+                "SignalExternalWorkflowExecution" | "RequestCancelExternalWorkflowExecution" => {
+                    ["workflowId", "runId", "control"].contains(&k)
+                }
                 _ => false,
             };
             if allowed {
@@ -1328,6 +1335,10 @@ impl State {
         }
         a.insert("cause".into(), json!("OPERATION_NOT_PERMITTED"));
         a.insert("decisionTaskCompletedEventId".into(), json!(completed_id));
+        if ty.ends_with("ExternalWorkflowExecution") {
+            // No `*Initiated` event is written for a denied decision.
+            a.insert("initiatedEventId".into(), json!(0));
+        }
         e.event(&format!("{ty}Failed"), now, Value::Object(a));
     }
 
@@ -1349,6 +1360,9 @@ impl State {
             true
         };
         match ty {
+            "SignalExternalWorkflowExecution" | "RequestCancelExternalWorkflowExecution" => {
+                self.apply_external(exec, ty, a, completed_id, now)
+            }
             "ScheduleActivityTask" => {
                 let at = a.get("activityType").cloned().unwrap_or(Value::Null);
                 let id = s(a, "activityId").unwrap_or("").to_owned();

@@ -969,3 +969,216 @@ async fn domain_tags_and_tag_conditions() {
         .unwrap_err();
     assert_eq!(code(&e), "UnknownResourceFault");
 }
+
+/// SignalExternalWorkflowExecution and RequestCancelExternalWorkflowExecution: the
+/// events on both sides, an unknown target, and a decision IAM denies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn external_signal_and_cancel_decisions() {
+    use aws_sdk_swf::types::{
+        Decision, DecisionType, EventType,
+        RequestCancelExternalWorkflowExecutionDecisionAttributes as Rc,
+        SignalExternalWorkflowExecutionDecisionAttributes as Sig, WorkflowExecution, WorkflowType,
+    };
+    let base = config_text();
+    let cut = base.rfind(']').unwrap();
+    let config = format!(
+        r#"{},
+  {{"arn": "arn:aws:iam::123456789012:role/nosignal", "accessKeys": [{{"accessKeyId": "AKIANOSIGNAL", "secretAccessKey": "nosignal-secret"}}],
+   "policies": [{{"Version": "2012-10-17", "Statement": [
+     {{"Effect": "Allow", "Action": "swf:*", "Resource": "*"}},
+     {{"Sid": "NoSignals", "Effect": "Deny", "Action": "swf:SignalExternalWorkflowExecution", "Resource": "*"}}]}}]}}
+]}}"#,
+        base[..cut].trim_end()
+    );
+    let dir = std::env::temp_dir().join(format!("swf-iam-external-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let server = serve_bin(&dir, &config, &["--poll-timeout", "2"], None);
+    let op = client(server.addr(), OPERATOR);
+    setup_orders(&op, "300", "60").await;
+    let wf = WorkflowType::builder()
+        .name("wf")
+        .version("1")
+        .build()
+        .unwrap();
+    let mut runs = std::collections::HashMap::new();
+    for wid in ["source", "target"] {
+        let r = op
+            .start_workflow_execution()
+            .domain("orders")
+            .workflow_id(wid)
+            .workflow_type(wf.clone())
+            .send()
+            .await
+            .unwrap();
+        runs.insert(wid, r.run_id().unwrap().to_owned());
+    }
+    let history = |wid: &'static str, run: String| {
+        let op = op.clone();
+        async move {
+            op.get_workflow_execution_history()
+                .domain("orders")
+                .execution(
+                    WorkflowExecution::builder()
+                        .workflow_id(wid)
+                        .run_id(run)
+                        .build()
+                        .unwrap(),
+                )
+                .send()
+                .await
+                .unwrap()
+                .events()
+                .to_vec()
+        }
+    };
+    // Take decision tasks; the source's decides to signal and cancel the target, and
+    // to signal a workflow that does not exist. The target's decides nothing.
+    let signal = |wid: &str| {
+        Decision::builder()
+            .decision_type(DecisionType::SignalExternalWorkflowExecution)
+            .signal_external_workflow_execution_decision_attributes(
+                Sig::builder()
+                    .workflow_id(wid)
+                    .signal_name("wake")
+                    .input("hello")
+                    .control("c1")
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap()
+    };
+    let cancel = Decision::builder()
+        .decision_type(DecisionType::RequestCancelExternalWorkflowExecution)
+        .request_cancel_external_workflow_execution_decision_attributes(
+            Rc::builder().workflow_id("target").build().unwrap(),
+        )
+        .build()
+        .unwrap();
+    for _ in 0..2 {
+        let t = op
+            .poll_for_decision_task()
+            .domain("orders")
+            .task_list(tl("deciders"))
+            .send()
+            .await
+            .unwrap();
+        let wid = t.workflow_execution().unwrap().workflow_id().to_owned();
+        let decisions = if wid == "source" {
+            vec![signal("target"), cancel.clone(), signal("nobody")]
+        } else {
+            vec![]
+        };
+        op.respond_decision_task_completed()
+            .task_token(t.task_token())
+            .set_decisions(Some(decisions))
+            .send()
+            .await
+            .unwrap();
+    }
+    let src = history("source", runs["source"].clone()).await;
+    let types: Vec<&str> = src.iter().map(|e| e.event_type().as_str()).collect();
+    for want in [
+        "SignalExternalWorkflowExecutionInitiated",
+        "ExternalWorkflowExecutionSignaled",
+        "RequestCancelExternalWorkflowExecutionInitiated",
+        "ExternalWorkflowExecutionCancelRequested",
+        "SignalExternalWorkflowExecutionFailed",
+    ] {
+        assert!(types.contains(&want), "{want} in {types:?}");
+    }
+    assert_eq!(
+        types.last(),
+        Some(&"DecisionTaskScheduled"),
+        "the decider sees the results"
+    );
+    let failed = src
+        .iter()
+        .find(|e| e.event_type() == &EventType::SignalExternalWorkflowExecutionFailed)
+        .unwrap();
+    let fa = failed
+        .signal_external_workflow_execution_failed_event_attributes()
+        .unwrap();
+    assert_eq!(fa.cause().as_str(), "UNKNOWN_EXTERNAL_WORKFLOW_EXECUTION");
+    assert_eq!(fa.workflow_id(), "nobody");
+    assert_eq!(fa.control(), Some("c1"));
+    let tgt = history("target", runs["target"].clone()).await;
+    let signaled = tgt
+        .iter()
+        .find(|e| e.event_type() == &EventType::WorkflowExecutionSignaled)
+        .unwrap();
+    let sa = signaled
+        .workflow_execution_signaled_event_attributes()
+        .unwrap();
+    assert_eq!((sa.signal_name(), sa.input()), ("wake", Some("hello")));
+    assert_eq!(
+        sa.external_workflow_execution().unwrap().workflow_id(),
+        "source"
+    );
+    assert!(tgt
+        .iter()
+        .any(|e| e.event_type() == &EventType::WorkflowExecutionCancelRequested));
+    let d = op
+        .describe_workflow_execution()
+        .domain("orders")
+        .execution(
+            WorkflowExecution::builder()
+                .workflow_id("target")
+                .run_id(runs["target"].clone())
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(d.execution_info().unwrap().cancel_requested());
+
+    // A principal denied swf:SignalExternalWorkflowExecution: Failed with
+    // OPERATION_NOT_PERMITTED, no Initiated event, initiatedEventId 0.
+    let ns = client(server.addr(), ("AKIANOSIGNAL", "nosignal-secret"));
+    let r = ns
+        .start_workflow_execution()
+        .domain("orders")
+        .workflow_id("denied")
+        .workflow_type(wf.clone())
+        .send()
+        .await
+        .unwrap();
+    let t = loop {
+        let t = ns
+            .poll_for_decision_task()
+            .domain("orders")
+            .task_list(tl("deciders"))
+            .send()
+            .await
+            .unwrap();
+        if t.workflow_execution().unwrap().workflow_id() == "denied" {
+            break t;
+        }
+        ns.respond_decision_task_completed()
+            .task_token(t.task_token())
+            .send()
+            .await
+            .unwrap();
+    };
+    ns.respond_decision_task_completed()
+        .task_token(t.task_token())
+        .decisions(signal("target"))
+        .send()
+        .await
+        .unwrap();
+    let h = history("denied", r.run_id().unwrap().to_owned()).await;
+    assert!(!h
+        .iter()
+        .any(|e| e.event_type() == &EventType::SignalExternalWorkflowExecutionInitiated));
+    let fa = h
+        .iter()
+        .find(|e| e.event_type() == &EventType::SignalExternalWorkflowExecutionFailed)
+        .unwrap()
+        .signal_external_workflow_execution_failed_event_attributes()
+        .unwrap()
+        .clone();
+    assert_eq!(fa.cause().as_str(), "OPERATION_NOT_PERMITTED");
+    assert_eq!(fa.initiated_event_id(), 0);
+    assert_eq!(fa.workflow_id(), "target");
+}
