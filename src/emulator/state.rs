@@ -673,6 +673,18 @@ impl State {
 
     /// StartWorkflowExecution.
     pub fn start_workflow_execution(&mut self, b: &Obj, now: f64) -> Res {
+        let run_id = self.start_execution(b, now, None)?;
+        Ok(json!({"runId": run_id}))
+    }
+
+    /// Starts an execution from a StartWorkflowExecution-shaped body; `continued` is the
+    /// run it continues (ContinueAsNew: `continuedExecutionRunId`). Returns the run ID.
+    fn start_execution(
+        &mut self,
+        b: &Obj,
+        now: f64,
+        continued: Option<&str>,
+    ) -> Result<String, WireError> {
         let domain = req_s(b, "domain")?;
         let wid = req_s(b, "workflowId")?;
         check_name("workflowId", wid)?;
@@ -787,10 +799,13 @@ impl State {
         if let Some(p) = priority {
             attrs["taskPriority"] = json!(p);
         }
+        if let Some(c) = continued {
+            attrs["continuedExecutionRunId"] = json!(c);
+        }
         e.event("WorkflowExecutionStarted", now, attrs);
         e.schedule_decision(now);
         self.executions.push(e);
-        Ok(json!({"runId": run_id}))
+        Ok(run_id)
     }
 
     fn execution_info(e: &Execution) -> Value {
@@ -1207,6 +1222,7 @@ impl State {
             "CompleteWorkflowExecution",
             "FailWorkflowExecution",
             "CancelWorkflowExecution",
+            "ContinueAsNewWorkflowExecution",
         ];
         for (n, d) in decisions.iter().enumerate() {
             let m = n + 1;
@@ -1249,9 +1265,26 @@ impl State {
                     need("signalName")?;
                 }
                 "RequestCancelExternalWorkflowExecution" => need("workflowId")?,
-                "ContinueAsNewWorkflowExecution"
-                | "StartChildWorkflowExecution"
-                | "ScheduleLambdaFunction" => {
+                "ContinueAsNewWorkflowExecution" => {
+                    for f in ["executionStartToCloseTimeout", "taskStartToCloseTimeout"] {
+                        if let Some(v) = s(attrs, f) {
+                            parse_timeout(f, v)?;
+                        }
+                    }
+                    if let Some(v) = s(attrs, "input") {
+                        if v.chars().count() > 32768 {
+                            return Err(validation(format!("1 validation error detected: Value at 'decisions.{m}.member.{key}.input' failed to satisfy constraint: Member must have length less than or equal to 32768")));
+                        }
+                    }
+                    if attrs
+                        .get("tagList")
+                        .and_then(Value::as_array)
+                        .is_some_and(|t| t.len() > 5)
+                    {
+                        return Err(validation(format!("1 validation error detected: Value at 'decisions.{m}.member.{key}.tagList' failed to satisfy constraint: Member must have length less than or equal to 5")));
+                    }
+                }
+                "StartChildWorkflowExecution" | "ScheduleLambdaFunction" => {
                     return Err(validation(format!(
                         "Decision type `{ty}` is not supported by the swf-iam emulator"
                     )))
@@ -1363,6 +1396,7 @@ impl State {
             "SignalExternalWorkflowExecution" | "RequestCancelExternalWorkflowExecution" => {
                 self.apply_external(exec, ty, a, completed_id, now)
             }
+            "ContinueAsNewWorkflowExecution" => self.continue_as_new(exec, a, completed_id, now),
             "ScheduleActivityTask" => {
                 let at = a.get("activityType").cloned().unwrap_or(Value::Null);
                 let id = s(a, "activityId").unwrap_or("").to_owned();

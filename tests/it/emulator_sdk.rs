@@ -1182,3 +1182,211 @@ async fn external_signal_and_cancel_decisions() {
     assert_eq!(fa.initiated_event_id(), 0);
     assert_eq!(fa.workflow_id(), "target");
 }
+
+/// ContinueAsNewWorkflowExecution: the run closes as CONTINUED_AS_NEW and a new run of
+/// the same workflowId starts, naming the old one; a deprecated target version fails
+/// with SWF's cause; it must be the last decision.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn continue_as_new_starts_a_new_run() {
+    use aws_sdk_swf::types::{
+        CloseStatus, ContinueAsNewWorkflowExecutionDecisionAttributes as Can, Decision,
+        DecisionType, EventType, ExecutionStatus, WorkflowExecution, WorkflowType,
+    };
+    let (addr, _clock, _stop) = start(Duration::from_secs(1)).await;
+    let op = client(addr, OPERATOR);
+    setup_orders(&op, "300", "60").await;
+    let wf = WorkflowType::builder()
+        .name("wf")
+        .version("1")
+        .build()
+        .unwrap();
+    let first = op
+        .start_workflow_execution()
+        .domain("orders")
+        .workflow_id("loop")
+        .workflow_type(wf.clone())
+        .send()
+        .await
+        .unwrap();
+    let first_run = first.run_id().unwrap().to_owned();
+    let can = |version: Option<&str>| {
+        let mut b = Can::builder().input("round 2").tag_list("again");
+        if let Some(v) = version {
+            b = b.workflow_type_version(v);
+        }
+        Decision::builder()
+            .decision_type(DecisionType::ContinueAsNewWorkflowExecution)
+            .continue_as_new_workflow_execution_decision_attributes(b.build())
+            .build()
+            .unwrap()
+    };
+    let task = op
+        .poll_for_decision_task()
+        .domain("orders")
+        .task_list(tl("deciders"))
+        .send()
+        .await
+        .unwrap();
+    // Not the last decision: refused as a whole.
+    let marker = Decision::builder()
+        .decision_type(DecisionType::RecordMarker)
+        .record_marker_decision_attributes(
+            aws_sdk_swf::types::RecordMarkerDecisionAttributes::builder()
+                .marker_name("m")
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    let e = op
+        .respond_decision_task_completed()
+        .task_token(task.task_token())
+        .decisions(can(None))
+        .decisions(marker)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), "ValidationException");
+    op.respond_decision_task_completed()
+        .task_token(task.task_token())
+        .decisions(can(None))
+        .send()
+        .await
+        .unwrap();
+    let old = op
+        .describe_workflow_execution()
+        .domain("orders")
+        .execution(
+            WorkflowExecution::builder()
+                .workflow_id("loop")
+                .run_id(&first_run)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let info = old.execution_info().unwrap();
+    assert_eq!(info.execution_status(), &ExecutionStatus::Closed);
+    assert_eq!(info.close_status(), Some(&CloseStatus::ContinuedAsNew));
+    let h = op
+        .get_workflow_execution_history()
+        .domain("orders")
+        .execution(
+            WorkflowExecution::builder()
+                .workflow_id("loop")
+                .run_id(&first_run)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let last = h.events().last().unwrap();
+    assert_eq!(
+        last.event_type(),
+        &EventType::WorkflowExecutionContinuedAsNew
+    );
+    let ca = last
+        .workflow_execution_continued_as_new_event_attributes()
+        .unwrap();
+    let new_run = ca.new_execution_run_id().to_owned();
+    assert_ne!(new_run, first_run);
+    assert_eq!(ca.input(), Some("round 2"));
+    assert_eq!(
+        ca.task_list().unwrap().name(),
+        "deciders",
+        "the type's default"
+    );
+    // The new run: same workflowId, open, names the run it continues.
+    let task = op
+        .poll_for_decision_task()
+        .domain("orders")
+        .task_list(tl("deciders"))
+        .send()
+        .await
+        .unwrap();
+    let we = task.workflow_execution().unwrap();
+    assert_eq!((we.workflow_id(), we.run_id()), ("loop", new_run.as_str()));
+    let started = task
+        .events()
+        .first()
+        .unwrap()
+        .workflow_execution_started_event_attributes()
+        .unwrap();
+    assert_eq!(
+        started.continued_execution_run_id(),
+        Some(first_run.as_str())
+    );
+    assert_eq!(started.input(), Some("round 2"));
+    assert_eq!(started.tag_list(), ["again"]);
+    // Continuing into a deprecated version fails, and the run stays open.
+    op.register_workflow_type()
+        .domain("orders")
+        .name("wf")
+        .version("2")
+        .default_task_list(tl("deciders"))
+        .default_execution_start_to_close_timeout("60")
+        .default_task_start_to_close_timeout("60")
+        .default_child_policy(aws_sdk_swf::types::ChildPolicy::Terminate)
+        .send()
+        .await
+        .unwrap();
+    op.deprecate_workflow_type()
+        .domain("orders")
+        .workflow_type(
+            WorkflowType::builder()
+                .name("wf")
+                .version("2")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    op.respond_decision_task_completed()
+        .task_token(task.task_token())
+        .decisions(can(Some("2")))
+        .send()
+        .await
+        .unwrap();
+    let h = op
+        .get_workflow_execution_history()
+        .domain("orders")
+        .execution(
+            WorkflowExecution::builder()
+                .workflow_id("loop")
+                .run_id(&new_run)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let failed = h
+        .events()
+        .iter()
+        .find(|e| e.event_type() == &EventType::ContinueAsNewWorkflowExecutionFailed)
+        .unwrap();
+    assert_eq!(
+        failed
+            .continue_as_new_workflow_execution_failed_event_attributes()
+            .unwrap()
+            .cause()
+            .as_str(),
+        "WORKFLOW_TYPE_DEPRECATED"
+    );
+    let open = op
+        .count_open_workflow_executions()
+        .domain("orders")
+        .start_time_filter(
+            aws_sdk_swf::types::ExecutionTimeFilter::builder()
+                .oldest_date(aws_sdk_swf::primitives::DateTime::from_secs(0))
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(open.count(), 1);
+}
