@@ -198,13 +198,7 @@ impl Execution {
     /// Appends an event and returns its id.
     fn event(&mut self, ty: &str, at: f64, attrs: Value) -> u64 {
         let id = self.events.len() as u64 + 1;
-        let mut key = String::with_capacity(ty.len() + 15);
-        let mut chars = ty.chars();
-        if let Some(c) = chars.next() {
-            key.extend(c.to_lowercase());
-        }
-        key.push_str(chars.as_str());
-        key.push_str("EventAttributes");
+        let key = crate::swf::request::member_key(ty, "EventAttributes");
         let mut e = Map::new();
         e.insert("eventId".into(), json!(id));
         e.insert("eventType".into(), json!(ty));

@@ -209,17 +209,23 @@ pub enum KeyValue {
     Multi(Vec<String>),
 }
 
-/// The member of a decision that holds its attributes:
-/// `scheduleActivityTaskDecisionAttributes` for `ScheduleActivityTask`.
-pub fn attrs_key(decision_type: &str) -> String {
-    let mut k = String::with_capacity(decision_type.len() + 18);
-    let mut chars = decision_type.chars();
+/// The member that holds the attributes of a decision or an event: `name` with its
+/// first letter lower-cased, then `suffix` (`scheduleActivityTask` + `DecisionAttributes`).
+pub fn member_key(name: &str, suffix: &str) -> String {
+    let mut k = String::with_capacity(name.len() + suffix.len());
+    let mut chars = name.chars();
     if let Some(c) = chars.next() {
         k.extend(c.to_lowercase());
     }
     k.push_str(chars.as_str());
-    k.push_str("DecisionAttributes");
+    k.push_str(suffix);
     k
+}
+
+/// The member of a decision that holds its attributes:
+/// `scheduleActivityTaskDecisionAttributes` for `ScheduleActivityTask`.
+pub fn attrs_key(decision_type: &str) -> String {
+    member_key(decision_type, "DecisionAttributes")
 }
 
 #[cfg(test)]
