@@ -250,26 +250,7 @@ pub async fn serve<S, B>(
     B: http_body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    serve_with(listener, service, shutdown, grace, Limits::default()).await;
-}
-
-/// [`serve`] within explicit [`Limits`].
-pub async fn serve_with<S, B>(
-    listener: TcpListener,
-    service: S,
-    shutdown: impl Future<Output = ()>,
-    grace: Duration,
-    limits: Limits,
-) where
-    S: Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
-    B: http_body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    serve_full(listener, service, shutdown, grace, limits, None).await;
+    serve_full(listener, service, shutdown, grace, Limits::default(), None).await;
 }
 
 /// The future of a reset.
@@ -303,7 +284,7 @@ async fn reset_response(post: bool, hook: &ResetHook) -> Response<Full<Bytes>> {
     resp
 }
 
-/// [`serve_with`], and with `reset` set, the [`RESET_PATHS`] answered before `service`
+/// [`serve`] within explicit [`Limits`], and with `reset` set, the [`RESET_PATHS`] answered before `service`
 /// sees them (no signature, as in moto). Give a reset hook only to a listener that
 /// only trusted peers reach (the CLI enables it on loopback listeners by default).
 pub async fn serve_full<S, B>(

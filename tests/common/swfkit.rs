@@ -274,3 +274,25 @@ pub fn serve_bin(dir: &Path, config: &str, extra: &[&str], nofile: Option<u32>) 
         .to_owned();
     Server { child, url }
 }
+
+/// The history of run `run` of `wid` in domain `orders`.
+pub async fn history(
+    op: &aws_sdk_swf::Client,
+    wid: &str,
+    run: &str,
+) -> Vec<aws_sdk_swf::types::HistoryEvent> {
+    op.get_workflow_execution_history()
+        .domain("orders")
+        .execution(
+            aws_sdk_swf::types::WorkflowExecution::builder()
+                .workflow_id(wid)
+                .run_id(run)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .events()
+        .to_vec()
+}

@@ -5,31 +5,13 @@
 use super::swfkit::*;
 use aws_sdk_swf::operation::record_activity_task_heartbeat::RecordActivityTaskHeartbeatError;
 use aws_sdk_swf::types::{
-    ActivityTaskTimeoutType, Decision, DecisionType, EventType, HistoryEvent,
+    ActivityTaskTimeoutType, Decision, DecisionType, EventType,
     RequestCancelActivityTaskDecisionAttributes, ScheduleActivityTaskFailedCause,
-    WorkflowExecution,
 };
 use std::time::Duration;
 
 async fn setup_domain(op: &aws_sdk_swf::Client) {
     setup_orders(op, "10", "60").await;
-}
-
-async fn history(op: &aws_sdk_swf::Client, wid: &str, run: &str) -> Vec<HistoryEvent> {
-    op.get_workflow_execution_history()
-        .domain("orders")
-        .execution(
-            WorkflowExecution::builder()
-                .workflow_id(wid)
-                .run_id(run)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap()
-        .events()
-        .to_vec()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1012,25 +994,6 @@ async fn external_signal_and_cancel_decisions() {
             .unwrap();
         runs.insert(wid, r.run_id().unwrap().to_owned());
     }
-    let history = |wid: &'static str, run: String| {
-        let op = op.clone();
-        async move {
-            op.get_workflow_execution_history()
-                .domain("orders")
-                .execution(
-                    WorkflowExecution::builder()
-                        .workflow_id(wid)
-                        .run_id(run)
-                        .build()
-                        .unwrap(),
-                )
-                .send()
-                .await
-                .unwrap()
-                .events()
-                .to_vec()
-        }
-    };
     // Take decision tasks; the source's decides to signal and cancel the target, and
     // to signal a workflow that does not exist. The target's decides nothing.
     let signal = |wid: &str| {
@@ -1076,7 +1039,7 @@ async fn external_signal_and_cancel_decisions() {
             .await
             .unwrap();
     }
-    let src = history("source", runs["source"].clone()).await;
+    let src = history(&op, "source", &runs["source"]).await;
     let types: Vec<&str> = src.iter().map(|e| e.event_type().as_str()).collect();
     for want in [
         "SignalExternalWorkflowExecutionInitiated",
@@ -1102,7 +1065,7 @@ async fn external_signal_and_cancel_decisions() {
     assert_eq!(fa.cause().as_str(), "UNKNOWN_EXTERNAL_WORKFLOW_EXECUTION");
     assert_eq!(fa.workflow_id(), "nobody");
     assert_eq!(fa.control(), Some("c1"));
-    let tgt = history("target", runs["target"].clone()).await;
+    let tgt = history(&op, "target", &runs["target"]).await;
     let signaled = tgt
         .iter()
         .find(|e| e.event_type() == &EventType::WorkflowExecutionSignaled)
@@ -1167,7 +1130,7 @@ async fn external_signal_and_cancel_decisions() {
         .send()
         .await
         .unwrap();
-    let h = history("denied", r.run_id().unwrap().to_owned()).await;
+    let h = history(&op, "denied", r.run_id().unwrap()).await;
     assert!(!h
         .iter()
         .any(|e| e.event_type() == &EventType::SignalExternalWorkflowExecutionInitiated));
@@ -1269,20 +1232,8 @@ async fn continue_as_new_starts_a_new_run() {
     let info = old.execution_info().unwrap();
     assert_eq!(info.execution_status(), &ExecutionStatus::Closed);
     assert_eq!(info.close_status(), Some(&CloseStatus::ContinuedAsNew));
-    let h = op
-        .get_workflow_execution_history()
-        .domain("orders")
-        .execution(
-            WorkflowExecution::builder()
-                .workflow_id("loop")
-                .run_id(&first_run)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
-    let last = h.events().last().unwrap();
+    let h = history(&op, "loop", &first_run).await;
+    let last = h.last().unwrap();
     assert_eq!(
         last.event_type(),
         &EventType::WorkflowExecutionContinuedAsNew
@@ -1350,21 +1301,8 @@ async fn continue_as_new_starts_a_new_run() {
         .send()
         .await
         .unwrap();
-    let h = op
-        .get_workflow_execution_history()
-        .domain("orders")
-        .execution(
-            WorkflowExecution::builder()
-                .workflow_id("loop")
-                .run_id(&new_run)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let h = history(&op, "loop", &new_run).await;
     let failed = h
-        .events()
         .iter()
         .find(|e| e.event_type() == &EventType::ContinueAsNewWorkflowExecutionFailed)
         .unwrap();

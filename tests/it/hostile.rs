@@ -157,20 +157,8 @@ async fn activity_task(addr: SocketAddr, wid: &str) -> (aws_sdk_swf::Client, Str
 }
 
 async fn history_types(op: &aws_sdk_swf::Client, wid: &str, run: &str) -> Vec<String> {
-    let h = op
-        .get_workflow_execution_history()
-        .domain("orders")
-        .execution(
-            aws_sdk_swf::types::WorkflowExecution::builder()
-                .workflow_id(wid)
-                .run_id(run)
-                .build()
-                .unwrap(),
-        )
-        .send()
+    history(op, wid, run)
         .await
-        .unwrap();
-    h.events()
         .iter()
         .map(|e| e.event_type().as_str().to_owned())
         .collect()
