@@ -800,7 +800,8 @@ fn the_proxy_has_the_same_bounds() {
     );
 }
 
-fn post_reset(addr: SocketAddr, path: &str, method: &str) -> (u16, String) {
+/// Sends an unsigned `method path` and returns (status, body).
+pub fn post_reset(addr: SocketAddr, path: &str, method: &str) -> (u16, String) {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     write!(

@@ -265,20 +265,11 @@ fn reset_through_the_proxy_resets_moto_and_forgets_tokens() {
         let token = task.task_token().to_owned();
         assert!(!token.is_empty());
         let answer = tokio::task::spawn_blocking(move || {
-            let mut s = std::net::TcpStream::connect(addr).unwrap();
-            std::io::Write::write_all(
-                &mut s,
-                b"POST /moto-api/reset HTTP/1.1\r\nhost: x\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
-            )
-            .unwrap();
-            let mut out = String::new();
-            std::io::Read::read_to_string(&mut s, &mut out).unwrap();
-            out
+            super::hostile::post_reset(addr, "/moto-api/reset", "POST")
         })
         .await
         .unwrap();
-        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
-        assert!(answer.ends_with(r#"{"status": "ok"}"#), "{answer}");
+        assert_eq!(answer, (200, r#"{"status": "ok"}"#.to_owned()));
         let listed = op
             .list_domains()
             .registration_status(aws_sdk_swf::types::RegistrationStatus::Registered)
