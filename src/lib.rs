@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod analyze;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod compile;

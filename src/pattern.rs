@@ -183,6 +183,18 @@ impl Pattern {
         }
     }
 
+    /// The pattern as a token sequence, whatever its shape (`*` alone is `[Star]`).
+    pub fn to_tokens(&self) -> Vec<Token> {
+        match &self.kind {
+            Kind::Any => vec![Token::Star],
+            Kind::Exact(l) if l.is_empty() => Vec::new(),
+            Kind::Exact(l) => vec![Token::Lit(l.clone())],
+            Kind::Prefix(l) => vec![Token::Lit(l.clone()), Token::Star],
+            Kind::Suffix(l) => vec![Token::Star, Token::Lit(l.clone())],
+            Kind::General(t, _, _) => t.to_vec(),
+        }
+    }
+
     /// The tokens of a general pattern (empty for the classified shapes).
     pub fn tokens(&self) -> &[Token] {
         match &self.kind {

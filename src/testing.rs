@@ -850,10 +850,31 @@ pub fn check_snapshot(
     accept: bool,
 ) -> std::io::Result<SnapshotStatus> {
     let name = snapshot_name(file, &result.name);
-    let path = dir.join(&name);
-    let new_path = dir.join(format!("{name}.new"));
     let content = explanation_text(&result.decision);
-    let rendered = snapshot_file(&file.display().to_string(), &result.name, &content);
+    write_snapshot(
+        dir,
+        &name,
+        &file.display().to_string(),
+        &result.name,
+        &content,
+        accept,
+    )
+}
+
+/// Compares `content` with snapshot `name` in `dir` (insta's format, `source` and
+/// `description` in its header): matched, or `.snap.new` written on a difference, or
+/// with `accept` the `.snap` itself written.
+pub fn write_snapshot(
+    dir: &Path,
+    name: &str,
+    source: &str,
+    description: &str,
+    content: &str,
+    accept: bool,
+) -> std::io::Result<SnapshotStatus> {
+    let path = dir.join(name);
+    let new_path = dir.join(format!("{name}.new"));
+    let rendered = snapshot_file(source, description, content);
     let stored = match std::fs::read_to_string(&path) {
         Ok(s) => Some(s),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,

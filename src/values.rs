@@ -368,6 +368,20 @@ impl Cidr {
         })
     }
 
+    /// The first and last address of the network.
+    pub fn range(&self) -> (IpAddr, IpAddr) {
+        match self.addr {
+            IpAddr::V4(a) => {
+                let host = u32::MAX.checked_shr(u32::from(self.prefix)).unwrap_or(0);
+                (self.addr, IpAddr::V4((u32::from(a) | host).into()))
+            }
+            IpAddr::V6(a) => {
+                let host = u128::MAX.checked_shr(u32::from(self.prefix)).unwrap_or(0);
+                (self.addr, IpAddr::V6((u128::from(a) | host).into()))
+            }
+        }
+    }
+
     /// Whether `ip` is inside the network (never across address families).
     pub fn contains(&self, ip: IpAddr) -> bool {
         self.addr.is_ipv4() == ip.is_ipv4() && mask(ip, self.prefix) == self.addr

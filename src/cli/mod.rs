@@ -1,6 +1,7 @@
 //! The command-line interface: one module per subcommand, each with a clap `Args`
 //! struct and a `run` that returns the process exit code.
 
+pub mod analysis;
 pub mod check;
 pub mod inputs;
 pub mod out;
@@ -40,6 +41,12 @@ pub enum Command {
     Serve(serve::Args),
     /// Put the gate in front of another SWF endpoint (moto's server, LocalStack).
     Proxy(proxy::Args),
+    /// Where each principal may perform each SWF action, over every possible request.
+    Access(analysis::AccessArgs),
+    /// Which principals may perform an action on a domain, and under which conditions.
+    WhoCan(analysis::WhoCanArgs),
+    /// What a configuration change widens or narrows, each change with a witness request.
+    Diff(analysis::DiffArgs),
 }
 
 /// Output formats of `validate`.
@@ -90,5 +97,8 @@ pub fn run(cli: Cli) -> u8 {
         Command::Test(args) => test::run(&args),
         Command::Serve(args) => serve::run(&args),
         Command::Proxy(args) => proxy::run(&args),
+        Command::Access(args) => analysis::run_access(&args),
+        Command::WhoCan(args) => analysis::run_who_can(&args),
+        Command::Diff(args) => analysis::run_diff(&args),
     }
 }

@@ -136,6 +136,11 @@ impl Template {
         Template { pieces }
     }
 
+    /// The pieces: literal text and variables, in order.
+    pub fn pieces(&self) -> &[Piece] {
+        &self.pieces
+    }
+
     /// Calls `f` with each piece's text; `false` if some variable has no value and no default.
     fn for_each<'a>(&'a self, vars: &'a dyn Resolve, mut f: impl FnMut(&'a str)) -> bool {
         for p in self.pieces.iter() {
@@ -302,6 +307,11 @@ impl ArnPattern {
     /// Whether this is `*`.
     pub fn is_any(&self) -> bool {
         self.any
+    }
+
+    /// The field patterns (none for `*`); the last one takes the rest of the subject.
+    pub fn fields(&self) -> &[Pattern] {
+        &self.fields
     }
 
     /// The whole text if it has no wildcard and no variable.

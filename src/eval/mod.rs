@@ -786,6 +786,14 @@ fn cmp_holds(c: Cmp, o: Ordering) -> bool {
     }
 }
 
+/// Whether request value `value` satisfies the positive form of `c`'s operator against
+/// any of its values (`StringNotEquals` asks `StringEquals`), policy variables resolved
+/// in `vars`. A value that does not parse for the operator's family matches nothing.
+/// The access analysis partitions values by this.
+pub fn value_matches(c: &CompiledCondition, value: &str, vars: &Context) -> bool {
+    positive(c, value, None, vars)
+}
+
 /// Whether one request value satisfies the positive form of the operator against any
 /// policy value (values OR). A request value that does not parse matches nothing.
 fn positive(c: &CompiledCondition, r: &str, ip: Option<IpAddr>, ctx: &Context) -> bool {

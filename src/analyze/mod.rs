@@ -1,0 +1,1482 @@
+//! Access analysis: every request at once, exactly (`swf-iam access`, `who-can`, `diff`).
+//!
+//! For one principal and one SWF action, the requests that can differ are the domain and
+//! the values (or absence) of the context keys the policies test; the principal's own
+//! keys are fixed. Each dimension is partitioned by the constants the policies compare it
+//! with — domain names by the resource patterns ([`automaton`]), string values by the
+//! string patterns, numbers, dates and IP addresses by the constants' boundaries ([`reps`]),
+//! multivalued keys by the sets of their values' classes — so that every request behaves
+//! like one representative of its cell. Each cell's representative is then decided by
+//! [`crate::eval::decide`] itself, so the analysis cannot drift from `check`. Where a
+//! bound is reached or a comparison is not partitioned (a policy variable naming another
+//! request key, ARN operators on request keys), the answer says `complete: false` and why.
+
+pub mod automaton;
+pub mod reps;
+
+use crate::compile::condition::{CompiledCondition, Values};
+use crate::compile::{CompiledPolicySet, CompiledStatement};
+use crate::config::PrincipalConfig;
+use crate::eval::{self, Context, ContextValue, DecisionKind, Request};
+use crate::keys::{global_key, KeyType};
+use crate::pattern::Token;
+use crate::policy::model::{BaseOperator, OperatorFamily};
+use crate::swf::catalog::{SwfAction, ACTIONS};
+use crate::values::{parse_instant, Cidr, Decimal, Instant};
+use automaton::{Glob, Rules, Sym};
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+use std::collections::{BTreeMap, HashMap};
+
+/// Bounds of the analysis; reaching one makes an answer incomplete, never wrong.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Most cells (combinations of classes) decided for one principal and action group.
+    pub max_cells: usize,
+    /// Most automaton states explored for one partition of strings.
+    pub max_states: usize,
+    /// Most value classes of a multivalued key whose every subset is tried.
+    pub max_set_classes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_cells: 200_000,
+            max_states: 50_000,
+            max_set_classes: 10,
+        }
+    }
+}
+
+/// What the requests look like: where domains live and how contexts are filled.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Partition of domain ARNs.
+    pub partition: String,
+    /// Account of the domains.
+    pub account: String,
+    /// Regions requests go to (each one its own part of the answer).
+    pub regions: Vec<String>,
+    /// The configuration's default region (`check` uses it for requests on `*`).
+    pub default_region: String,
+    /// Whether requests carry `check`'s request defaults (`aws:RequestedRegion`,
+    /// `aws:SecureTransport` true, `aws:ViaAWSService` false, the time), with keys every
+    /// request carries never absent; `false` is `--no-default-context`: every key not the
+    /// principal's may be absent or hold any value.
+    pub request_defaults: bool,
+    /// The time used where no policy tests it (epoch seconds).
+    pub now: i64,
+    /// Only this domain (`who-can`).
+    pub domain: Option<String>,
+    /// Bounds.
+    pub limits: Limits,
+}
+
+/// Keys derived from the principal (fixed for an analysis of that principal).
+const PRINCIPAL_KEYS: &[&str] = &[
+    "aws:principalarn",
+    "aws:principalaccount",
+    "aws:principaltype",
+    "aws:userid",
+    "aws:username",
+    "aws:principalisawsservice",
+];
+
+/// Keys `check`'s request defaults fix (besides the time).
+const DEFAULT_KEYS: &[&str] = &[
+    "aws:requestedregion",
+    "aws:securetransport",
+    "aws:viaawsservice",
+];
+
+const TIME_KEYS: &[&str] = &["aws:currenttime", "aws:epochtime"];
+
+/// One side of an analysis: a principal and its compiled policies.
+#[derive(Debug, Clone, Copy)]
+pub struct Side<'a> {
+    /// The principal, its policies and its own keys.
+    pub principal: &'a PrincipalConfig,
+}
+
+impl Side<'_> {
+    fn set(&self) -> &CompiledPolicySet {
+        &self.principal.compiled
+    }
+}
+
+/// A value of the resource dimension.
+#[derive(Debug, Clone)]
+struct ResVal {
+    arn: String,
+    domain: Option<DomainClass>,
+}
+
+/// A class of domain names: the resource patterns its names match and do not match.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, PartialOrd, Ord)]
+pub struct DomainClass {
+    /// In words: `` `orders` ``, `` `team-*` except `team-prod` ``, "any other domain".
+    pub description: String,
+    /// Patterns every name of the class matches.
+    pub matches: Vec<String>,
+    /// Patterns overlapping those that no name of the class matches.
+    pub except: Vec<String>,
+    /// A shortest name of the class.
+    pub witness: String,
+}
+
+#[derive(Debug, Clone)]
+struct KeyDim {
+    display: String,
+    values: Vec<KeyVal>,
+}
+
+#[derive(Debug, Clone)]
+struct KeyVal {
+    value: Option<ContextValue>,
+    description: String,
+}
+
+#[derive(Debug, Clone)]
+struct TimeVal {
+    secs: i64,
+    description: String,
+}
+
+/// The partitioned request space of one region for one group of actions.
+struct Space {
+    region: String,
+    resources: Vec<ResVal>,
+    time: Vec<TimeVal>,
+    keys: Vec<KeyDim>,
+    incomplete: Vec<String>,
+}
+
+impl Space {
+    fn radices(&self) -> Vec<usize> {
+        let mut r = vec![self.resources.len(), self.time.len().max(1)];
+        r.extend(self.keys.iter().map(|k| k.values.len()));
+        r
+    }
+
+    fn cells(&self) -> usize {
+        self.radices()
+            .iter()
+            .try_fold(1usize, |a, &b| a.checked_mul(b))
+            .unwrap_or(usize::MAX)
+    }
+}
+
+/// What the policies say about one key, gathered from every side's statements.
+#[derive(Default)]
+struct KeyUse<'a> {
+    display: String,
+    conds: Vec<(usize, &'a CompiledCondition)>,
+}
+
+fn is_fixed(side: &Side<'_>, key: &str, defaults: bool) -> bool {
+    side.principal.base_context.get_lower(key).is_some()
+        || PRINCIPAL_KEYS.contains(&key)
+        || key.starts_with("aws:principaltag/")
+        || (defaults && DEFAULT_KEYS.contains(&key))
+}
+
+/// The context every request of `side` in `region` starts from.
+fn fixed_context(side: &Side<'_>, region: &str, opts: &Options, secs: i64) -> Context {
+    let mut ctx = Context::over(side.principal.base_context.clone());
+    if opts.request_defaults {
+        ctx.set_request_defaults(region, secs);
+    }
+    ctx
+}
+
+/// Symbols of a token sequence with fixed variables substituted; `Ok(None)` when a
+/// variable has no value (the pattern then matches nothing), `Err` naming a variable on
+/// a request key that varies.
+fn resolve(
+    tokens: &[Token],
+    fold_case: bool,
+    wild: bool,
+    ctx: &Context,
+    fixed: &dyn Fn(&str) -> bool,
+) -> Result<Option<Vec<Sym>>, String> {
+    let mut out = Vec::new();
+    for t in tokens {
+        match t {
+            Token::Lit(l) => out.extend(automaton::literal_syms(l, fold_case)),
+            Token::Star if wild => out.push(Sym::Star),
+            Token::One if wild => out.push(Sym::One),
+            Token::Star => out.extend(automaton::literal_syms("*", fold_case)),
+            Token::One => out.extend(automaton::literal_syms("?", fold_case)),
+            Token::Var { key, default } => {
+                if !fixed(key) {
+                    return Err(format!(
+                        "a policy variable `${{{key}}}` compares one request value with another; such comparisons are decided but not partitioned"
+                    ));
+                }
+                match crate::pattern::Resolve::var(ctx, key).or(default.as_deref()) {
+                    Some(v) => out.extend(automaton::literal_syms(v, fold_case)),
+                    None => return Ok(None),
+                }
+            }
+        }
+    }
+    Ok(Some(out))
+}
+
+fn token_text(tokens: &[Token]) -> String {
+    let mut s = String::new();
+    for t in tokens {
+        match t {
+            Token::Lit(l) => s.push_str(l),
+            Token::Star => s.push('*'),
+            Token::One => s.push('?'),
+            Token::Var { key, default } => {
+                s.push_str("${");
+                s.push_str(key);
+                if let Some(d) = default {
+                    s.push_str(", '");
+                    s.push_str(d);
+                    s.push('\'');
+                }
+                s.push('}');
+            }
+        }
+    }
+    s
+}
+
+/// The statement ids whose action part matches catalog action `i`, ascending.
+fn relevant(set: &CompiledPolicySet, i: usize) -> Vec<u32> {
+    let Some(b) = set.buckets.get(i) else {
+        return Vec::new();
+    };
+    let mut ids: Vec<u32> = b.rest.to_vec();
+    for v in b.exact.values() {
+        ids.extend(v.iter().copied());
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+fn statements<'a>(set: &'a CompiledPolicySet, ids: &'a [u32]) -> impl Iterator<Item = &'a CompiledStatement> {
+    ids.iter().filter_map(|&i| set.statements.get(i as usize))
+}
+
+/// Builds the space of one region for the statements `ids[s]` of each side.
+fn space(
+    sides: &[Side<'_>],
+    ids: &[Vec<u32>],
+    action: &SwfAction,
+    region: &str,
+    opts: &Options,
+) -> Space {
+    let has_domain = action.has_domain_resource();
+    let mut incomplete: Vec<String> = Vec::new();
+    let ctxs: Vec<Context> = sides
+        .iter()
+        .map(|s| fixed_context(s, region, opts, opts.now))
+        .collect();
+    let resources = if has_domain {
+        domains(sides, ids, region, opts, &ctxs, &mut incomplete)
+    } else {
+        vec![ResVal {
+            arn: "*".into(),
+            domain: None,
+        }]
+    };
+
+    // Condition keys of the statements, by lowercased key.
+    let mut uses: BTreeMap<String, KeyUse<'_>> = BTreeMap::new();
+    for (si, side) in sides.iter().enumerate() {
+        for st in statements(side.set(), &ids[si]) {
+            for c in st.conditions.iter() {
+                if is_fixed(side, &c.key, opts.request_defaults) {
+                    continue;
+                }
+                // SWF never sends a key the action does not support: it stays absent
+                // (with --no-default-context every key may be present).
+                if opts.request_defaults && !action.supports_key(&c.key_display) {
+                    continue;
+                }
+                let u = uses.entry(c.key.to_string()).or_default();
+                if u.display.is_empty() {
+                    u.display = c.key_display.to_string();
+                }
+                u.conds.push((si, c));
+            }
+        }
+    }
+    let mut time = Vec::new();
+    if opts.request_defaults {
+        let time_uses: Vec<(usize, &CompiledCondition)> = TIME_KEYS
+            .iter()
+            .filter_map(|k| uses.remove(*k))
+            .flat_map(|u| u.conds)
+            .collect();
+        if !time_uses.is_empty() {
+            time = time_dim(sides, &time_uses, region, opts, &mut incomplete);
+        }
+    }
+    let fixed_of = |key: &str| sides.iter().all(|s| is_fixed(s, key, opts.request_defaults));
+    let keys = uses
+        .into_values()
+        .map(|u| key_dim(u, &ctxs, opts, &fixed_of, &mut incomplete))
+        .collect();
+    incomplete.sort();
+    incomplete.dedup();
+    Space {
+        region: region.to_owned(),
+        resources,
+        time,
+        keys,
+        incomplete,
+    }
+}
+
+/// The domain classes of `region`: names partitioned by every resource pattern.
+fn domains(
+    sides: &[Side<'_>],
+    ids: &[Vec<u32>],
+    region: &str,
+    opts: &Options,
+    ctxs: &[Context],
+    incomplete: &mut Vec<String>,
+) -> Vec<ResVal> {
+    let arn_of = |name: &str| {
+        format!(
+            "arn:{}:swf:{region}:{}:/domain/{name}",
+            opts.partition, opts.account
+        )
+    };
+    if let Some(d) = &opts.domain {
+        return vec![ResVal {
+            arn: arn_of(d),
+            domain: Some(DomainClass {
+                description: format!("`{d}`"),
+                matches: vec![d.clone()],
+                except: Vec::new(),
+                witness: d.clone(),
+            }),
+        }];
+    }
+    let subject = ["arn", &opts.partition, "swf", region, &opts.account];
+    let mut globs: Vec<Glob> = Vec::new();
+    let mut names: Vec<String> = Vec::new();
+    for (si, side) in sides.iter().enumerate() {
+        let fixed = |k: &str| is_fixed(side, k, opts.request_defaults);
+        for st in statements(side.set(), &ids[si]) {
+            for p in st.resources.patterns.iter() {
+                let fields = p.fields();
+                if p.is_any() || fields.is_empty() || fields.len() > 6 {
+                    continue;
+                }
+                let last = fields.len() - 1;
+                if !fields[..last]
+                    .iter()
+                    .zip(subject)
+                    .all(|(f, s)| f.matches_with(s, &ctxs[si], false))
+                {
+                    continue;
+                }
+                let mut prefix = subject[last..].join(":");
+                if last < 5 {
+                    prefix.push(':');
+                }
+                prefix.push_str("/domain/");
+                let tokens = fields[last].to_tokens();
+                let syms = match resolve(&tokens, false, true, &ctxs[si], &fixed) {
+                    Ok(Some(s)) => s,
+                    Ok(None) => continue,
+                    Err(e) => {
+                        incomplete.push(e);
+                        continue;
+                    }
+                };
+                let text = token_text(&tokens);
+                let name = match (last, text.strip_prefix("/domain/")) {
+                    (5, Some(n)) => n.to_owned(),
+                    _ => fields
+                        .iter()
+                        .map(|f| token_text(&f.to_tokens()))
+                        .collect::<Vec<_>>()
+                        .join(":"),
+                };
+                if globs.iter().any(|g| g.syms == syms && g.prefix == prefix) {
+                    continue;
+                }
+                globs.push(Glob { syms, prefix });
+                names.push(name);
+            }
+        }
+    }
+    let rules = Rules {
+        min_len: 1,
+        max_len: 256,
+        domain_name: true,
+        max_states: opts.limits.max_states,
+    };
+    let classes = match automaton::classes(&globs, rules) {
+        Ok(c) => c,
+        Err(e) => {
+            incomplete.push(format!(
+                "the domain patterns need more than {} automaton states; {} domain classes were found",
+                e.states,
+                e.found.len()
+            ));
+            e.found
+        }
+    };
+    // Patterns every class matches (`/domain/*`) say nothing about a class.
+    let universal: Vec<bool> = (0..names.len())
+        .map(|i| classes.iter().all(|c| c.matched[i]))
+        .collect();
+    let exact: Vec<bool> = globs
+        .iter()
+        .map(|g| !g.syms.iter().any(|s| matches!(s, Sym::Star | Sym::One)))
+        .collect();
+    let mut out: Vec<ResVal> = classes
+        .iter()
+        .map(|c| {
+            let matches: Vec<String> = sorted_names(&names, &c.matched, true);
+            let telling: Vec<bool> = (0..names.len())
+                .map(|i| c.matched[i] && !universal[i])
+                .collect();
+            let exact_hits: Vec<bool> = (0..names.len())
+                .map(|i| telling[i] && exact[i])
+                .collect();
+            let shown = if exact_hits.contains(&true) {
+                sorted_names(&names, &exact_hits, true)
+            } else {
+                sorted_names(&names, &telling, true)
+            };
+            // Patterns this class does not match but that overlap what it matches.
+            let mut except: Vec<String> = names
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| {
+                    !c.matched[*i]
+                        && classes.iter().any(|o| {
+                            o.matched[*i]
+                                && c.matched.iter().zip(&o.matched).all(|(a, b)| !*a || *b)
+                        })
+                })
+                .map(|(_, n)| n.clone())
+                .collect();
+            except.sort();
+            except.dedup();
+            let description = if shown.len() == matches.len() || !exact_hits.contains(&true) {
+                describe_names(&shown, &except)
+            } else {
+                describe_names(&shown, &[])
+            };
+            ResVal {
+                arn: arn_of(&c.witness),
+                domain: Some(DomainClass {
+                    description,
+                    matches,
+                    except,
+                    witness: c.witness.clone(),
+                }),
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| a.domain.cmp(&b.domain));
+    out
+}
+
+fn sorted_names(names: &[String], flags: &[bool], want: bool) -> Vec<String> {
+    let mut v: Vec<String> = names
+        .iter()
+        .zip(flags)
+        .filter(|(_, f)| **f == want)
+        .map(|(n, _)| n.clone())
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+fn describe_names(matches: &[String], except: &[String]) -> String {
+    let q = |v: &[String]| {
+        v.iter()
+            .map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match (matches.is_empty(), except.is_empty()) {
+        (true, true) => "any domain".to_owned(),
+        (true, false) => format!("any domain except {}", q(except)),
+        (false, true) => q(matches),
+        (false, false) => format!("{} except {}", q(matches), q(except)),
+    }
+}
+
+/// The time dimension (request defaults on): whole seconds around every constant the
+/// policies compare `aws:CurrentTime` or `aws:EpochTime` with.
+fn time_dim(
+    sides: &[Side<'_>],
+    conds: &[(usize, &CompiledCondition)],
+    region: &str,
+    opts: &Options,
+    incomplete: &mut Vec<String>,
+) -> Vec<TimeVal> {
+    let mut constants: Vec<Instant> = Vec::new();
+    for (_, c) in conds {
+        match &c.values {
+            Values::Date(v) => constants.extend(v.iter().flatten().copied()),
+            Values::Numeric(v) => {
+                constants.extend(v.iter().flatten().filter_map(|t| parse_instant(t)));
+            }
+            Values::Bool(_) if c.op.base == BaseOperator::Null => {}
+            _ => incomplete.push(format!(
+                "`{}` is compared with {} operators; only date and numeric comparisons of the time are partitioned",
+                c.key_display,
+                family_name(c.op.base.family())
+            )),
+        }
+    }
+    constants.sort();
+    constants.dedup();
+    let mut seen: Vec<Vec<bool>> = Vec::new();
+    let mut out = Vec::new();
+    for secs in reps::seconds(&constants) {
+        let sig: Vec<bool> = conds
+            .iter()
+            .map(|(si, c)| {
+                let ctx = fixed_context(&sides[*si], region, opts, secs);
+                eval::value_matches(c, &time_text(c, secs), &ctx)
+            })
+            .collect();
+        if seen.contains(&sig) {
+            continue;
+        }
+        let description = describe_with(conds, &|c| time_text(c, secs), &sig);
+        seen.push(sig);
+        out.push(TimeVal { secs, description });
+    }
+    out
+}
+
+/// The time as the key of `c` holds it: seconds for `aws:EpochTime`, else ISO 8601.
+fn time_text(c: &CompiledCondition, secs: i64) -> String {
+    if &*c.key == "aws:epochtime" {
+        secs.to_string()
+    } else {
+        crate::values::format_iso8601(secs)
+    }
+}
+
+fn family_name(f: OperatorFamily) -> &'static str {
+    match f {
+        OperatorFamily::String => "string",
+        OperatorFamily::Numeric => "numeric",
+        OperatorFamily::Date => "date",
+        OperatorFamily::Bool => "Bool",
+        OperatorFamily::Binary => "binary",
+        OperatorFamily::Ip => "IP address",
+        OperatorFamily::Arn => "ARN",
+        OperatorFamily::Null => "Null",
+    }
+}
+
+/// One key's dimension: absence (where possible) and a representative of every class.
+fn key_dim(
+    u: KeyUse<'_>,
+    ctxs: &[Context],
+    opts: &Options,
+    fixed: &dyn Fn(&str) -> bool,
+    incomplete: &mut Vec<String>,
+) -> KeyDim {
+    let display = u.display.clone();
+    let global = global_key(&display);
+    let typed = global.map(|g| g.ty);
+    let multi = global.is_some_and(|g| g.multivalued) || u.conds.iter().any(|(_, c)| c.op.set.is_some());
+    let mut families: Vec<OperatorFamily> = u
+        .conds
+        .iter()
+        .map(|(_, c)| c.op.base.family())
+        .filter(|f| !matches!(f, OperatorFamily::Null))
+        .collect();
+    families.sort_by_key(|f| family_name(*f));
+    families.dedup();
+    if families.len() > 1 {
+        incomplete.push(format!(
+            "`{display}` is compared with {} operators; each family is partitioned, their combinations are not",
+            families
+                .iter()
+                .map(|f| family_name(*f))
+                .collect::<Vec<_>>()
+                .join(" and ")
+        ));
+    }
+    // Candidate values from every family's constants.
+    let mut candidates: Vec<String> = Vec::new();
+    let mut strs: Vec<Vec<Sym>> = Vec::new();
+    let mut nums: Vec<String> = Vec::new();
+    let mut dates: Vec<Instant> = Vec::new();
+    let mut cidrs: Vec<Cidr> = Vec::new();
+    for (si, c) in &u.conds {
+        let ctx = &ctxs[*si];
+        match &c.values {
+            Values::Exact(ts) | Values::Folded(ts) => {
+                let fold = matches!(c.values, Values::Folded(_));
+                for t in ts.iter() {
+                    let tokens: Vec<Token> = t
+                        .pieces()
+                        .iter()
+                        .map(|p| match p {
+                            crate::compile::template::Piece::Lit(l) => Token::Lit(l.clone()),
+                            crate::compile::template::Piece::Var(k, d) => Token::Var {
+                                key: k.clone(),
+                                default: d.clone(),
+                            },
+                        })
+                        .collect();
+                    match resolve(&tokens, fold, false, ctx, fixed) {
+                        Ok(Some(syms)) => strs.push(syms),
+                        Ok(None) => {}
+                        Err(e) => incomplete.push(e),
+                    }
+                }
+            }
+            Values::Like(ps) => {
+                for p in ps.iter() {
+                    let tokens = p.to_tokens();
+                    match resolve(&tokens, false, true, ctx, fixed) {
+                        Ok(Some(syms)) => strs.push(syms),
+                        Ok(None) => {}
+                        Err(e) => incomplete.push(e),
+                    }
+                }
+            }
+            Values::Numeric(v) => nums.extend(v.iter().flatten().map(|s| s.to_string())),
+            Values::Date(v) => dates.extend(v.iter().flatten().copied()),
+            Values::Bool(v) => {
+                candidates.extend(["true".to_owned(), "false".to_owned()]);
+                let _ = v;
+            }
+            Values::Ip(v) => cidrs.extend(v.iter().flatten().copied()),
+            Values::Binary(v) => {
+                use base64::Engine;
+                let e = base64::engine::general_purpose::STANDARD;
+                candidates.extend(v.iter().flatten().map(|b| e.encode(b)));
+                candidates.push(e.encode(b"swf-iam"));
+            }
+            Values::Arn(ps) => {
+                incomplete.push(format!(
+                    "`{display}` is compared with ARN operators; their values are tried but not partitioned"
+                ));
+                for p in ps.iter() {
+                    candidates.push(
+                        p.fields()
+                            .iter()
+                            .map(|f| token_text(&f.to_tokens()).replace('*', "x").replace('?', "x"))
+                            .collect::<Vec<_>>()
+                            .join(":"),
+                    );
+                }
+            }
+        }
+    }
+    if !strs.is_empty() {
+        let globs: Vec<Glob> = strs
+            .iter()
+            .map(|s| Glob {
+                syms: s.clone(),
+                prefix: String::new(),
+            })
+            .collect();
+        let rules = Rules {
+            min_len: 0,
+            max_len: 4096,
+            domain_name: false,
+            max_states: opts.limits.max_states,
+        };
+        match automaton::classes(&globs, rules) {
+            Ok(cs) => candidates.extend(cs.into_iter().map(|c| c.witness)),
+            Err(e) => {
+                incomplete.push(format!(
+                    "the values `{display}` is compared with need more than {} automaton states",
+                    e.states
+                ));
+                candidates.extend(e.found.into_iter().map(|c| c.witness));
+            }
+        }
+    }
+    if !nums.is_empty() {
+        let refs: Vec<&str> = nums.iter().map(String::as_str).collect();
+        match reps::numeric(&refs) {
+            Some(v) => candidates.extend(v),
+            None => {
+                incomplete.push(format!(
+                    "`{display}` is compared with numbers too long to partition exactly"
+                ));
+                candidates.extend(nums.iter().cloned());
+            }
+        }
+    }
+    if !dates.is_empty() {
+        candidates.extend(reps::dates(&dates));
+    }
+    if !cidrs.is_empty() {
+        candidates.extend(reps::ips(&cidrs));
+    }
+    if typed.is_none() || typed == Some(KeyType::String) || typed == Some(KeyType::Arn) {
+        // A value that is no number, date, boolean or address (`x` also stands for
+        // "any other string" when no string operator is used).
+        candidates.push("x".into());
+    }
+    candidates.retain(|v| crate::keys::check_request_value(&display, v).is_ok());
+    // Classes: distinct signatures over every condition on the key.
+    let mut sigs: Vec<Vec<bool>> = Vec::new();
+    let mut elements: Vec<String> = Vec::new();
+    let mut words: Vec<String> = Vec::new();
+    for v in candidates {
+        let sig: Vec<bool> = u
+            .conds
+            .iter()
+            .map(|(si, c)| eval::value_matches(c, &v, &ctxs[*si]))
+            .collect();
+        if !sigs.contains(&sig) {
+            words.push(describe(&u.conds, &v, &sig));
+            sigs.push(sig);
+            elements.push(v);
+        }
+    }
+    let word = |v: &String| -> String {
+        elements
+            .iter()
+            .position(|e| e == v)
+            .and_then(|i| words.get(i).cloned())
+            .unwrap_or_default()
+    };
+    let mut values: Vec<KeyVal> = Vec::new();
+    let always = opts.request_defaults && global.is_some_and(|g| g.always_present);
+    if !always {
+        values.push(KeyVal {
+            value: None,
+            description: "absent".into(),
+        });
+    }
+    if multi {
+        let m = elements.len();
+        if m > opts.limits.max_set_classes {
+            incomplete.push(format!(
+                "`{display}` is multivalued with {m} value classes; only single values and the set of all were tried"
+            ));
+            for e in &elements {
+                values.push(KeyVal {
+                    value: Some(ContextValue::Multi(vec![e.clone()])),
+                    description: format!("[{}]", word(e)),
+                });
+            }
+            values.push(KeyVal {
+                value: Some(ContextValue::Multi(elements.clone())),
+                description: format!(
+                    "[{}]",
+                    elements.iter().map(&word).collect::<Vec<_>>().join("; ")
+                ),
+            });
+        } else {
+            for mask in 1u32..(1u32 << m) {
+                let set: Vec<String> = (0..m)
+                    .filter(|i| mask & (1 << i) != 0)
+                    .map(|i| elements[i].clone())
+                    .collect();
+                let description = format!(
+                    "[{}]",
+                    set.iter().map(&word).collect::<Vec<_>>().join("; ")
+                );
+                values.push(KeyVal {
+                    value: Some(ContextValue::Multi(set)),
+                    description,
+                });
+            }
+        }
+    } else {
+        for (e, description) in elements.into_iter().zip(words) {
+            values.push(KeyVal {
+                value: Some(ContextValue::Single(e)),
+                description,
+            });
+        }
+    }
+    KeyDim { display, values }
+}
+
+/// How condition `c` reads for a value that does (`hit`) or does not satisfy its
+/// positive form: `= `orders``, `not in 10.0.0.0/8`, `< 5`, `not a number`.
+fn cond_label(c: &CompiledCondition, v: &str, hit: bool) -> Option<String> {
+    let q = |items: Vec<String>| items.join(" or ");
+    let ticks = |items: &[String]| items.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>();
+    let none_of = |items: Vec<String>| {
+        if items.len() == 1 {
+            items.into_iter().next().unwrap_or_default()
+        } else {
+            format!("none of {}", items.join(", "))
+        }
+    };
+    let cmp = |pos: bool| -> &'static str {
+        use BaseOperator::*;
+        match (c.op.base, pos) {
+            (NumericLessThan | DateLessThan, true) => "<",
+            (NumericLessThan | DateLessThan, false) => "≥",
+            (NumericLessThanEquals | DateLessThanEquals, true) => "≤",
+            (NumericLessThanEquals | DateLessThanEquals, false) => ">",
+            (NumericGreaterThan | DateGreaterThan, true) => ">",
+            (NumericGreaterThan | DateGreaterThan, false) => "≤",
+            (NumericGreaterThanEquals | DateGreaterThanEquals, true) => "≥",
+            (NumericGreaterThanEquals | DateGreaterThanEquals, false) => "<",
+            (_, true) => "=",
+            (_, false) => "≠",
+        }
+    };
+    let compare = |texts: Vec<String>| -> String {
+        let sym = cmp(hit);
+        let parts: Vec<String> = texts.iter().map(|t| format!("{sym} {t}")).collect();
+        if hit {
+            parts.join(" or ")
+        } else {
+            parts.join(" and ")
+        }
+    };
+    Some(match &c.values {
+        Values::Exact(ts) | Values::Folded(ts) => {
+            let texts: Vec<String> = ts
+                .iter()
+                .map(|t| {
+                    t.pieces()
+                        .iter()
+                        .map(|p| match p {
+                            crate::compile::template::Piece::Lit(l) => l.to_string(),
+                            crate::compile::template::Piece::Var(k, _) => format!("${{{k}}}"),
+                        })
+                        .collect::<String>()
+                })
+                .collect();
+            let case = if matches!(c.values, Values::Folded(_)) {
+                " (any case)"
+            } else {
+                ""
+            };
+            if hit {
+                format!("= {}{case}", q(ticks(&texts)))
+            } else {
+                format!("≠ {}{case}", none_of(ticks(&texts)))
+            }
+        }
+        Values::Like(ps) => {
+            let texts: Vec<String> = ps.iter().map(|p| token_text(&p.to_tokens())).collect();
+            if hit {
+                format!("like {}", q(ticks(&texts)))
+            } else {
+                format!("not like {}", none_of(ticks(&texts)))
+            }
+        }
+        Values::Numeric(ns) => {
+            if Decimal::parse(v).is_none() {
+                return Some("not a number".into());
+            }
+            compare(ns.iter().flatten().map(|n| n.to_string()).collect())
+        }
+        Values::Date(ds) => {
+            if parse_instant(v).is_none() {
+                return Some("not a date".into());
+            }
+            compare(ds.iter().flatten().map(|d| reps::iso(*d)).collect())
+        }
+        Values::Ip(cs) => {
+            if v.parse::<std::net::IpAddr>().is_err() {
+                return Some("not an IP address".into());
+            }
+            let texts: Vec<String> = cs.iter().flatten().map(cidr_text).collect();
+            let list = match texts.split_last() {
+                Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+                _ => texts.join(""),
+            };
+            if hit {
+                format!("in {list}")
+            } else {
+                format!("not in {list}")
+            }
+        }
+        Values::Bool(_) if c.op.base == BaseOperator::Null => return None,
+        Values::Bool(_) => match crate::values::parse_bool(v) {
+            Some(b) => format!("= {b}"),
+            None => "not a boolean".into(),
+        },
+        Values::Binary(_) => {
+            if hit {
+                "= one of the policy's binary values".into()
+            } else {
+                "≠ the policy's binary values".into()
+            }
+        }
+        Values::Arn(ps) => {
+            let texts: Vec<String> = ps
+                .iter()
+                .map(|p| {
+                    p.fields()
+                        .iter()
+                        .map(|f| token_text(&f.to_tokens()))
+                        .collect::<Vec<_>>()
+                        .join(":")
+                })
+                .collect();
+            if hit {
+                format!("like ARN {}", q(ticks(&texts)))
+            } else {
+                format!("not like ARN {}", none_of(ticks(&texts)))
+            }
+        }
+    })
+}
+
+/// Words for a value: how it compares with each condition on its key (distinct labels).
+fn describe(conds: &[(usize, &CompiledCondition)], v: &str, sig: &[bool]) -> String {
+    describe_with(conds, &|_| v.to_owned(), sig)
+}
+
+/// [`describe`] with the value each condition sees (the time is text to `aws:CurrentTime`
+/// and seconds to `aws:EpochTime`).
+fn describe_with(
+    conds: &[(usize, &CompiledCondition)],
+    value: &dyn Fn(&CompiledCondition) -> String,
+    sig: &[bool],
+) -> String {
+    let mut labels: Vec<String> = Vec::new();
+    for ((_, c), &hit) in conds.iter().zip(sig) {
+        if let Some(l) = cond_label(c, &value(c), hit) {
+            if !labels.contains(&l) {
+                labels.push(l);
+            }
+        }
+    }
+    if labels.is_empty() {
+        return "present".into();
+    }
+    labels.join(", ")
+}
+
+fn cidr_text(c: &Cidr) -> String {
+    let (a, b) = c.range();
+    let bits = match (a, b) {
+        (std::net::IpAddr::V4(x), std::net::IpAddr::V4(y)) => {
+            32 - (u32::from(x) ^ u32::from(y)).count_ones()
+        }
+        (std::net::IpAddr::V6(x), std::net::IpAddr::V6(y)) => {
+            128 - (u128::from(x) ^ u128::from(y)).count_ones()
+        }
+        _ => 0,
+    };
+    format!("{a}/{bits}")
+}
+
+/// One decided cell.
+struct Cell {
+    /// Value index per dimension (resource, time, keys...).
+    at: Vec<usize>,
+    /// Decision per side.
+    decisions: Vec<DecisionKind>,
+}
+
+/// Decides every cell of `space` for `action` on every side.
+fn decide_all(
+    sides: &[Side<'_>],
+    space: &Space,
+    action: &str,
+    opts: &Options,
+    incomplete: &mut Vec<String>,
+) -> Vec<Cell> {
+    let radices = space.radices();
+    let total = space.cells();
+    let limit = opts.limits.max_cells;
+    if total > limit {
+        incomplete.push(format!(
+            "{total} request classes in {}; only the first {limit} were decided",
+            space.region
+        ));
+    }
+    let mut out = Vec::with_capacity(total.min(limit));
+    let mut at = vec![0usize; radices.len()];
+    for _ in 0..total.min(limit) {
+        let decisions = sides
+            .iter()
+            .map(|s| {
+                let ctx = context_of(s, space, &at, opts);
+                let res = &space.resources[at[0]].arn;
+                eval::decide(
+                    s.set(),
+                    &Request {
+                        principal: &s.principal.principal,
+                        action,
+                        resource: res,
+                        context: &ctx,
+                    },
+                )
+                .decision
+            })
+            .collect();
+        out.push(Cell {
+            at: at.clone(),
+            decisions,
+        });
+        // Next combination (last dimension fastest).
+        for d in (0..at.len()).rev() {
+            at[d] += 1;
+            if at[d] < radices[d] {
+                break;
+            }
+            at[d] = 0;
+        }
+    }
+    out
+}
+
+fn context_of(side: &Side<'_>, space: &Space, at: &[usize], opts: &Options) -> Context {
+    let secs = space.time.get(at[1]).map_or(opts.now, |t| t.secs);
+    let mut ctx = fixed_context(side, &space.region, opts, secs);
+    for (k, &i) in space.keys.iter().zip(&at[2..]) {
+        if let Some(v) = k.values.get(i).and_then(|v| v.value.clone()) {
+            ctx.set(&k.display, v);
+        }
+    }
+    ctx
+}
+
+/// The `check --requests` line of a cell: replaying it with `check` decides it again.
+fn witness(
+    side: &Side<'_>,
+    space: &Space,
+    at: &[usize],
+    action: &str,
+    opts: &Options,
+) -> Value {
+    let mut o = Map::new();
+    o.insert("principal".into(), json!(side.principal.principal.arn));
+    o.insert("action".into(), json!(action));
+    o.insert("resource".into(), json!(space.resources[at[0]].arn));
+    let mut ctx = Map::new();
+    if opts.request_defaults && space.resources[at[0]].arn == "*" && space.region != opts.default_region
+    {
+        ctx.insert("aws:RequestedRegion".into(), json!(space.region));
+    }
+    for (k, &i) in space.keys.iter().zip(&at[2..]) {
+        match k.values.get(i).and_then(|v| v.value.as_ref()) {
+            Some(ContextValue::Single(s)) => {
+                ctx.insert(k.display.clone(), json!(s));
+            }
+            Some(ContextValue::Multi(v)) => {
+                ctx.insert(k.display.clone(), json!(v));
+            }
+            None => {}
+        }
+    }
+    if !ctx.is_empty() {
+        o.insert("context".into(), Value::Object(ctx));
+    }
+    if opts.request_defaults {
+        let secs = space.time.get(at[1]).map_or(opts.now, |t| t.secs);
+        o.insert("now".into(), json!(crate::values::format_iso8601(secs)));
+    } else {
+        o.insert("defaultContext".into(), json!(false));
+    }
+    Value::Object(o)
+}
+
+/// A set of requests in words: the domains (empty: any), and the conditions on keys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Extent {
+    /// The region.
+    pub region: String,
+    /// The domain classes (empty: every domain, or no domain resource).
+    pub domains: Vec<DomainClass>,
+    /// Conditions on the time and on context keys (empty: none).
+    pub when: Vec<KeyCondition>,
+    /// One request of the set, as a `check --requests` line.
+    pub witness: Value,
+}
+
+/// The values a key may take in an [`Extent`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KeyCondition {
+    /// The key as the policies write it (`aws:CurrentTime` for the time).
+    pub key: String,
+    /// Its classes, in words (any one of them).
+    pub values: Vec<String>,
+}
+
+/// Merges cells into cubes: groups of cells that agree on every dimension but one
+/// become one cell with the union of that dimension's values, until nothing merges.
+fn cubes(cells: &[&Cell], dims: usize) -> Vec<Vec<Vec<usize>>> {
+    let mut cs: Vec<Vec<Vec<usize>>> = cells
+        .iter()
+        .map(|c| c.at.iter().map(|&i| vec![i]).collect())
+        .collect();
+    loop {
+        let before = cs.len();
+        for d in (0..dims).rev() {
+            let mut groups: BTreeMap<Vec<Vec<usize>>, Vec<usize>> = BTreeMap::new();
+            for c in cs.drain(..) {
+                let mut key = c.clone();
+                let vals = std::mem::take(&mut key[d]);
+                groups.entry(key).or_default().extend(vals);
+            }
+            cs = groups
+                .into_iter()
+                .map(|(mut k, mut v)| {
+                    v.sort_unstable();
+                    v.dedup();
+                    k[d] = v;
+                    k
+                })
+                .collect();
+        }
+        if cs.len() == before {
+            break;
+        }
+    }
+    cs
+}
+
+fn extents(
+    side: &Side<'_>,
+    space: &Space,
+    cells: &[&Cell],
+    action: &str,
+    opts: &Options,
+) -> Vec<Extent> {
+    let radices = space.radices();
+    let mut out = Vec::new();
+    for cube in cubes(cells, radices.len()) {
+        let first: Vec<usize> = cube.iter().map(|v| v[0]).collect();
+        let domains = if cube[0].len() == space.resources.len() && opts.domain.is_none() {
+            Vec::new()
+        } else {
+            cube[0]
+                .iter()
+                .filter_map(|&i| space.resources[i].domain.clone())
+                .collect()
+        };
+        let mut when = Vec::new();
+        if !space.time.is_empty() && cube[1].len() < space.time.len() {
+            when.push(KeyCondition {
+                key: "aws:CurrentTime".into(),
+                values: cube[1]
+                    .iter()
+                    .map(|&i| space.time[i].description.clone())
+                    .collect(),
+            });
+        }
+        for (k, vals) in space.keys.iter().zip(&cube[2..]) {
+            if vals.len() < k.values.len() {
+                when.push(KeyCondition {
+                    key: k.display.clone(),
+                    values: vals
+                        .iter()
+                        .map(|&i| k.values[i].description.clone())
+                        .collect(),
+                });
+            }
+        }
+        out.push(Extent {
+            region: space.region.clone(),
+            domains,
+            when,
+            witness: witness(side, space, &first, action, opts),
+        });
+    }
+    out
+}
+
+/// Where an action is allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Access {
+    /// For no request.
+    Never,
+    /// For every request.
+    Always,
+    /// For some requests.
+    Conditional,
+}
+
+/// The access of one principal to one action.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActionAccess {
+    /// `swf:Name`.
+    pub action: String,
+    /// Never, always, or under conditions.
+    pub access: Access,
+    /// The allowed requests, as extents (empty when never).
+    pub allowed: Vec<Extent>,
+    /// Request classes decided.
+    pub classes: usize,
+    /// Whether the answer holds for every request.
+    pub complete: bool,
+    /// Why it may not, when incomplete.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub incomplete: Vec<String>,
+}
+
+/// The access of one principal.
+#[derive(Debug, Clone, Serialize)]
+pub struct PrincipalAccess {
+    /// The principal's ARN.
+    pub principal: String,
+    /// Per action, sorted by name.
+    pub actions: Vec<ActionAccess>,
+}
+
+/// Actions grouped by the statements that apply to them (and whether they have a
+/// domain resource): every action of a group decides every request alike.
+fn groups(sides: &[Side<'_>], actions: &[&'static SwfAction]) -> Vec<(Vec<Vec<u32>>, bool, Vec<&'static SwfAction>)> {
+    let mut out: Vec<(Vec<Vec<u32>>, bool, Vec<&'static SwfAction>)> = Vec::new();
+    for a in actions {
+        let Some(i) = ACTIONS.iter().position(|x| x.name == a.name) else {
+            continue;
+        };
+        let ids: Vec<Vec<u32>> = sides.iter().map(|s| relevant(s.set(), i)).collect();
+        let dom = a.has_domain_resource();
+        // Same statements, same resource kind and same condition keys: same answers.
+        match out
+            .iter_mut()
+            .find(|(k, d, m)| *k == ids && *d == dom && m[0].keys == a.keys)
+        {
+            Some(g) => g.2.push(a),
+            None => out.push((ids, dom, vec![a])),
+        }
+    }
+    out
+}
+
+/// Analyzes `actions` for one principal.
+pub fn access(p: &PrincipalConfig, actions: &[&'static SwfAction], opts: &Options) -> PrincipalAccess {
+    let sides = [Side { principal: p }];
+    let mut result: Vec<ActionAccess> = Vec::new();
+    for (ids, _, members) in groups(&sides, actions) {
+        let mut allowed_all: Vec<(Space, Vec<Cell>)> = Vec::new();
+        let mut incomplete = Vec::new();
+        let rep = format!("swf:{}", members[0].name);
+        for region in &opts.regions {
+            let sp = space(&sides, &ids, members[0], region, opts);
+            incomplete.extend(sp.incomplete.iter().cloned());
+            let cells = decide_all(&sides, &sp, &rep, opts, &mut incomplete);
+            allowed_all.push((sp, cells));
+        }
+        let classes: usize = allowed_all.iter().map(|(_, c)| c.len()).sum();
+        let allowed_n: usize = allowed_all
+            .iter()
+            .map(|(_, c)| c.iter().filter(|c| c.decisions[0] == DecisionKind::Allowed).count())
+            .sum();
+        let access = match allowed_n {
+            0 => Access::Never,
+            n if n == classes => Access::Always,
+            _ => Access::Conditional,
+        };
+        incomplete.sort();
+        incomplete.dedup();
+        for a in members {
+            let action = format!("swf:{}", a.name);
+            let mut allowed = Vec::new();
+            for (sp, cells) in &allowed_all {
+                let yes: Vec<&Cell> = cells
+                    .iter()
+                    .filter(|c| c.decisions[0] == DecisionKind::Allowed)
+                    .collect();
+                if !yes.is_empty() {
+                    allowed.extend(extents(&sides[0], sp, &yes, &action, opts));
+                }
+            }
+            result.push(ActionAccess {
+                action,
+                access,
+                allowed,
+                classes,
+                complete: incomplete.is_empty(),
+                incomplete: incomplete.clone(),
+            });
+        }
+    }
+    result.sort_by(|a, b| a.action.cmp(&b.action));
+    PrincipalAccess {
+        principal: p.principal.arn.clone(),
+        actions: result,
+    }
+}
+
+/// How an action's allowed requests changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ChangeKind {
+    /// Some request is allowed after and denied before.
+    Widened,
+    /// Some request is allowed before and denied after.
+    Narrowed,
+}
+
+/// One change found by [`diff`].
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Change {
+    /// The principal's ARN.
+    pub principal: String,
+    /// `swf:Name`.
+    pub action: String,
+    /// Widened or narrowed.
+    pub change: ChangeKind,
+    /// One request that decides differently, as a `check --requests` line.
+    pub witness: Value,
+    /// The witness's decision before.
+    pub before: DecisionKind,
+    /// The witness's decision after.
+    pub after: DecisionKind,
+    /// Every request that changed this way, as extents.
+    pub extent: Vec<Extent>,
+    /// Whether the comparison covered every request.
+    pub complete: bool,
+    /// Why it may not have, when incomplete.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub incomplete: Vec<String>,
+}
+
+/// The outcome of comparing one principal's two versions.
+#[derive(Debug, Clone, Default)]
+pub struct PrincipalDiff {
+    /// The changes, by action then kind.
+    pub changes: Vec<Change>,
+    /// Reasons some comparison of an unchanged action may be incomplete.
+    pub incomplete: Vec<String>,
+}
+
+fn fingerprint(p: &PrincipalConfig) -> (String, Vec<(String, String)>, Vec<(String, String)>) {
+    let set = &p.compiled;
+    let texts: Vec<(String, String)> = set
+        .policies
+        .iter()
+        .zip(&set.sources)
+        .map(|(pol, src)| (format!("{:?}", pol.layer), src.text().to_owned()))
+        .collect();
+    let mut ctx: Vec<(String, String)> = p
+        .base_context
+        .iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), format!("{v:?}")))
+        .collect();
+    ctx.sort();
+    (p.principal.caller_arn.clone(), texts, ctx)
+}
+
+/// Compares one principal before and after (either may be missing: a principal only
+/// after is widened wherever it is allowed, one only before narrowed).
+pub fn diff(
+    before: Option<&PrincipalConfig>,
+    after: Option<&PrincipalConfig>,
+    actions: &[&'static SwfAction],
+    opts: &Options,
+) -> PrincipalDiff {
+    let (b, a) = match (before, after) {
+        (Some(b), Some(a)) => {
+            if fingerprint(b) == fingerprint(a) {
+                return PrincipalDiff::default();
+            }
+            (b, a)
+        }
+        (Some(b), None) => (b, b),
+        (None, Some(a)) => (a, a),
+        (None, None) => return PrincipalDiff::default(),
+    };
+    let only_after = before.is_none();
+    let only_before = after.is_none();
+    let sides = [Side { principal: b }, Side { principal: a }];
+    let mut out = PrincipalDiff::default();
+    for (ids, _, members) in groups(&sides, actions) {
+        let rep = format!("swf:{}", members[0].name);
+        let mut incomplete = Vec::new();
+        let mut spaces: Vec<(Space, Vec<Cell>)> = Vec::new();
+        for region in &opts.regions {
+            let sp = space(&sides, &ids, members[0], region, opts);
+            incomplete.extend(sp.incomplete.iter().cloned());
+            let mut cells = decide_all(&sides, &sp, &rep, opts, &mut incomplete);
+            for c in &mut cells {
+                if only_after {
+                    c.decisions[0] = DecisionKind::ImplicitDeny;
+                }
+                if only_before {
+                    c.decisions[1] = DecisionKind::ImplicitDeny;
+                }
+            }
+            spaces.push((sp, cells));
+        }
+        incomplete.sort();
+        incomplete.dedup();
+        let allowed = |d: DecisionKind| d == DecisionKind::Allowed;
+        let mut found = false;
+        for kind in [ChangeKind::Widened, ChangeKind::Narrowed] {
+            let changed = |c: &Cell| match kind {
+                ChangeKind::Widened => allowed(c.decisions[1]) && !allowed(c.decisions[0]),
+                ChangeKind::Narrowed => allowed(c.decisions[0]) && !allowed(c.decisions[1]),
+            };
+            if !spaces.iter().any(|(_, cs)| cs.iter().any(changed)) {
+                continue;
+            }
+            found = true;
+            for m in &members {
+                let action = format!("swf:{}", m.name);
+                let mut extent = Vec::new();
+                let mut first: Option<(Value, DecisionKind, DecisionKind)> = None;
+                for (sp, cells) in &spaces {
+                    let yes: Vec<&Cell> = cells.iter().filter(|c| changed(c)).collect();
+                    if let Some(c) = yes.first() {
+                        let side = if kind == ChangeKind::Widened { &sides[1] } else { &sides[0] };
+                        first.get_or_insert_with(|| {
+                            (
+                                witness(side, sp, &c.at, &action, opts),
+                                c.decisions[0],
+                                c.decisions[1],
+                            )
+                        });
+                        extent.extend(extents(side, sp, &yes, &action, opts));
+                    }
+                }
+                if let Some((witness, before, after)) = first {
+                    out.changes.push(Change {
+                        principal: a.principal.arn.clone(),
+                        action,
+                        change: kind,
+                        witness,
+                        before,
+                        after,
+                        extent,
+                        complete: incomplete.is_empty(),
+                        incomplete: incomplete.clone(),
+                    });
+                }
+            }
+        }
+        if !found {
+            out.incomplete.extend(incomplete);
+        }
+    }
+    out.changes
+        .sort_by(|x, y| (&x.action, x.change).cmp(&(&y.action, y.change)));
+    out.incomplete.sort();
+    out.incomplete.dedup();
+    out
+}
+
+/// The principals of a configuration keyed by ARN (for [`diff`]).
+pub fn by_arn(principals: &[PrincipalConfig]) -> HashMap<&str, &PrincipalConfig> {
+    principals
+        .iter()
+        .map(|p| (p.principal.arn.as_str(), p))
+        .collect()
+}
+
+/// Every SWF action of the catalog (operations and decisions), as [`access`] takes them.
+pub fn all_actions() -> Vec<&'static SwfAction> {
+    ACTIONS.iter().collect()
+}
