@@ -94,8 +94,8 @@ impl Machine<'_> {
     fn close(&self, bits: &mut [u64], g: usize) {
         let syms = &self.globs[g].syms;
         let off = self.offsets[g];
-        for i in 0..syms.len() {
-            if Self::get(bits, off + i) && syms[i] == Sym::Star {
+        for (i, s) in syms.iter().enumerate() {
+            if *s == Sym::Star && Self::get(bits, off + i) {
                 Self::set(bits, off + i + 1);
             }
         }
@@ -180,11 +180,11 @@ pub fn classes(globs: &[Glob], rules: Rules) -> Result<Vec<Class>, TooLarge> {
     };
     // Start: each glob at position 0, closed, then its prefix consumed.
     let mut start = vec![0u64; m.words];
-    for g in 0..globs.len() {
+    for (g, glob) in globs.iter().enumerate() {
         let mut bits = vec![0u64; m.words];
         Machine::set(&mut bits, m.offsets[g]);
         m.close(&mut bits, g);
-        for c in globs[g].prefix.chars() {
+        for c in glob.prefix.chars() {
             let mut next = vec![0u64; m.words];
             m.step_glob(&bits, &mut next, g, c);
             bits = next;
@@ -227,11 +227,7 @@ pub fn classes(globs: &[Glob], rules: Rules) -> Result<Vec<Class>, TooLarge> {
         last_ws: false,
     };
     let key = |bits: &[u64], shape: Shape| -> (Vec<u64>, Shape) {
-        let shape = if rules.domain_name {
-            shape
-        } else {
-            shape0
-        };
+        let shape = if rules.domain_name { shape } else { shape0 };
         // Once past `arn` and whitespace matters only at the ends, collapse the shape.
         let shape = Shape {
             arn: if shape.arn == 4 { 4 } else { shape.arn },
@@ -266,11 +262,7 @@ pub fn classes(globs: &[Glob], rules: Rules) -> Result<Vec<Class>, TooLarge> {
             }
             let dead = bits.iter().all(|b| *b == 0);
             for &c in &alphabet {
-                let nb = if dead {
-                    bits.clone()
-                } else {
-                    m.step(bits, c)
-                };
+                let nb = if dead { bits.clone() } else { m.step(bits, c) };
                 let ns = shape.push(c, len);
                 let k = key(&nb, ns);
                 if seen.contains_key(&k) {
@@ -305,6 +297,40 @@ fn sorted(found: HashMap<Vec<bool>, String>) -> Vec<Class> {
     v
 }
 
+/// Whether `text` matches `syms` (the same semantics as [`classes`], simulated in
+/// O(|syms|·|text|) time).
+pub fn matches(syms: &[Sym], text: &str) -> bool {
+    let n = syms.len();
+    let close = |s: &mut Vec<bool>| {
+        for i in 0..n {
+            if s[i] && syms[i] == Sym::Star {
+                s[i + 1] = true;
+            }
+        }
+    };
+    let mut cur = vec![false; n + 1];
+    cur[0] = true;
+    close(&mut cur);
+    for c in text.chars() {
+        let mut next = vec![false; n + 1];
+        for i in 0..n {
+            if !cur[i] {
+                continue;
+            }
+            match syms[i] {
+                Sym::Star => next[i] = true,
+                Sym::One => next[i + 1] = true,
+                Sym::Lit(x) if x == c => next[i + 1] = true,
+                Sym::Fold(x) if x == fold(c) => next[i + 1] = true,
+                _ => {}
+            }
+        }
+        close(&mut next);
+        cur = next;
+    }
+    cur[n]
+}
+
 /// The symbols of IAM wildcard text (`*`, `?` special; everything else literal).
 pub fn glob_syms(text: &str, fold_case: bool) -> Vec<Sym> {
     text.chars()
@@ -320,7 +346,13 @@ pub fn glob_syms(text: &str, fold_case: bool) -> Vec<Sym> {
 /// The symbols of literal text (nothing special).
 pub fn literal_syms(text: &str, fold_case: bool) -> Vec<Sym> {
     text.chars()
-        .map(|c| if fold_case { Sym::Fold(fold(c)) } else { Sym::Lit(c) })
+        .map(|c| {
+            if fold_case {
+                Sym::Fold(fold(c))
+            } else {
+                Sym::Lit(c)
+            }
+        })
         .collect()
 }
 
@@ -406,8 +438,9 @@ mod tests {
         // `arn` itself is not a domain; `arn*` is matched by longer names.
         let v = vectors(&[g("arn"), g("arn*"), g("* x")], rules);
         assert!(!v.iter().any(|(m, _)| m[0]));
-        assert!(v.iter().any(|(m, w)| m[1] && w == "arn "
-            || m[1] && w.starts_with("arn") && w.len() == 4));
+        assert!(v
+            .iter()
+            .any(|(m, w)| m[1] && w == "arn " || m[1] && w.starts_with("arn") && w.len() == 4));
         // A name cannot end in a space, so `* ` is never matched; `/` never appears.
         let v = vectors(&[g("* "), g("*/*")], rules);
         assert_eq!(v, vec![(vec![false, false], "x".into())]);
@@ -431,7 +464,9 @@ mod tests {
         ];
         let v = vectors(&globs, ANY);
         assert!(v.contains(&(vec![true, true, false], "Prod".into())));
-        assert!(v.iter().any(|(m, w)| *m == vec![true, false, false] && w.len() == 4));
+        assert!(v
+            .iter()
+            .any(|(m, w)| *m == vec![true, false, false] && w.len() == 4));
         assert!(v.contains(&(vec![false, false, true], "o".into())));
     }
 

@@ -110,6 +110,8 @@ impl Side<'_> {
 struct ResVal {
     arn: String,
     domain: Option<DomainClass>,
+    /// Which of [`Space::globs`] its names match.
+    matched: Vec<bool>,
 }
 
 /// A class of domain names: the resource patterns its names match and do not match.
@@ -129,16 +131,23 @@ pub struct DomainClass {
 struct KeyDim {
     display: String,
     values: Vec<KeyVal>,
+    /// The conditions on the key (side, condition).
+    conds: Vec<(usize, CompiledCondition)>,
+    /// The signature (results of `conds`) of each value class.
+    sigs: Vec<Vec<bool>>,
 }
 
 #[derive(Debug, Clone)]
 struct KeyVal {
     value: Option<ContextValue>,
     description: String,
+    /// The value classes it holds (`None`: absent).
+    class: Option<Vec<usize>>,
 }
 
 #[derive(Debug, Clone)]
 struct TimeVal {
+    sig: Vec<bool>,
     secs: i64,
     description: String,
 }
@@ -147,7 +156,9 @@ struct TimeVal {
 struct Space {
     region: String,
     resources: Vec<ResVal>,
+    globs: Vec<Glob>,
     time: Vec<TimeVal>,
+    time_conds: Vec<(usize, CompiledCondition)>,
     keys: Vec<KeyDim>,
     incomplete: Vec<String>,
 }
@@ -260,7 +271,10 @@ fn relevant(set: &CompiledPolicySet, i: usize) -> Vec<u32> {
     ids
 }
 
-fn statements<'a>(set: &'a CompiledPolicySet, ids: &'a [u32]) -> impl Iterator<Item = &'a CompiledStatement> {
+fn statements<'a>(
+    set: &'a CompiledPolicySet,
+    ids: &'a [u32],
+) -> impl Iterator<Item = &'a CompiledStatement> {
     ids.iter().filter_map(|&i| set.statements.get(i as usize))
 }
 
@@ -278,13 +292,17 @@ fn space(
         .iter()
         .map(|s| fixed_context(s, region, opts, opts.now))
         .collect();
-    let resources = if has_domain {
+    let (resources, globs) = if has_domain {
         domains(sides, ids, region, opts, &ctxs, &mut incomplete)
     } else {
-        vec![ResVal {
-            arn: "*".into(),
-            domain: None,
-        }]
+        (
+            vec![ResVal {
+                arn: "*".into(),
+                domain: None,
+                matched: Vec::new(),
+            }],
+            Vec::new(),
+        )
     };
 
     // Condition keys of the statements, by lowercased key.
@@ -309,6 +327,7 @@ fn space(
         }
     }
     let mut time = Vec::new();
+    let mut time_conds = Vec::new();
     if opts.request_defaults {
         let time_uses: Vec<(usize, &CompiledCondition)> = TIME_KEYS
             .iter()
@@ -317,9 +336,14 @@ fn space(
             .collect();
         if !time_uses.is_empty() {
             time = time_dim(sides, &time_uses, region, opts, &mut incomplete);
+            time_conds = time_uses.iter().map(|(i, c)| (*i, (*c).clone())).collect();
         }
     }
-    let fixed_of = |key: &str| sides.iter().all(|s| is_fixed(s, key, opts.request_defaults));
+    let fixed_of = |key: &str| {
+        sides
+            .iter()
+            .all(|s| is_fixed(s, key, opts.request_defaults))
+    };
     let keys = uses
         .into_values()
         .map(|u| key_dim(u, &ctxs, opts, &fixed_of, &mut incomplete))
@@ -329,7 +353,9 @@ fn space(
     Space {
         region: region.to_owned(),
         resources,
+        globs,
         time,
+        time_conds,
         keys,
         incomplete,
     }
@@ -343,7 +369,7 @@ fn domains(
     opts: &Options,
     ctxs: &[Context],
     incomplete: &mut Vec<String>,
-) -> Vec<ResVal> {
+) -> (Vec<ResVal>, Vec<Glob>) {
     let arn_of = |name: &str| {
         format!(
             "arn:{}:swf:{region}:{}:/domain/{name}",
@@ -351,7 +377,7 @@ fn domains(
         )
     };
     if let Some(d) = &opts.domain {
-        return vec![ResVal {
+        let val = ResVal {
             arn: arn_of(d),
             domain: Some(DomainClass {
                 description: format!("`{d}`"),
@@ -359,7 +385,9 @@ fn domains(
                 except: Vec::new(),
                 witness: d.clone(),
             }),
-        }];
+            matched: Vec::new(),
+        };
+        return (vec![val], Vec::new());
     }
     let subject = ["arn", &opts.partition, "swf", region, &opts.account];
     let mut globs: Vec<Glob> = Vec::new();
@@ -443,9 +471,7 @@ fn domains(
             let telling: Vec<bool> = (0..names.len())
                 .map(|i| c.matched[i] && !universal[i])
                 .collect();
-            let exact_hits: Vec<bool> = (0..names.len())
-                .map(|i| telling[i] && exact[i])
-                .collect();
+            let exact_hits: Vec<bool> = (0..names.len()).map(|i| telling[i] && exact[i]).collect();
             let shown = if exact_hits.contains(&true) {
                 sorted_names(&names, &exact_hits, true)
             } else {
@@ -479,11 +505,12 @@ fn domains(
                     except,
                     witness: c.witness.clone(),
                 }),
+                matched: c.matched.clone(),
             }
         })
         .collect();
     out.sort_by(|a, b| a.domain.cmp(&b.domain));
-    out
+    (out, globs)
 }
 
 fn sorted_names(names: &[String], flags: &[bool], want: bool) -> Vec<String> {
@@ -553,8 +580,12 @@ fn time_dim(
             continue;
         }
         let description = describe_with(conds, &|c| time_text(c, secs), &sig);
-        seen.push(sig);
-        out.push(TimeVal { secs, description });
+        seen.push(sig.clone());
+        out.push(TimeVal {
+            sig,
+            secs,
+            description,
+        });
     }
     out
 }
@@ -592,7 +623,8 @@ fn key_dim(
     let display = u.display.clone();
     let global = global_key(&display);
     let typed = global.map(|g| g.ty);
-    let multi = global.is_some_and(|g| g.multivalued) || u.conds.iter().any(|(_, c)| c.op.set.is_some());
+    let multi =
+        global.is_some_and(|g| g.multivalued) || u.conds.iter().any(|(_, c)| c.op.set.is_some());
     let mut families: Vec<OperatorFamily> = u
         .conds
         .iter()
@@ -672,7 +704,7 @@ fn key_dim(
                     candidates.push(
                         p.fields()
                             .iter()
-                            .map(|f| token_text(&f.to_tokens()).replace('*', "x").replace('?', "x"))
+                            .map(|f| token_text(&f.to_tokens()).replace(['*', '?'], "x"))
                             .collect::<Vec<_>>()
                             .join(":"),
                     );
@@ -723,10 +755,14 @@ fn key_dim(
     if !cidrs.is_empty() {
         candidates.extend(reps::ips(&cidrs));
     }
-    if typed.is_none() || typed == Some(KeyType::String) || typed == Some(KeyType::Arn) {
-        // A value that is no number, date, boolean or address (`x` also stands for
-        // "any other string" when no string operator is used).
-        candidates.push("x".into());
+    // One value of the key's type whatever the operators (a key tested only by `Null`
+    // still takes values); `x` is no number, date, boolean or address.
+    match typed {
+        None | Some(KeyType::String) | Some(KeyType::Arn) => candidates.push("x".into()),
+        Some(KeyType::Numeric) => candidates.push("0".into()),
+        Some(KeyType::Date) => candidates.push("1970-01-01T00:00:00Z".into()),
+        Some(KeyType::Bool) => candidates.extend(["true".into(), "false".into()]),
+        Some(KeyType::Ip) => candidates.extend(["0.0.0.0".into(), "::".into()]),
     }
     candidates.retain(|v| crate::keys::check_request_value(&display, v).is_ok());
     // Classes: distinct signatures over every condition on the key.
@@ -758,6 +794,7 @@ fn key_dim(
         values.push(KeyVal {
             value: None,
             description: "absent".into(),
+            class: None,
         });
     }
     if multi {
@@ -766,13 +803,15 @@ fn key_dim(
             incomplete.push(format!(
                 "`{display}` is multivalued with {m} value classes; only single values and the set of all were tried"
             ));
-            for e in &elements {
+            for (i, e) in elements.iter().enumerate() {
                 values.push(KeyVal {
                     value: Some(ContextValue::Multi(vec![e.clone()])),
                     description: format!("[{}]", word(e)),
+                    class: Some(vec![i]),
                 });
             }
             values.push(KeyVal {
+                class: Some((0..m).collect()),
                 value: Some(ContextValue::Multi(elements.clone())),
                 description: format!(
                     "[{}]",
@@ -785,25 +824,30 @@ fn key_dim(
                     .filter(|i| mask & (1 << i) != 0)
                     .map(|i| elements[i].clone())
                     .collect();
-                let description = format!(
-                    "[{}]",
-                    set.iter().map(&word).collect::<Vec<_>>().join("; ")
-                );
+                let description =
+                    format!("[{}]", set.iter().map(&word).collect::<Vec<_>>().join("; "));
                 values.push(KeyVal {
                     value: Some(ContextValue::Multi(set)),
                     description,
+                    class: Some((0..m).filter(|i| mask & (1 << i) != 0).collect()),
                 });
             }
         }
     } else {
-        for (e, description) in elements.into_iter().zip(words) {
+        for (i, (e, description)) in elements.into_iter().zip(words).enumerate() {
             values.push(KeyVal {
                 value: Some(ContextValue::Single(e)),
                 description,
+                class: Some(vec![i]),
             });
         }
     }
-    KeyDim { display, values }
+    KeyDim {
+        display,
+        values,
+        conds: u.conds.iter().map(|(i, c)| (*i, (*c).clone())).collect(),
+        sigs,
+    }
 }
 
 /// How condition `c` reads for a value that does (`hit`) or does not satisfy its
@@ -1047,19 +1091,15 @@ fn context_of(side: &Side<'_>, space: &Space, at: &[usize], opts: &Options) -> C
 }
 
 /// The `check --requests` line of a cell: replaying it with `check` decides it again.
-fn witness(
-    side: &Side<'_>,
-    space: &Space,
-    at: &[usize],
-    action: &str,
-    opts: &Options,
-) -> Value {
+fn witness(side: &Side<'_>, space: &Space, at: &[usize], action: &str, opts: &Options) -> Value {
     let mut o = Map::new();
     o.insert("principal".into(), json!(side.principal.principal.arn));
     o.insert("action".into(), json!(action));
     o.insert("resource".into(), json!(space.resources[at[0]].arn));
     let mut ctx = Map::new();
-    if opts.request_defaults && space.resources[at[0]].arn == "*" && space.region != opts.default_region
+    if opts.request_defaults
+        && space.resources[at[0]].arn == "*"
+        && space.region != opts.default_region
     {
         ctx.insert("aws:RequestedRegion".into(), json!(space.region));
     }
@@ -1232,10 +1272,14 @@ pub struct PrincipalAccess {
     pub actions: Vec<ActionAccess>,
 }
 
+/// A group of actions: each side's statement ids, whether they have a domain resource,
+/// and the actions.
+type Group = (Vec<Vec<u32>>, bool, Vec<&'static SwfAction>);
+
 /// Actions grouped by the statements that apply to them (and whether they have a
 /// domain resource): every action of a group decides every request alike.
-fn groups(sides: &[Side<'_>], actions: &[&'static SwfAction]) -> Vec<(Vec<Vec<u32>>, bool, Vec<&'static SwfAction>)> {
-    let mut out: Vec<(Vec<Vec<u32>>, bool, Vec<&'static SwfAction>)> = Vec::new();
+fn groups(sides: &[Side<'_>], actions: &[&'static SwfAction]) -> Vec<Group> {
+    let mut out: Vec<Group> = Vec::new();
     for a in actions {
         let Some(i) = ACTIONS.iter().position(|x| x.name == a.name) else {
             continue;
@@ -1255,7 +1299,11 @@ fn groups(sides: &[Side<'_>], actions: &[&'static SwfAction]) -> Vec<(Vec<Vec<u3
 }
 
 /// Analyzes `actions` for one principal.
-pub fn access(p: &PrincipalConfig, actions: &[&'static SwfAction], opts: &Options) -> PrincipalAccess {
+pub fn access(
+    p: &PrincipalConfig,
+    actions: &[&'static SwfAction],
+    opts: &Options,
+) -> PrincipalAccess {
     let sides = [Side { principal: p }];
     let mut result: Vec<ActionAccess> = Vec::new();
     for (ids, _, members) in groups(&sides, actions) {
@@ -1271,7 +1319,11 @@ pub fn access(p: &PrincipalConfig, actions: &[&'static SwfAction], opts: &Option
         let classes: usize = allowed_all.iter().map(|(_, c)| c.len()).sum();
         let allowed_n: usize = allowed_all
             .iter()
-            .map(|(_, c)| c.iter().filter(|c| c.decisions[0] == DecisionKind::Allowed).count())
+            .map(|(_, c)| {
+                c.iter()
+                    .filter(|c| c.decisions[0] == DecisionKind::Allowed)
+                    .count()
+            })
             .sum();
         let access = match allowed_n {
             0 => Access::Never,
@@ -1306,6 +1358,166 @@ pub fn access(p: &PrincipalConfig, actions: &[&'static SwfAction], opts: &Option
     PrincipalAccess {
         principal: p.principal.arn.clone(),
         actions: result,
+    }
+}
+
+/// The decided request space of one principal and one action: every class with its
+/// decision, kept so that a concrete request can be placed in its class.
+pub struct Analysis<'a> {
+    side: Side<'a>,
+    opts: Options,
+    spaces: Vec<(Space, Vec<Cell>)>,
+    /// Whether the classes cover every request.
+    pub complete: bool,
+    /// Why they may not, when incomplete.
+    pub incomplete: Vec<String>,
+}
+
+/// Analyzes one action for one principal, keeping every class.
+pub fn analysis<'a>(
+    p: &'a PrincipalConfig,
+    action: &'static SwfAction,
+    opts: &Options,
+) -> Analysis<'a> {
+    let sides = [Side { principal: p }];
+    let Some(i) = ACTIONS.iter().position(|x| x.name == action.name) else {
+        return Analysis {
+            side: sides[0],
+            opts: opts.clone(),
+            spaces: Vec::new(),
+            complete: false,
+            incomplete: vec![format!("`{}` is not in the catalog", action.name)],
+        };
+    };
+    let ids = vec![relevant(p.compiled.as_ref(), i)];
+    let name = format!("swf:{}", action.name);
+    let mut incomplete = Vec::new();
+    let mut spaces = Vec::new();
+    for region in &opts.regions {
+        let sp = space(&sides, &ids, action, region, opts);
+        incomplete.extend(sp.incomplete.iter().cloned());
+        let cells = decide_all(&sides, &sp, &name, opts, &mut incomplete);
+        spaces.push((sp, cells));
+    }
+    incomplete.sort();
+    incomplete.dedup();
+    Analysis {
+        side: sides[0],
+        opts: opts.clone(),
+        spaces,
+        complete: incomplete.is_empty(),
+        incomplete,
+    }
+}
+
+impl Analysis<'_> {
+    /// Number of classes decided.
+    pub fn classes(&self) -> usize {
+        self.spaces.iter().map(|(_, c)| c.len()).sum()
+    }
+
+    /// The decision recorded for the class of a concrete request on `resource` with
+    /// context `ctx` (the principal's keys and, with request defaults, `check`'s
+    /// defaults included), or why the request falls in no decided class.
+    pub fn class_decision(&self, resource: &str, ctx: &Context) -> Result<DecisionKind, String> {
+        let region = match crate::swf::arn::region_of(resource) {
+            Some(r) => r.to_owned(),
+            None => match ctx.get("aws:RequestedRegion") {
+                Some(ContextValue::Single(r)) if self.opts.request_defaults => r.clone(),
+                _ => self.opts.default_region.clone(),
+            },
+        };
+        let (sp, cells) = self
+            .spaces
+            .iter()
+            .find(|(sp, _)| sp.region == region || !self.opts.request_defaults && resource == "*")
+            .ok_or_else(|| format!("no region `{region}` analyzed"))?;
+        let mut at = Vec::with_capacity(2 + sp.keys.len());
+        // The resource class.
+        at.push(if resource == "*" {
+            0
+        } else {
+            let name = resource
+                .split_once(":/domain/")
+                .map(|(_, n)| n)
+                .ok_or("not a domain ARN")?;
+            match &self.opts.domain {
+                Some(d) if d == name => 0,
+                Some(_) => return Err("another domain than the analyzed one".into()),
+                None => {
+                    let matched: Vec<bool> = sp
+                        .globs
+                        .iter()
+                        .map(|g| automaton::matches(&g.syms, &format!("{}{name}", g.prefix)))
+                        .collect();
+                    sp.resources
+                        .iter()
+                        .position(|r| r.matched == matched)
+                        .ok_or_else(|| format!("domain `{name}` is in no class"))?
+                }
+            }
+        });
+        // The time class.
+        at.push(if sp.time.is_empty() {
+            0
+        } else {
+            let secs: i64 = match ctx.get("aws:EpochTime") {
+                Some(ContextValue::Single(t)) => t
+                    .parse()
+                    .map_err(|_| "aws:EpochTime is not whole seconds")?,
+                _ => return Err("no aws:EpochTime".into()),
+            };
+            let sig: Vec<bool> = sp
+                .time_conds
+                .iter()
+                .map(|(_, c)| eval::value_matches(c, &time_text(c, secs), ctx))
+                .collect();
+            sp.time
+                .iter()
+                .position(|t| t.sig == sig)
+                .ok_or_else(|| format!("time {secs} is in no class"))?
+        });
+        // Each key's class.
+        for k in &sp.keys {
+            let elem = |v: &str| -> Result<usize, String> {
+                let sig: Vec<bool> = k
+                    .conds
+                    .iter()
+                    .map(|(_, c)| eval::value_matches(c, v, ctx))
+                    .collect();
+                k.sigs
+                    .iter()
+                    .position(|s| *s == sig)
+                    .ok_or_else(|| format!("`{}` = `{v}` is in no class", k.display))
+            };
+            let class: Option<Vec<usize>> = match ctx.get(&k.display) {
+                None => None,
+                Some(ContextValue::Multi(v)) if v.is_empty() => None,
+                Some(ContextValue::Single(v)) => Some(vec![elem(v)?]),
+                Some(ContextValue::Multi(vs)) => {
+                    let mut ids = vs.iter().map(|v| elem(v)).collect::<Result<Vec<_>, _>>()?;
+                    ids.sort_unstable();
+                    ids.dedup();
+                    Some(ids)
+                }
+            };
+            let i = k
+                .values
+                .iter()
+                .position(|v| v.class == class)
+                .ok_or_else(|| format!("`{}` holds a combination in no class", k.display))?;
+            at.push(i);
+        }
+        let radices = sp.radices();
+        let mut index = 0usize;
+        for (a, r) in at.iter().zip(&radices) {
+            index = index * r + a;
+        }
+        let _ = &self.side;
+        cells
+            .get(index)
+            .map(|c| c.decisions[0])
+            .ok_or_else(|| "the class was not decided (a bound was reached)".into())
     }
 }
 
@@ -1353,7 +1565,11 @@ pub struct PrincipalDiff {
     pub incomplete: Vec<String>,
 }
 
-fn fingerprint(p: &PrincipalConfig) -> (String, Vec<(String, String)>, Vec<(String, String)>) {
+/// What decides a principal's requests: its caller ARN, its policies' layers and texts,
+/// and its own keys.
+type Fingerprint = (String, Vec<(String, String)>, Vec<(String, String)>);
+
+fn fingerprint(p: &PrincipalConfig) -> Fingerprint {
     let set = &p.compiled;
     let texts: Vec<(String, String)> = set
         .policies
@@ -1431,7 +1647,11 @@ pub fn diff(
                 for (sp, cells) in &spaces {
                     let yes: Vec<&Cell> = cells.iter().filter(|c| changed(c)).collect();
                     if let Some(c) = yes.first() {
-                        let side = if kind == ChangeKind::Widened { &sides[1] } else { &sides[0] };
+                        let side = if kind == ChangeKind::Widened {
+                            &sides[1]
+                        } else {
+                            &sides[0]
+                        };
                         first.get_or_insert_with(|| {
                             (
                                 witness(side, sp, &c.at, &action, opts),

@@ -11,7 +11,10 @@ pub fn numeric(constants: &[&str]) -> Option<Vec<String>> {
     let frac = constants
         .iter()
         .filter(|c| Decimal::parse(c).is_some())
-        .map(|c| c.split_once('.').map_or(0, |(_, f)| f.trim_end_matches('0').len()))
+        .map(|c| {
+            c.split_once('.')
+                .map_or(0, |(_, f)| f.trim_end_matches('0').len())
+        })
         .max()
         .unwrap_or(0);
     let scale = u32::try_from(frac + 1).ok()?;
@@ -194,7 +197,15 @@ mod tests {
         ]);
         assert_eq!(
             r,
-            vec!["0.0.0.0", "10.0.0.0", "10.1.0.0", "10.2.0.0", "11.0.0.0", "255.255.255.255", "::"]
+            vec![
+                "0.0.0.0",
+                "10.0.0.0",
+                "10.1.0.0",
+                "10.2.0.0",
+                "11.0.0.0",
+                "255.255.255.255",
+                "::"
+            ]
         );
     }
 }

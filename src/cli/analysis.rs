@@ -146,8 +146,9 @@ fn actions(patterns: &[String]) -> Result<Vec<&'static SwfAction>, String> {
             .filter(|a| pat.matches_with(a.name, &crate::pattern::NoVars, true))
             .collect();
         if hits.is_empty() {
-            let hint = crate::swf::catalog::nearest(rest)
-                .map_or(String::new(), |a| format!(" (did you mean `swf:{}`?)", a.name));
+            let hint = crate::swf::catalog::nearest(rest).map_or(String::new(), |a| {
+                format!(" (did you mean `swf:{}`?)", a.name)
+            });
             return Err(format!("--action `{p}` names no SWF action{hint}"));
         }
         for h in hits {
@@ -269,9 +270,7 @@ pub fn run_access(args: &AccessArgs) -> u8 {
         .iter()
         .map(|p| analyze::access(p, &acts, &opts))
         .collect();
-    let complete = results
-        .iter()
-        .all(|p| p.actions.iter().all(|a| a.complete));
+    let complete = results.iter().all(|p| p.actions.iter().all(|a| a.complete));
     let mut code = EXIT_OK;
     let mut snaps = Vec::new();
     if let Some(dir) = &args.snapshot {
@@ -299,7 +298,10 @@ pub fn run_access(args: &AccessArgs) -> u8 {
                     snaps.push((p.principal.clone(), s));
                 }
                 Err(e) => {
-                    eprintln!("swf-iam: cannot write snapshots in `{}`: {e}", dir.display());
+                    eprintln!(
+                        "swf-iam: cannot write snapshots in `{}`: {e}",
+                        dir.display()
+                    );
                     return EXIT_USAGE;
                 }
             }
@@ -356,7 +358,10 @@ pub fn run_who_can(args: &WhoCanArgs) -> u8 {
                 opts.domain = Some(d.clone());
             }
             (None, true) => {
-                return Err(format!("`swf:{}` is authorized on a domain: give --domain NAME", one.name))
+                return Err(format!(
+                    "`swf:{}` is authorized on a domain: give --domain NAME",
+                    one.name
+                ))
             }
             (Some(_), false) => {
                 return Err(format!(
@@ -488,11 +493,7 @@ pub fn run_diff(args: &DiffArgs) -> u8 {
         changes.extend(d.changes);
         incomplete.extend(d.incomplete);
     }
-    incomplete.extend(
-        changes
-            .iter()
-            .flat_map(|c| c.incomplete.iter().cloned()),
-    );
+    incomplete.extend(changes.iter().flat_map(|c| c.incomplete.iter().cloned()));
     incomplete.sort();
     incomplete.dedup();
     let widened = changes

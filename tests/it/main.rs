@@ -13,6 +13,7 @@ mod swfkit;
 #[path = "../common/gatekit.rs"]
 mod gatekit;
 
+mod analysis_props;
 mod aws_cli;
 mod boto3;
 mod cli_check;
