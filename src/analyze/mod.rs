@@ -130,6 +130,8 @@ pub struct DomainClass {
 #[derive(Debug, Clone)]
 struct KeyDim {
     display: String,
+    /// The key, lowercased.
+    lower: String,
     values: Vec<KeyVal>,
     /// The conditions on the key (side, condition).
     conds: Vec<(usize, CompiledCondition)>,
@@ -168,13 +170,6 @@ impl Space {
         let mut r = vec![self.resources.len(), self.time.len().max(1)];
         r.extend(self.keys.iter().map(|k| k.values.len()));
         r
-    }
-
-    fn cells(&self) -> usize {
-        self.radices()
-            .iter()
-            .try_fold(1usize, |a, &b| a.checked_mul(b))
-            .unwrap_or(usize::MAX)
     }
 }
 
@@ -843,6 +838,7 @@ fn key_dim(
         }
     }
     KeyDim {
+        lower: display.to_ascii_lowercase(),
         display,
         values,
         conds: u.conds.iter().map(|(i, c)| (*i, (*c).clone())).collect(),
@@ -1018,65 +1014,311 @@ fn cidr_text(c: &Cidr) -> String {
     format!("{a}/{bits}")
 }
 
-/// One decided cell.
+/// A set of requests that all decide alike on every side: a cube of value sets, one
+/// set per dimension (resource, time, keys...), with its representative decided.
 struct Cell {
-    /// Value index per dimension (resource, time, keys...).
+    /// The values per dimension the cube spans.
+    sets: Vec<Vec<usize>>,
+    /// The representative (the first value of each set).
     at: Vec<usize>,
-    /// Decision per side.
+    /// The representative's decision per side.
     decisions: Vec<DecisionKind>,
 }
 
-/// Decides every cell of `space` for `action` on every side.
+/// Three-valued truth while some dimensions are still open.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Truth {
+    Yes,
+    No,
+    Open,
+}
+
+/// One statement of one side, prepared for exploration: whether it applies, per value
+/// of each dimension it depends on.
+struct Prepared {
+    deny: bool,
+    layer: crate::compile::Layer,
+    /// Whether the resource part matches, per resource value.
+    resource: Vec<bool>,
+    /// Per condition: the dimension it depends on and whether it holds per value
+    /// (`None` for a condition on a fixed key: then `fixed`).
+    conds: Vec<(usize, Vec<bool>)>,
+    /// Whether the conditions on fixed keys all hold.
+    fixed: bool,
+}
+
+fn prepare(side: &Side<'_>, ids: &[u32], space: &Space, opts: &Options) -> Vec<Prepared> {
+    let set = side.set();
+    let base = fixed_context(side, &space.region, opts, opts.now);
+    let key_dim: HashMap<&str, usize> = space
+        .keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| (k.lower.as_str(), i + 2))
+        .collect();
+    let time_keys = !space.time.is_empty();
+    let mut out = Vec::new();
+    for st in statements(set, ids) {
+        let resource = space
+            .resources
+            .iter()
+            .map(|r| {
+                let split = crate::compile::template::SplitArn::new(&r.arn);
+                let hit = st
+                    .resources
+                    .patterns
+                    .iter()
+                    .any(|p| p.matches_split(&split, &base));
+                hit != st.resources.negated
+            })
+            .collect();
+        let mut conds = Vec::new();
+        let mut fixed = true;
+        for c in st.conditions.iter() {
+            if time_keys && TIME_KEYS.contains(&&*c.key) {
+                let truth = space
+                    .time
+                    .iter()
+                    .map(|t| {
+                        let ctx = fixed_context(side, &space.region, opts, t.secs);
+                        eval::condition_applies(c, &ctx)
+                    })
+                    .collect();
+                conds.push((1, truth));
+            } else if let Some(&d) = key_dim.get(&*c.key) {
+                let k = &space.keys[d - 2];
+                let truth = k
+                    .values
+                    .iter()
+                    .map(|v| {
+                        let mut ctx = Context::over(std::sync::Arc::new(base.clone()));
+                        if let Some(val) = &v.value {
+                            ctx.set(&k.display, val.clone());
+                        }
+                        eval::condition_applies(c, &ctx)
+                    })
+                    .collect();
+                conds.push((d, truth));
+            } else {
+                fixed &= eval::condition_applies(c, &base);
+            }
+        }
+        out.push(Prepared {
+            deny: st.effect == crate::policy::model::Effect::Deny,
+            layer: st.layer,
+            resource,
+            conds,
+            fixed,
+        });
+    }
+    out
+}
+
+/// Whether the decision (allowed, explicit or implicit deny) is the same for every completion of `at[..]`
+/// where `open[d]` marks dimensions not yet chosen.
+fn settled(prepared: &[Prepared], set: &CompiledPolicySet, at: &[usize], open: &[bool]) -> bool {
+    let truth = |p: &Prepared| -> Truth {
+        if !p.fixed {
+            return Truth::No;
+        }
+        let mut t = Truth::Yes;
+        if open[0] {
+            if p.resource.iter().all(|r| !r) {
+                return Truth::No;
+            }
+            if !p.resource.iter().all(|r| *r) {
+                t = Truth::Open;
+            }
+        } else if !p.resource[at[0]] {
+            return Truth::No;
+        }
+        for (d, vals) in &p.conds {
+            if open[*d] {
+                if vals.iter().all(|v| !v) {
+                    return Truth::No;
+                }
+                if !vals.iter().all(|v| *v) {
+                    t = Truth::Open;
+                }
+            } else if !vals[at[*d]] {
+                return Truth::No;
+            }
+        }
+        t
+    };
+    let mut deny_open = false;
+    // Layers: SCP levels, identity, boundary, session.
+    let levels = usize::from(set.scp_levels);
+    let mut layer_best = vec![Truth::No; levels + 3];
+    let slot = |l: crate::compile::Layer| match l {
+        crate::compile::Layer::Scp(n) => usize::from(n),
+        crate::compile::Layer::Identity => levels,
+        crate::compile::Layer::Boundary => levels + 1,
+        crate::compile::Layer::Session => levels + 2,
+    };
+    for p in prepared {
+        let t = truth(p);
+        if p.deny {
+            match t {
+                Truth::Yes => return true, // denied whatever the rest
+                Truth::Open => deny_open = true,
+                Truth::No => {}
+            }
+        } else {
+            let s = slot(p.layer);
+            if let Some(b) = layer_best.get_mut(s) {
+                *b = match (*b, t) {
+                    (Truth::Yes, _) | (_, Truth::Yes) => Truth::Yes,
+                    (Truth::Open, _) | (_, Truth::Open) => Truth::Open,
+                    _ => Truth::No,
+                };
+            }
+        }
+    }
+    let required = (0..levels)
+        .chain([levels])
+        .chain(set.has_boundary.then_some(levels + 1))
+        .chain(set.has_session.then_some(levels + 2));
+    if deny_open {
+        return false; // an explicit deny or not, depending on the rest
+    }
+    let mut all_yes = true;
+    for r in required {
+        match layer_best[r] {
+            Truth::No => return true, // some required layer can never allow
+            Truth::Open => all_yes = false,
+            Truth::Yes => {}
+        }
+    }
+    all_yes
+}
+
+/// Explores the space of `action` dimension by dimension, stopping wherever every side's
+/// answer is settled; each stop is a cube whose representative is decided by
+/// [`eval::decide`].
 fn decide_all(
     sides: &[Side<'_>],
+    ids: &[Vec<u32>],
     space: &Space,
     action: &str,
     opts: &Options,
     incomplete: &mut Vec<String>,
 ) -> Vec<Cell> {
     let radices = space.radices();
-    let total = space.cells();
+    let prepared: Vec<Vec<Prepared>> = sides
+        .iter()
+        .zip(ids)
+        .map(|(s, ids)| prepare(s, ids, space, opts))
+        .collect();
+    // Resource first, then the dimensions most statements depend on.
+    let mut order: Vec<usize> = (1..radices.len()).collect();
+    let uses = |d: usize| {
+        prepared
+            .iter()
+            .flatten()
+            .filter(|p| p.conds.iter().any(|(x, _)| *x == d))
+            .count()
+    };
+    order.sort_by_key(|&d| std::cmp::Reverse(uses(d)));
+    order.insert(0, 0);
+    let mut out = Vec::new();
+    let mut at = vec![0usize; radices.len()];
+    let mut open = vec![true; radices.len()];
     let limit = opts.limits.max_cells;
-    if total > limit {
+    let mut truncated = false;
+    explore(
+        &mut Explore {
+            sides,
+            prepared: &prepared,
+            space,
+            action,
+            opts,
+            radices: &radices,
+            order: &order,
+            out: &mut out,
+            limit,
+            truncated: &mut truncated,
+        },
+        0,
+        &mut at,
+        &mut open,
+    );
+    if truncated {
         incomplete.push(format!(
-            "{total} request classes in {}; only the first {limit} were decided",
+            "more than {limit} request classes in {}; only the first {limit} were decided",
             space.region
         ));
     }
-    let mut out = Vec::with_capacity(total.min(limit));
-    let mut at = vec![0usize; radices.len()];
-    for _ in 0..total.min(limit) {
-        let decisions = sides
+    out
+}
+
+struct Explore<'a, 'b> {
+    sides: &'a [Side<'b>],
+    prepared: &'a [Vec<Prepared>],
+    space: &'a Space,
+    action: &'a str,
+    opts: &'a Options,
+    radices: &'a [usize],
+    order: &'a [usize],
+    out: &'a mut Vec<Cell>,
+    limit: usize,
+    truncated: &'a mut bool,
+}
+
+fn explore(e: &mut Explore<'_, '_>, depth: usize, at: &mut Vec<usize>, open: &mut Vec<bool>) {
+    if e.out.len() >= e.limit {
+        *e.truncated = true;
+        return;
+    }
+    let done = depth == e.order.len()
+        || e.sides
+            .iter()
+            .zip(e.prepared)
+            .all(|(s, p)| settled(p, s.set(), at, open));
+    if done {
+        let rep: Vec<usize> = at
+            .iter()
+            .zip(open.iter())
+            .map(|(&v, &o)| if o { 0 } else { v })
+            .collect();
+        let sets = rep
+            .iter()
+            .zip(open.iter())
+            .zip(e.radices)
+            .map(|((&v, &o), &r)| if o { (0..r).collect() } else { vec![v] })
+            .collect();
+        let decisions = e
+            .sides
             .iter()
             .map(|s| {
-                let ctx = context_of(s, space, &at, opts);
-                let res = &space.resources[at[0]].arn;
+                let ctx = context_of(s, e.space, &rep, e.opts);
                 eval::decide(
                     s.set(),
                     &Request {
                         principal: &s.principal.principal,
-                        action,
-                        resource: res,
+                        action: e.action,
+                        resource: &e.space.resources[rep[0]].arn,
                         context: &ctx,
                     },
                 )
                 .decision
             })
             .collect();
-        out.push(Cell {
-            at: at.clone(),
+        e.out.push(Cell {
+            sets,
+            at: rep,
             decisions,
         });
-        // Next combination (last dimension fastest).
-        for d in (0..at.len()).rev() {
-            at[d] += 1;
-            if at[d] < radices[d] {
-                break;
-            }
-            at[d] = 0;
-        }
+        return;
     }
-    out
+    let d = e.order[depth];
+    open[d] = false;
+    for v in 0..e.radices[d] {
+        at[d] = v;
+        explore(e, depth + 1, at, open);
+    }
+    open[d] = true;
+    at[d] = 0;
 }
 
 fn context_of(side: &Side<'_>, space: &Space, at: &[usize], opts: &Options) -> Context {
@@ -1152,10 +1394,7 @@ pub struct KeyCondition {
 /// Merges cells into cubes: groups of cells that agree on every dimension but one
 /// become one cell with the union of that dimension's values, until nothing merges.
 fn cubes(cells: &[&Cell], dims: usize) -> Vec<Vec<Vec<usize>>> {
-    let mut cs: Vec<Vec<Vec<usize>>> = cells
-        .iter()
-        .map(|c| c.at.iter().map(|&i| vec![i]).collect())
-        .collect();
+    let mut cs: Vec<Vec<Vec<usize>>> = cells.iter().map(|c| c.sets.clone()).collect();
     loop {
         let before = cs.len();
         for d in (0..dims).rev() {
@@ -1313,7 +1552,7 @@ pub fn access(
         for region in &opts.regions {
             let sp = space(&sides, &ids, members[0], region, opts);
             incomplete.extend(sp.incomplete.iter().cloned());
-            let cells = decide_all(&sides, &sp, &rep, opts, &mut incomplete);
+            let cells = decide_all(&sides, &ids, &sp, &rep, opts, &mut incomplete);
             allowed_all.push((sp, cells));
         }
         let classes: usize = allowed_all.iter().map(|(_, c)| c.len()).sum();
@@ -1396,7 +1635,7 @@ pub fn analysis<'a>(
     for region in &opts.regions {
         let sp = space(&sides, &ids, action, region, opts);
         incomplete.extend(sp.incomplete.iter().cloned());
-        let cells = decide_all(&sides, &sp, &name, opts, &mut incomplete);
+        let cells = decide_all(&sides, &ids, &sp, &name, opts, &mut incomplete);
         spaces.push((sp, cells));
     }
     incomplete.sort();
@@ -1508,14 +1747,10 @@ impl Analysis<'_> {
                 .ok_or_else(|| format!("`{}` holds a combination in no class", k.display))?;
             at.push(i);
         }
-        let radices = sp.radices();
-        let mut index = 0usize;
-        for (a, r) in at.iter().zip(&radices) {
-            index = index * r + a;
-        }
         let _ = &self.side;
         cells
-            .get(index)
+            .iter()
+            .find(|c| c.sets.iter().zip(&at).all(|(s, v)| s.contains(v)))
             .map(|c| c.decisions[0])
             .ok_or_else(|| "the class was not decided (a bound was reached)".into())
     }
@@ -1616,7 +1851,7 @@ pub fn diff(
         for region in &opts.regions {
             let sp = space(&sides, &ids, members[0], region, opts);
             incomplete.extend(sp.incomplete.iter().cloned());
-            let mut cells = decide_all(&sides, &sp, &rep, opts, &mut incomplete);
+            let mut cells = decide_all(&sides, &ids, &sp, &rep, opts, &mut incomplete);
             for c in &mut cells {
                 if only_after {
                     c.decisions[0] = DecisionKind::ImplicitDeny;

@@ -786,6 +786,12 @@ fn cmp_holds(c: Cmp, o: Ordering) -> bool {
     }
 }
 
+/// Whether condition `c` holds for the request context `ctx` (absent keys, set
+/// operators, `...IfExists` and negation included), as evaluation decides it.
+pub fn condition_applies(c: &CompiledCondition, ctx: &Context) -> bool {
+    condition_holds(c, ctx, &mut Quiet)
+}
+
 /// Whether request value `value` satisfies the positive form of `c`'s operator against
 /// any of its values (`StringNotEquals` asks `StringEquals`), policy variables resolved
 /// in `vars`. A value that does not parse for the operator's family matches nothing.
