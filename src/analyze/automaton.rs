@@ -8,9 +8,12 @@
 //! literal characters (both cases where a pattern ignores case) plus one other.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+type FxMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<crate::hash::FxHasher>>;
 
 /// One symbol of a pattern.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Sym {
     /// This character exactly.
     Lit(char),
@@ -24,7 +27,7 @@ pub enum Sym {
 
 /// A pattern to run: symbols, and text every subject starts with before the varying part
 /// (`/domain/` before a domain name), consumed first.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Glob {
     /// The symbols.
     pub syms: Vec<Sym>,
@@ -33,7 +36,7 @@ pub struct Glob {
 }
 
 /// Which strings count.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Rules {
     /// Shortest length.
     pub min_len: usize,
@@ -76,61 +79,144 @@ fn domain_char_ok(c: char) -> bool {
     !matches!(c, ':' | '/' | '|') && !matches!(c as u32, 0x00..=0x1f | 0x7f..=0x9f)
 }
 
+/// The product automaton, bit-parallel: each pattern's positions are bits of its own
+/// words (position `i`: the first `i` symbols matched), stepped with shift-and.
 struct Machine<'a> {
     globs: &'a [Glob],
+    /// First word of each glob.
     offsets: Vec<usize>,
+    /// Whether each word is the first of its glob (no carry into it).
+    first: Vec<bool>,
+    /// Positions holding `*`.
+    star: Vec<u64>,
     words: usize,
 }
 
-impl Machine<'_> {
-    fn set(bits: &mut [u64], i: usize) {
-        bits[i / 64] |= 1 << (i % 64);
-    }
-    fn get(bits: &[u64], i: usize) -> bool {
-        bits[i / 64] & (1 << (i % 64)) != 0
+impl<'a> Machine<'a> {
+    fn new(globs: &'a [Glob]) -> Self {
+        let mut offsets = Vec::with_capacity(globs.len());
+        let mut first = Vec::new();
+        for g in globs {
+            offsets.push(first.len());
+            let n = (g.syms.len() + 1).div_ceil(64);
+            first.push(true);
+            first.extend(std::iter::repeat_n(false, n - 1));
+        }
+        let words = first.len().max(1);
+        let mut m = Machine {
+            globs,
+            offsets,
+            first,
+            star: vec![0; words],
+            words,
+        };
+        for (g, glob) in globs.iter().enumerate() {
+            for (i, s) in glob.syms.iter().enumerate() {
+                if *s == Sym::Star {
+                    let bit = m.offsets[g] * 64 + i;
+                    m.star[bit / 64] |= 1 << (bit % 64);
+                }
+            }
+        }
+        m
     }
 
-    /// Adds the positions reachable by skipping stars, for glob `g` (positions ascending).
-    fn close(&self, bits: &mut [u64], g: usize) {
-        let syms = &self.globs[g].syms;
-        let off = self.offsets[g];
-        for (i, s) in syms.iter().enumerate() {
-            if *s == Sym::Star && Self::get(bits, off + i) {
-                Self::set(bits, off + i + 1);
+    /// Positions whose symbol consumes `c`.
+    fn mask(&self, c: char) -> Vec<u64> {
+        let mut m = vec![0u64; self.words];
+        let fc = fold(c);
+        for (g, glob) in self.globs.iter().enumerate() {
+            for (i, s) in glob.syms.iter().enumerate() {
+                let hit = match *s {
+                    Sym::One => true,
+                    Sym::Lit(x) => x == c,
+                    Sym::Fold(x) => x == fc,
+                    Sym::Star => false,
+                };
+                if hit {
+                    let bit = self.offsets[g] * 64 + i;
+                    m[bit / 64] |= 1 << (bit % 64);
+                }
+            }
+        }
+        m
+    }
+
+    /// Adds the positions reachable by skipping stars (`t`: scratch of `words` words).
+    fn close(&self, x: &mut [u64], t: &mut [u64]) {
+        loop {
+            // Stars whose next position is not yet set, shifted in place.
+            let mut changed = false;
+            let mut carry = 0u64;
+            for w in 0..self.words {
+                let c = if self.first[w] { 0 } else { carry };
+                let starred = x[w] & self.star[w];
+                carry = starred >> 63;
+                t[w] = (starred << 1) | c;
+            }
+            for w in 0..self.words {
+                let add = t[w] & !x[w];
+                if add != 0 {
+                    x[w] |= add;
+                    changed = true;
+                }
+            }
+            if !changed {
+                return;
             }
         }
     }
 
-    fn step_glob(&self, from: &[u64], to: &mut [u64], g: usize, c: char) {
-        let syms = &self.globs[g].syms;
-        let off = self.offsets[g];
-        for (i, s) in syms.iter().enumerate() {
-            if !Self::get(from, off + i) {
-                continue;
-            }
-            match *s {
-                Sym::Star => Self::set(to, off + i),
-                Sym::One => Self::set(to, off + i + 1),
-                Sym::Lit(x) if x == c => Self::set(to, off + i + 1),
-                Sym::Fold(x) if x == fold(c) => Self::set(to, off + i + 1),
-                _ => {}
-            }
+    /// One character: positions whose symbol consumes it advance, stars stay.
+    fn step_into(&self, from: &[u64], mask: &[u64], to: &mut [u64], t: &mut [u64]) {
+        let mut carry = 0u64;
+        for w in 0..self.words {
+            let c = if self.first[w] { 0 } else { carry };
+            let adv = from[w] & mask[w];
+            carry = adv >> 63;
+            to[w] = (adv << 1) | c | (from[w] & self.star[w]);
         }
-        self.close(to, g);
+        self.close(to, t);
     }
 
-    fn step(&self, from: &[u64], c: char) -> Vec<u64> {
+    fn step(&self, from: &[u64], mask: &[u64]) -> Vec<u64> {
         let mut to = vec![0u64; self.words];
-        for g in 0..self.globs.len() {
-            self.step_glob(from, &mut to, g, c);
-        }
+        let mut t = vec![0u64; self.words];
+        self.step_into(from, mask, &mut to, &mut t);
         to
     }
 
     fn accepts(&self, bits: &[u64]) -> Vec<bool> {
-        (0..self.globs.len())
-            .map(|g| Self::get(bits, self.offsets[g] + self.globs[g].syms.len()))
+        self.globs
+            .iter()
+            .enumerate()
+            .map(|(g, glob)| {
+                let bit = self.offsets[g] * 64 + glob.syms.len();
+                bits[bit / 64] & (1 << (bit % 64)) != 0
+            })
             .collect()
+    }
+
+    /// The start state of glob `g` alone, its prefix consumed.
+    fn start(&self, g: usize) -> Vec<u64> {
+        let mut bits = vec![0u64; self.words];
+        bits[self.offsets[g]] = 1;
+        // Only glob g's words count.
+        let keep = |bits: &mut Vec<u64>| {
+            let end = self.offsets.get(g + 1).copied().unwrap_or(self.words);
+            for (w, b) in bits.iter_mut().enumerate() {
+                if w < self.offsets[g] || w >= end {
+                    *b = 0;
+                }
+            }
+        };
+        let mut t = vec![0u64; self.words];
+        self.close(&mut bits, &mut t);
+        for c in self.globs[g].prefix.chars() {
+            bits = self.step(&bits, &self.mask(c));
+            keep(&mut bits);
+        }
+        bits
     }
 }
 
@@ -167,29 +253,10 @@ impl Shape {
 /// witness each, sorted by witness (length, then text). `Err` when more than
 /// [`Rules::max_states`] states would be needed, with what was found so far.
 pub fn classes(globs: &[Glob], rules: Rules) -> Result<Vec<Class>, TooLarge> {
-    let mut offsets = Vec::with_capacity(globs.len());
-    let mut total = 0;
-    for g in globs {
-        offsets.push(total);
-        total += g.syms.len() + 1;
-    }
-    let m = Machine {
-        globs,
-        offsets,
-        words: total.div_ceil(64).max(1),
-    };
-    // Start: each glob at position 0, closed, then its prefix consumed.
+    let m = Machine::new(globs);
     let mut start = vec![0u64; m.words];
-    for (g, glob) in globs.iter().enumerate() {
-        let mut bits = vec![0u64; m.words];
-        Machine::set(&mut bits, m.offsets[g]);
-        m.close(&mut bits, g);
-        for c in glob.prefix.chars() {
-            let mut next = vec![0u64; m.words];
-            m.step_glob(&bits, &mut next, g, c);
-            bits = next;
-        }
-        for (s, b) in start.iter_mut().zip(bits) {
+    for g in 0..globs.len() {
+        for (s, b) in start.iter_mut().zip(m.start(g)) {
             *s |= b;
         }
     }
@@ -220,25 +287,17 @@ pub fn classes(globs: &[Glob], rules: Rules) -> Result<Vec<Class>, TooLarge> {
     if rules.domain_name {
         alphabet.retain(|&c| domain_char_ok(c));
     }
+    let masks: Vec<Vec<u64>> = alphabet.iter().map(|&c| m.mask(c)).collect();
 
     let shape0 = Shape {
         arn: 0,
         lead_ws: false,
         last_ws: false,
     };
-    let key = |bits: &[u64], shape: Shape| -> (Vec<u64>, Shape) {
-        let shape = if rules.domain_name { shape } else { shape0 };
-        // Once past `arn` and whitespace matters only at the ends, collapse the shape.
-        let shape = Shape {
-            arn: if shape.arn == 4 { 4 } else { shape.arn },
-            ..shape
-        };
-        (bits.to_vec(), shape)
-    };
-    let mut seen: HashMap<(Vec<u64>, Shape), ()> = HashMap::new();
+    let mut seen: FxMap<(Vec<u64>, Shape), ()> = FxMap::default();
     let mut found: HashMap<Vec<bool>, String> = HashMap::new();
     let mut frontier: Vec<(Vec<u64>, Shape, String)> = vec![(start.clone(), shape0, String::new())];
-    seen.insert(key(&start, shape0), ());
+    seen.insert((start.clone(), shape0), ());
     let valid = |w: &str, shape: Shape| -> bool {
         let len = w.chars().count();
         len >= rules.min_len
@@ -246,6 +305,8 @@ pub fn classes(globs: &[Glob], rules: Rules) -> Result<Vec<Class>, TooLarge> {
             && (!rules.domain_name || (!shape.lead_ws && !shape.last_ws && shape.arn != 3))
     };
     let mut len = 0usize;
+    let mut nb = vec![0u64; m.words];
+    let mut scratch = vec![0u64; m.words];
     while !frontier.is_empty() {
         let mut next_frontier = Vec::new();
         for (bits, shape, w) in &frontier {
@@ -261,10 +322,15 @@ pub fn classes(globs: &[Glob], rules: Rules) -> Result<Vec<Class>, TooLarge> {
                 continue; // no extension makes a leading space valid
             }
             let dead = bits.iter().all(|b| *b == 0);
-            for &c in &alphabet {
-                let nb = if dead { bits.clone() } else { m.step(bits, c) };
+            for (&c, mask) in alphabet.iter().zip(&masks) {
+                if dead {
+                    nb.copy_from_slice(bits);
+                } else {
+                    m.step_into(bits, mask, &mut nb, &mut scratch);
+                }
                 let ns = shape.push(c, len);
-                let k = key(&nb, ns);
+                let ns = if rules.domain_name { ns } else { shape0 };
+                let k = (nb.clone(), ns);
                 if seen.contains_key(&k) {
                     continue;
                 }
@@ -277,7 +343,7 @@ pub fn classes(globs: &[Glob], rules: Rules) -> Result<Vec<Class>, TooLarge> {
                 seen.insert(k, ());
                 let mut nw = w.clone();
                 nw.push(c);
-                next_frontier.push((nb, ns, nw));
+                next_frontier.push((nb.clone(), ns, nw));
             }
         }
         frontier = next_frontier;
@@ -329,6 +395,36 @@ pub fn matches(syms: &[Sym], text: &str) -> bool {
         cur = next;
     }
     cur[n]
+}
+
+/// Remembers [`classes`] answers: the same patterns recur across action groups and
+/// principals. Shared by clones; bounded (cleared when full).
+#[derive(Debug, Clone, Default)]
+pub struct Cache(Arc<Mutex<FxMap<CacheKey, Result<Vec<Class>, TooLarge>>>>);
+
+/// What [`Cache`] is keyed by: the patterns and the rules.
+type CacheKey = (Vec<Glob>, Rules);
+
+impl Cache {
+    const MAX: usize = 4096;
+
+    /// [`classes`], remembered.
+    pub fn classes(&self, globs: &[Glob], rules: Rules) -> Result<Vec<Class>, TooLarge> {
+        let key = (globs.to_vec(), rules);
+        if let Ok(map) = self.0.lock() {
+            if let Some(r) = map.get(&key) {
+                return r.clone();
+            }
+        }
+        let r = classes(globs, rules);
+        if let Ok(mut map) = self.0.lock() {
+            if map.len() >= Self::MAX {
+                map.clear();
+            }
+            map.insert(key, r.clone());
+        }
+        r
+    }
 }
 
 /// The symbols of IAM wildcard text (`*`, `?` special; everything else literal).
@@ -468,6 +564,22 @@ mod tests {
             .iter()
             .any(|(m, w)| *m == vec![true, false, false] && w.len() == 4));
         assert!(v.contains(&(vec![false, false, true], "o".into())));
+    }
+
+    #[test]
+    fn patterns_longer_than_a_word_keep_their_positions() {
+        let long = format!("{}*{}", "a".repeat(70), "b".repeat(60));
+        let pats = [long.as_str(), "*b", "a*", "a?*b"];
+        let globs: Vec<Glob> = pats.iter().map(|p| g(p)).collect();
+        let cs = classes(&globs, ANY).unwrap();
+        for c in &cs {
+            for (i, p) in pats.iter().enumerate() {
+                assert_eq!(Pattern::new(p).matches(&c.witness), c.matched[i], "{p}");
+                assert_eq!(matches(&globs[i].syms, &c.witness), c.matched[i], "{p}");
+            }
+        }
+        let all = cs.iter().find(|c| c.matched.iter().all(|m| *m)).unwrap();
+        assert_eq!(all.witness, format!("{}{}", "a".repeat(70), "b".repeat(60)));
     }
 
     #[test]

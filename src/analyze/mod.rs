@@ -27,6 +27,7 @@ use automaton::{Glob, Rules, Sym};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 /// Bounds of the analysis; reaching one makes an answer incomplete, never wrong.
 #[derive(Debug, Clone, Copy)]
@@ -71,6 +72,8 @@ pub struct Options {
     pub domain: Option<String>,
     /// Bounds.
     pub limits: Limits,
+    /// Pattern partitions already computed (shared by clones of the options).
+    pub cache: automaton::Cache,
 }
 
 /// Keys derived from the principal (fixed for an analysis of that principal).
@@ -156,6 +159,10 @@ struct TimeVal {
 
 /// The partitioned request space of one region for one group of actions.
 struct Space {
+    /// Per side: the context every request starts from (time at `Options::now`).
+    bases: Vec<Arc<Context>>,
+    /// Per side, per time value: the same at that time.
+    time_bases: Vec<Vec<Arc<Context>>>,
     region: String,
     resources: Vec<ResVal>,
     globs: Vec<Glob>,
@@ -280,15 +287,16 @@ fn space(
     action: &SwfAction,
     region: &str,
     opts: &Options,
+    fine: &Fine,
 ) -> Space {
     let has_domain = action.has_domain_resource();
     let mut incomplete: Vec<String> = Vec::new();
-    let ctxs: Vec<Context> = sides
+    let ctxs: Vec<Arc<Context>> = sides
         .iter()
-        .map(|s| fixed_context(s, region, opts, opts.now))
+        .map(|s| Arc::new(fixed_context(s, region, opts, opts.now)))
         .collect();
     let (resources, globs) = if has_domain {
-        domains(sides, ids, region, opts, &ctxs, &mut incomplete)
+        domains(sides, ids, region, opts, &ctxs, fine, &mut incomplete)
     } else {
         (
             vec![ResVal {
@@ -345,7 +353,17 @@ fn space(
         .collect();
     incomplete.sort();
     incomplete.dedup();
+    let time_bases = ctxs
+        .iter()
+        .map(|b| {
+            time.iter()
+                .map(|t: &TimeVal| Arc::new(time_context(b, t.secs)))
+                .collect()
+        })
+        .collect();
     Space {
+        bases: ctxs,
+        time_bases,
         region: region.to_owned(),
         resources,
         globs,
@@ -356,13 +374,18 @@ fn space(
     }
 }
 
+/// The domain classes of every resource pattern of the sides' policies in one region,
+/// computed on first use and shared by the action groups.
+type Fine = std::sync::OnceLock<(Vec<Glob>, Option<Vec<automaton::Class>>)>;
+
 /// The domain classes of `region`: names partitioned by every resource pattern.
 fn domains(
     sides: &[Side<'_>],
     ids: &[Vec<u32>],
     region: &str,
     opts: &Options,
-    ctxs: &[Context],
+    ctxs: &[Arc<Context>],
+    fine: &Fine,
     incomplete: &mut Vec<String>,
 ) -> (Vec<ResVal>, Vec<Glob>) {
     let arn_of = |name: &str| {
@@ -384,72 +407,56 @@ fn domains(
         };
         return (vec![val], Vec::new());
     }
-    let subject = ["arn", &opts.partition, "swf", region, &opts.account];
-    let mut globs: Vec<Glob> = Vec::new();
-    let mut names: Vec<String> = Vec::new();
-    for (si, side) in sides.iter().enumerate() {
-        let fixed = |k: &str| is_fixed(side, k, opts.request_defaults);
-        for st in statements(side.set(), &ids[si]) {
-            for p in st.resources.patterns.iter() {
-                let fields = p.fields();
-                if p.is_any() || fields.is_empty() || fields.len() > 6 {
-                    continue;
-                }
-                let last = fields.len() - 1;
-                if !fields[..last]
-                    .iter()
-                    .zip(subject)
-                    .all(|(f, s)| f.matches_with(s, &ctxs[si], false))
-                {
-                    continue;
-                }
-                let mut prefix = subject[last..].join(":");
-                if last < 5 {
-                    prefix.push(':');
-                }
-                prefix.push_str("/domain/");
-                let tokens = fields[last].to_tokens();
-                let syms = match resolve(&tokens, false, true, &ctxs[si], &fixed) {
-                    Ok(Some(s)) => s,
-                    Ok(None) => continue,
-                    Err(e) => {
-                        incomplete.push(e);
-                        continue;
-                    }
-                };
-                let text = token_text(&tokens);
-                let name = match (last, text.strip_prefix("/domain/")) {
-                    (5, Some(n)) => n.to_owned(),
-                    _ => fields
-                        .iter()
-                        .map(|f| token_text(&f.to_tokens()))
-                        .collect::<Vec<_>>()
-                        .join(":"),
-                };
-                if globs.iter().any(|g| g.syms == syms && g.prefix == prefix) {
-                    continue;
-                }
-                globs.push(Glob { syms, prefix });
-                names.push(name);
-            }
-        }
-    }
+    let (globs, names) = domain_globs(sides, ids, region, opts, ctxs, incomplete);
     let rules = Rules {
         min_len: 1,
         max_len: 256,
         domain_name: true,
         max_states: opts.limits.max_states,
     };
-    let classes = match automaton::classes(&globs, rules) {
-        Ok(c) => c,
-        Err(e) => {
-            incomplete.push(format!(
-                "the domain patterns need more than {} automaton states; {} domain classes were found",
-                e.states,
-                e.found.len()
-            ));
-            e.found
+    // The classes of every resource pattern of the principal's policies (computed once
+    // and remembered), projected on this group's patterns: the finer partition refines
+    // the group's, so every class of the group is the image of one of them, and the
+    // first (shortest) witness of each image is a shortest one.
+    let fine = fine.get_or_init(|| {
+        let all: Vec<Vec<u32>> = sides
+            .iter()
+            .map(|s| (0..s.set().statements.len() as u32).collect())
+            .collect();
+        let (every, _) = domain_globs(sides, &all, region, opts, ctxs, &mut Vec::new());
+        let classes = automaton::classes(&every, rules).ok();
+        (every, classes)
+    });
+    let index: Option<Vec<usize>> = globs
+        .iter()
+        .map(|g| fine.0.iter().position(|e| e == g))
+        .collect();
+    let projected = index.and_then(|index| {
+        let mut out: Vec<automaton::Class> = Vec::new();
+        for c in fine.1.as_ref()? {
+            let matched: Vec<bool> = index.iter().map(|&i| c.matched[i]).collect();
+            if !out.iter().any(|o| o.matched == matched) {
+                out.push(automaton::Class {
+                    matched,
+                    witness: c.witness.clone(),
+                });
+            }
         }
+        Some(out)
+    });
+    let classes = match projected {
+        Some(c) => c,
+        None => match opts.cache.classes(&globs, rules) {
+            Ok(c) => c,
+            Err(e) => {
+                incomplete.push(format!(
+                    "the domain patterns need more than {} automaton states; {} domain classes were found",
+                    e.states,
+                    e.found.len()
+                ));
+                e.found
+            }
+        },
     };
     // Patterns every class matches (`/domain/*`) say nothing about a class.
     let universal: Vec<bool> = (0..names.len())
@@ -506,6 +513,69 @@ fn domains(
         .collect();
     out.sort_by(|a, b| a.domain.cmp(&b.domain));
     (out, globs)
+}
+
+/// The resource patterns of statements `ids[s]` that can match a domain ARN of
+/// `region`, as automaton patterns over the domain name (with how each is written).
+fn domain_globs(
+    sides: &[Side<'_>],
+    ids: &[Vec<u32>],
+    region: &str,
+    opts: &Options,
+    ctxs: &[Arc<Context>],
+    incomplete: &mut Vec<String>,
+) -> (Vec<Glob>, Vec<String>) {
+    let subject = ["arn", &opts.partition, "swf", region, &opts.account];
+    let mut globs: Vec<Glob> = Vec::new();
+    let mut names: Vec<String> = Vec::new();
+    for (si, side) in sides.iter().enumerate() {
+        let fixed = |k: &str| is_fixed(side, k, opts.request_defaults);
+        for st in statements(side.set(), &ids[si]) {
+            for p in st.resources.patterns.iter() {
+                let fields = p.fields();
+                if p.is_any() || fields.is_empty() || fields.len() > 6 {
+                    continue;
+                }
+                let last = fields.len() - 1;
+                if !fields[..last]
+                    .iter()
+                    .zip(subject)
+                    .all(|(f, s)| f.matches_with(s, &*ctxs[si], false))
+                {
+                    continue;
+                }
+                let mut prefix = subject[last..].join(":");
+                if last < 5 {
+                    prefix.push(':');
+                }
+                prefix.push_str("/domain/");
+                let tokens = fields[last].to_tokens();
+                let syms = match resolve(&tokens, false, true, &ctxs[si], &fixed) {
+                    Ok(Some(s)) => s,
+                    Ok(None) => continue,
+                    Err(e) => {
+                        incomplete.push(e);
+                        continue;
+                    }
+                };
+                if globs.iter().any(|g| g.syms == syms && g.prefix == prefix) {
+                    continue;
+                }
+                let text = token_text(&tokens);
+                let name = match (last, text.strip_prefix("/domain/")) {
+                    (5, Some(n)) => n.to_owned(),
+                    _ => fields
+                        .iter()
+                        .map(|f| token_text(&f.to_tokens()))
+                        .collect::<Vec<_>>()
+                        .join(":"),
+                };
+                globs.push(Glob { syms, prefix });
+                names.push(name);
+            }
+        }
+    }
+    (globs, names)
 }
 
 fn sorted_names(names: &[String], flags: &[bool], want: bool) -> Vec<String> {
@@ -610,7 +680,7 @@ fn family_name(f: OperatorFamily) -> &'static str {
 /// One key's dimension: absence (where possible) and a representative of every class.
 fn key_dim(
     u: KeyUse<'_>,
-    ctxs: &[Context],
+    ctxs: &[Arc<Context>],
     opts: &Options,
     fixed: &dyn Fn(&str) -> bool,
     incomplete: &mut Vec<String>,
@@ -721,7 +791,7 @@ fn key_dim(
             domain_name: false,
             max_states: opts.limits.max_states,
         };
-        match automaton::classes(&globs, rules) {
+        match opts.cache.classes(&globs, rules) {
             Ok(cs) => candidates.extend(cs.into_iter().map(|c| c.witness)),
             Err(e) => {
                 incomplete.push(format!(
@@ -1047,9 +1117,9 @@ struct Prepared {
     fixed: bool,
 }
 
-fn prepare(side: &Side<'_>, ids: &[u32], space: &Space, opts: &Options) -> Vec<Prepared> {
+fn prepare(si: usize, side: &Side<'_>, ids: &[u32], space: &Space) -> Vec<Prepared> {
     let set = side.set();
-    let base = fixed_context(side, &space.region, opts, opts.now);
+    let base = &space.bases[si];
     let key_dim: HashMap<&str, usize> = space
         .keys
         .iter()
@@ -1068,7 +1138,7 @@ fn prepare(side: &Side<'_>, ids: &[u32], space: &Space, opts: &Options) -> Vec<P
                     .resources
                     .patterns
                     .iter()
-                    .any(|p| p.matches_split(&split, &base));
+                    .any(|p| p.matches_split(&split, &**base));
                 hit != st.resources.negated
             })
             .collect();
@@ -1079,10 +1149,8 @@ fn prepare(side: &Side<'_>, ids: &[u32], space: &Space, opts: &Options) -> Vec<P
                 let truth = space
                     .time
                     .iter()
-                    .map(|t| {
-                        let ctx = fixed_context(side, &space.region, opts, t.secs);
-                        eval::condition_applies(c, &ctx)
-                    })
+                    .zip(&space.time_bases[si])
+                    .map(|(_, ctx)| eval::condition_applies(c, ctx))
                     .collect();
                 conds.push((1, truth));
             } else if let Some(&d) = key_dim.get(&*c.key) {
@@ -1091,7 +1159,7 @@ fn prepare(side: &Side<'_>, ids: &[u32], space: &Space, opts: &Options) -> Vec<P
                     .values
                     .iter()
                     .map(|v| {
-                        let mut ctx = Context::over(std::sync::Arc::new(base.clone()));
+                        let mut ctx = Context::over(base.clone());
                         if let Some(val) = &v.value {
                             ctx.set(&k.display, val.clone());
                         }
@@ -1100,7 +1168,7 @@ fn prepare(side: &Side<'_>, ids: &[u32], space: &Space, opts: &Options) -> Vec<P
                     .collect();
                 conds.push((d, truth));
             } else {
-                fixed &= eval::condition_applies(c, &base);
+                fixed &= eval::condition_applies(c, base);
             }
         }
         out.push(Prepared {
@@ -1208,7 +1276,8 @@ fn decide_all(
     let prepared: Vec<Vec<Prepared>> = sides
         .iter()
         .zip(ids)
-        .map(|(s, ids)| prepare(s, ids, space, opts))
+        .enumerate()
+        .map(|(si, (s, ids))| prepare(si, s, ids, space))
         .collect();
     // Resource first, then the dimensions most statements depend on.
     let mut order: Vec<usize> = (1..radices.len()).collect();
@@ -1232,7 +1301,6 @@ fn decide_all(
             prepared: &prepared,
             space,
             action,
-            opts,
             radices: &radices,
             order: &order,
             out: &mut out,
@@ -1257,7 +1325,6 @@ struct Explore<'a, 'b> {
     prepared: &'a [Vec<Prepared>],
     space: &'a Space,
     action: &'a str,
-    opts: &'a Options,
     radices: &'a [usize],
     order: &'a [usize],
     out: &'a mut Vec<Cell>,
@@ -1290,8 +1357,9 @@ fn explore(e: &mut Explore<'_, '_>, depth: usize, at: &mut Vec<usize>, open: &mu
         let decisions = e
             .sides
             .iter()
-            .map(|s| {
-                let ctx = context_of(s, e.space, &rep, e.opts);
+            .enumerate()
+            .map(|(si, s)| {
+                let ctx = context_of(si, e.space, &rep);
                 eval::decide(
                     s.set(),
                     &Request {
@@ -1321,14 +1389,24 @@ fn explore(e: &mut Explore<'_, '_>, depth: usize, at: &mut Vec<usize>, open: &mu
     at[d] = 0;
 }
 
-fn context_of(side: &Side<'_>, space: &Space, at: &[usize], opts: &Options) -> Context {
-    let secs = space.time.get(at[1]).map_or(opts.now, |t| t.secs);
-    let mut ctx = fixed_context(side, &space.region, opts, secs);
+fn context_of(si: usize, space: &Space, at: &[usize]) -> Context {
+    let mut ctx = match space.time_bases[si].get(at[1]) {
+        Some(t) => Context::over(t.clone()),
+        None => Context::over(space.bases[si].clone()),
+    };
     for (k, &i) in space.keys.iter().zip(&at[2..]) {
         if let Some(v) = k.values.get(i).and_then(|v| v.value.clone()) {
             ctx.set(&k.display, v);
         }
     }
+    ctx
+}
+
+/// `base` at another time (`aws:CurrentTime`, `aws:EpochTime`).
+fn time_context(base: &Arc<Context>, secs: i64) -> Context {
+    let mut ctx = Context::over(base.clone());
+    ctx.set_known("aws:CurrentTime", crate::values::format_iso8601(secs));
+    ctx.set_known("aws:EpochTime", secs.to_string());
     ctx
 }
 
@@ -1545,12 +1623,13 @@ pub fn access(
 ) -> PrincipalAccess {
     let sides = [Side { principal: p }];
     let mut result: Vec<ActionAccess> = Vec::new();
+    let fines: Vec<Fine> = opts.regions.iter().map(|_| Fine::new()).collect();
     for (ids, _, members) in groups(&sides, actions) {
         let mut allowed_all: Vec<(Space, Vec<Cell>)> = Vec::new();
         let mut incomplete = Vec::new();
         let rep = format!("swf:{}", members[0].name);
-        for region in &opts.regions {
-            let sp = space(&sides, &ids, members[0], region, opts);
+        for (region, fine) in opts.regions.iter().zip(&fines) {
+            let sp = space(&sides, &ids, members[0], region, opts, fine);
             incomplete.extend(sp.incomplete.iter().cloned());
             let cells = decide_all(&sides, &ids, &sp, &rep, opts, &mut incomplete);
             allowed_all.push((sp, cells));
@@ -1632,8 +1711,9 @@ pub fn analysis<'a>(
     let name = format!("swf:{}", action.name);
     let mut incomplete = Vec::new();
     let mut spaces = Vec::new();
-    for region in &opts.regions {
-        let sp = space(&sides, &ids, action, region, opts);
+    let fines: Vec<Fine> = opts.regions.iter().map(|_| Fine::new()).collect();
+    for (region, fine) in opts.regions.iter().zip(&fines) {
+        let sp = space(&sides, &ids, action, region, opts, fine);
         incomplete.extend(sp.incomplete.iter().cloned());
         let cells = decide_all(&sides, &ids, &sp, &name, opts, &mut incomplete);
         spaces.push((sp, cells));
@@ -1844,12 +1924,13 @@ pub fn diff(
     let only_before = after.is_none();
     let sides = [Side { principal: b }, Side { principal: a }];
     let mut out = PrincipalDiff::default();
+    let fines: Vec<Fine> = opts.regions.iter().map(|_| Fine::new()).collect();
     for (ids, _, members) in groups(&sides, actions) {
         let rep = format!("swf:{}", members[0].name);
         let mut incomplete = Vec::new();
         let mut spaces: Vec<(Space, Vec<Cell>)> = Vec::new();
-        for region in &opts.regions {
-            let sp = space(&sides, &ids, members[0], region, opts);
+        for (region, fine) in opts.regions.iter().zip(&fines) {
+            let sp = space(&sides, &ids, members[0], region, opts, fine);
             incomplete.extend(sp.incomplete.iter().cloned());
             let mut cells = decide_all(&sides, &ids, &sp, &rep, opts, &mut incomplete);
             for c in &mut cells {

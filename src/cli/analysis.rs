@@ -123,6 +123,7 @@ fn options(c: &Config, r: &RequestArgs) -> Result<Options, String> {
         now,
         domain: None,
         limits: analyze::Limits::default(),
+        cache: Default::default(),
     })
 }
 

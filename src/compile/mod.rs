@@ -13,7 +13,7 @@ use crate::pattern::Pattern;
 use crate::policy::model::{Effect, PolicyDocument, Version};
 use crate::source::SourceFile;
 use crate::swf::catalog::{self, ACTIONS};
-use crate::validate::{validate, PolicyKind};
+use crate::validate::{validate_iam, PolicyKind};
 use condition::CompiledCondition;
 use std::collections::HashMap as StdHashMap;
 use std::hash::BuildHasherDefault;
@@ -62,7 +62,8 @@ pub struct LoadedPolicy {
     pub document: PolicyDocument,
     /// The source text, for locations.
     pub source: SourceFile,
-    /// Findings that did not prevent loading (version, lints).
+    /// Findings of IAM's checks that did not prevent loading (a missing or old
+    /// `Version`). swf-iam's lints are `validate`'s, not the loader's.
     pub warnings: Vec<Finding>,
 }
 
@@ -96,7 +97,7 @@ impl LoadedPolicy {
     /// Validates and loads policy text of `kind`. Refuses anything IAM would refuse
     /// (and duplicate JSON members), except a missing or `2008-10-17` Version.
     pub fn load(name: &str, bytes: &[u8], kind: &PolicyKind) -> Result<Self, PolicyError> {
-        let report = validate(name, bytes, kind);
+        let report = validate_iam(name, bytes, kind);
         let (errors, warnings): (Vec<Finding>, Vec<Finding>) =
             report.findings.into_iter().partition(|f| {
                 f.severity == Severity::Error

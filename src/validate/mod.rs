@@ -133,6 +133,16 @@ fn verdict_index(findings: &[Finding]) -> Option<usize> {
 
 /// Validates policy text named `name`, as IAM's `CreatePolicy` would for a policy of `kind`.
 pub fn validate(name: &str, input: &[u8], kind: &PolicyKind) -> ValidationReport {
+    validate_with(name, input, kind, true)
+}
+
+/// [`validate`] with only what IAM itself checks (parse and IAM's rules), without
+/// swf-iam's lints: what loading a policy for evaluation needs.
+pub fn validate_iam(name: &str, input: &[u8], kind: &PolicyKind) -> ValidationReport {
+    validate_with(name, input, kind, false)
+}
+
+fn validate_with(name: &str, input: &[u8], kind: &PolicyKind, lints: bool) -> ValidationReport {
     let text = String::from_utf8_lossy(input).into_owned();
     let source = SourceFile::new(name, text);
     if input.len() > MAX_INPUT_BYTES {
@@ -158,7 +168,9 @@ pub fn validate(name: &str, input: &[u8], kind: &PolicyKind) -> ValidationReport
     let mut findings = parsed.findings;
     if let Some(doc) = &parsed.document {
         iam::check(doc, source.text(), kind, &mut findings);
-        lint::check(doc, kind, &mut findings);
+        if lints {
+            lint::check(doc, kind, &mut findings);
+        }
     }
     // Order: verdict, other IAM errors by step (stable), then the rest by position.
     let verdict = verdict_index(&findings).map(|i| findings.remove(i));

@@ -21,6 +21,7 @@ fn options(defaults: bool) -> Options {
         now: 1_790_000_000,
         domain: None,
         limits: analyze::Limits::default(),
+        cache: Default::default(),
     }
 }
 
