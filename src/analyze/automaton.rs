@@ -400,10 +400,10 @@ pub fn matches(syms: &[Sym], text: &str) -> bool {
 /// Remembers [`classes`] answers: the same patterns recur across action groups and
 /// principals. Shared by clones; bounded (cleared when full).
 #[derive(Debug, Clone, Default)]
-pub struct Cache(Arc<Mutex<FxMap<CacheKey, Result<Vec<Class>, TooLarge>>>>);
+pub struct Cache(Arc<Mutex<CacheMap>>);
 
-/// What [`Cache`] is keyed by: the patterns and the rules.
-type CacheKey = (Vec<Glob>, Rules);
+/// What [`Cache`] holds: per patterns and rules, the answer.
+type CacheMap = FxMap<(Vec<Glob>, Rules), Result<Vec<Class>, TooLarge>>;
 
 impl Cache {
     const MAX: usize = 4096;
