@@ -54,7 +54,8 @@ pub struct Rules {
 pub struct Class {
     /// `matched[i]`: whether pattern `i` matches.
     pub matched: Vec<bool>,
-    /// A shortest string in the class (the first in alphabet order among the shortest).
+    /// A shortest string in the class (among the shortest, the first in the alphabet's
+    /// order: a character no pattern names, then the patterns' characters in code order).
     pub witness: String,
 }
 
@@ -281,8 +282,8 @@ pub fn classes(globs: &[Glob], rules: Rules) -> Result<Vec<Class>, TooLarge> {
         .chain('\u{100}'..)
         .find(|c| !alphabet.contains(c))
     {
-        alphabet.push(other);
-        alphabet.sort_unstable();
+        // First, so that witnesses prefer a plain character (`x`) to punctuation.
+        alphabet.insert(0, other);
     }
     if rules.domain_name {
         alphabet.retain(|&c| domain_char_ok(c));

@@ -16,6 +16,7 @@ mod gatekit;
 mod analysis_props;
 mod aws_cli;
 mod boto3;
+mod cli_analysis;
 mod cli_check;
 mod cli_first_hour;
 mod cli_test;
