@@ -194,14 +194,28 @@ fn is_fixed(side: &Side<'_>, key: &str, defaults: bool) -> bool {
         || (defaults && DEFAULT_KEYS.contains(&key))
 }
 
-/// The context every request of `side` in `region` starts from.
-fn fixed_context(side: &Side<'_>, region: &str, opts: &Options, secs: i64) -> Context {
+/// The context every request of `side` in `region` starts from. A decision inside
+/// `RespondDecisionTaskCompleted` carries no `aws:SecureTransport` (nor `aws:SourceIp`
+/// or `aws:UserAgent`), as the gate authorizes it.
+fn fixed_context(
+    side: &Side<'_>,
+    region: &str,
+    opts: &Options,
+    secs: i64,
+    decision: bool,
+) -> Context {
     let mut ctx = Context::over(side.principal.base_context.clone());
     if opts.request_defaults {
         ctx.set_request_defaults(region, secs);
+        if decision {
+            ctx.remove("aws:SecureTransport");
+        }
     }
     ctx
 }
+
+/// Keys a decision never carries (see [`fixed_context`]).
+const NOT_IN_DECISIONS: &[&str] = &["aws:sourceip", "aws:useragent", "aws:securetransport"];
 
 /// Symbols of a token sequence with fixed variables substituted; `Ok(None)` when a
 /// variable has no value (the pattern then matches nothing), `Err` naming a variable on
@@ -293,7 +307,7 @@ fn space(
     let mut incomplete: Vec<String> = Vec::new();
     let ctxs: Vec<Arc<Context>> = sides
         .iter()
-        .map(|s| Arc::new(fixed_context(s, region, opts, opts.now)))
+        .map(|s| Arc::new(fixed_context(s, region, opts, opts.now, action.decision)))
         .collect();
     let (resources, globs) = if has_domain {
         domains(sides, ids, region, opts, &ctxs, fine, &mut incomplete)
@@ -318,7 +332,10 @@ fn space(
                 }
                 // SWF never sends a key the action does not support: it stays absent
                 // (with --no-default-context every key may be present).
-                if opts.request_defaults && !action.supports_key(&c.key_display) {
+                if opts.request_defaults
+                    && (!action.supports_key(&c.key_display)
+                        || action.decision && NOT_IN_DECISIONS.contains(&&*c.key))
+                {
                     continue;
                 }
                 let u = uses.entry(c.key.to_string()).or_default();
@@ -637,7 +654,7 @@ fn time_dim(
         let sig: Vec<bool> = conds
             .iter()
             .map(|(si, c)| {
-                let ctx = fixed_context(&sides[*si], region, opts, secs);
+                let ctx = fixed_context(&sides[*si], region, opts, secs, false);
                 eval::value_matches(c, &time_text(c, secs), &ctx)
             })
             .collect();
@@ -1417,7 +1434,20 @@ fn witness(side: &Side<'_>, space: &Space, at: &[usize], action: &str, opts: &Op
     o.insert("action".into(), json!(action));
     o.insert("resource".into(), json!(space.resources[at[0]].arn));
     let mut ctx = Map::new();
-    if opts.request_defaults
+    let secs = space.time.get(at[1]).map_or(opts.now, |t| t.secs);
+    // A decision carries the request defaults but no `aws:SecureTransport`: `check` is
+    // told exactly which keys it has.
+    let decision =
+        opts.request_defaults && crate::swf::catalog::action(action).is_some_and(|a| a.decision);
+    if decision {
+        ctx.insert("aws:RequestedRegion".into(), json!(space.region));
+        ctx.insert(
+            "aws:CurrentTime".into(),
+            json!(crate::values::format_iso8601(secs)),
+        );
+        ctx.insert("aws:EpochTime".into(), json!(secs.to_string()));
+        ctx.insert("aws:ViaAWSService".into(), json!("false"));
+    } else if opts.request_defaults
         && space.resources[at[0]].arn == "*"
         && space.region != opts.default_region
     {
@@ -1437,8 +1467,7 @@ fn witness(side: &Side<'_>, space: &Space, at: &[usize], action: &str, opts: &Op
     if !ctx.is_empty() {
         o.insert("context".into(), Value::Object(ctx));
     }
-    if opts.request_defaults {
-        let secs = space.time.get(at[1]).map_or(opts.now, |t| t.secs);
+    if opts.request_defaults && !decision {
         o.insert("now".into(), json!(crate::values::format_iso8601(secs)));
     } else {
         o.insert("defaultContext".into(), json!(false));
@@ -1604,10 +1633,9 @@ fn groups(sides: &[Side<'_>], actions: &[&'static SwfAction]) -> Vec<Group> {
         let ids: Vec<Vec<u32>> = sides.iter().map(|s| relevant(s.set(), i)).collect();
         let dom = a.has_domain_resource();
         // Same statements, same resource kind and same condition keys: same answers.
-        match out
-            .iter_mut()
-            .find(|(k, d, m)| *k == ids && *d == dom && m[0].keys == a.keys)
-        {
+        match out.iter_mut().find(|(k, d, m)| {
+            *k == ids && *d == dom && m[0].keys == a.keys && m[0].decision == a.decision
+        }) {
             Some(g) => g.2.push(a),
             None => out.push((ids, dom, vec![a])),
         }

@@ -54,6 +54,7 @@ const ACTIONS: &[&str] = &[
     "swf:Record*",
     "swf:Poll*",
     "swf:List*",
+    "swf:Schedule*",
 ];
 
 const RESOURCES: &[&str] = &[
@@ -87,6 +88,9 @@ fn conditions() -> Vec<Value> {
         json!({"ForAnyValue:StringEquals": {"aws:TagKeys": ["a", "c"]}}),
         json!({"StringNotLikeIfExists": {"aws:UserAgent": "*boto*"}}),
         json!({"StringEquals": {"aws:RequestedRegion": "us-west-2"}}),
+        json!({"StringLike": {"swf:activityType.name": ["hb*", "x?"]}}),
+        json!({"StringEqualsIfExists": {"swf:taskList.name": "workers"}}),
+        json!({"Bool": {"aws:SecureTransport": "true"}}),
     ]
 }
 
@@ -167,6 +171,9 @@ const KEY_VALUES: &[(&str, &[&str])] = &[
     ("aws:TagKeys", &["a", "b", "a,b", "c", "a,c,x", "x", "b,ab"]),
     ("aws:UserAgent", &["aws-cli/2", "Boto3/1.34", "boto3", "x"]),
     ("aws:RequestedRegion", &["us-east-1", "us-west-2"]),
+    ("swf:activityType.name", &["hb", "hb-1", "xy", "x", ""]),
+    ("swf:taskList.name", &["workers", "Workers", "other"]),
+    ("aws:SecureTransport", &["true", "false"]),
 ];
 
 fn request() -> impl Strategy<Value = Req> {
@@ -200,19 +207,29 @@ fn context(
     action: &catalog::SwfAction,
 ) -> Context {
     let mut ctx = Context::over(p.base_context.clone());
+    let decision = defaults && action.decision;
     if defaults {
         ctx.set_request_defaults(region, req.secs);
-        // Every request at SWF carries a source address.
-        ctx.set_single("aws:SourceIp", "203.0.113.9");
-        ctx.set_single("aws:UserAgent", "aws-sdk-rust/1");
+        if decision {
+            // A decision carries no transport facts (the gate authorizes it so).
+            ctx.remove("aws:SecureTransport");
+        } else {
+            // Every call to SWF carries a source address and a user agent.
+            ctx.set_single("aws:SourceIp", "203.0.113.9");
+            ctx.set_single("aws:UserAgent", "aws-sdk-rust/1");
+        }
     }
     for &(k, v) in &req.keys {
         let (key, values) = KEY_VALUES[k];
-        if defaults && (!action.supports_key(key) || key == "aws:RequestedRegion") {
+        if defaults
+            && (!action.supports_key(key)
+                || matches!(key, "aws:RequestedRegion" | "aws:SecureTransport")
+                || decision && matches!(key, "aws:SourceIp" | "aws:UserAgent"))
+        {
             continue; // SWF never sends it, or the defaults fix it
         }
         match values.get(v) {
-            None if !(defaults && matches!(key, "aws:SourceIp" | "aws:UserAgent")) => {
+            None if !(defaults && !decision && matches!(key, "aws:SourceIp" | "aws:UserAgent")) => {
                 ctx.remove(key)
             }
             None => {}
@@ -270,15 +287,20 @@ fn witnesses_are_allowed(config: &Config, defaults: bool) {
         for e in &a.allowed {
             let w = &e.witness;
             let resource = w["resource"].as_str().unwrap();
+            // As `check --requests` builds the line's context.
             let mut ctx = Context::over(p.base_context.clone());
-            if defaults {
+            if w.get("defaultContext") != Some(&json!(false)) {
+                assert!(defaults);
                 let secs = swf_iam::values::parse_instant(w["now"].as_str().unwrap())
                     .unwrap()
                     .secs;
                 let region = swf_iam::swf::arn::region_of(resource).unwrap_or("us-east-1");
                 ctx.set_request_defaults(region, secs);
-            } else {
-                assert_eq!(w["defaultContext"], json!(false));
+            } else if defaults {
+                let decision = catalog::action(w["action"].as_str().unwrap())
+                    .unwrap()
+                    .decision;
+                assert!(decision, "only decisions spell their defaults out: {w}");
             }
             if let Some(c) = w["context"].as_object() {
                 for (k, v) in c {
@@ -309,7 +331,11 @@ fn witnesses_are_allowed(config: &Config, defaults: bool) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, .. ProptestConfig::default() })]
+    // 48 cases by default; PROPTEST_CASES=N for a longer hunt.
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(48),
+        .. ProptestConfig::default()
+    })]
 
     #[test]
     fn every_request_decides_as_its_class(
@@ -322,7 +348,12 @@ proptest! {
         let boundary = boundary.map(policy);
         let scp = scp.map(policy);
         let c = config(&[policy(identity)], boundary.as_ref(), scp.as_ref());
-        for action in ["swf:RecordActivityTaskHeartbeat", "swf:ListDomains", "swf:TagResource"] {
+        for action in [
+            "swf:RecordActivityTaskHeartbeat",
+            "swf:ListDomains",
+            "swf:TagResource",
+            "swf:ScheduleActivityTask",
+        ] {
             check_one(&c, action, defaults, &reqs);
         }
         witnesses_are_allowed(&c, defaults);
