@@ -234,6 +234,8 @@ pub struct CompiledStatement {
     pub column: usize,
     /// 1-based line where the statement ends.
     pub end_line: usize,
+    /// Byte range of the statement in its policy's source text.
+    pub span: std::ops::Range<usize>,
     /// Action part.
     pub actions: ActionPart,
     /// Resource part.
@@ -376,6 +378,7 @@ impl CompiledPolicySet {
                     line: lc.line,
                     column: lc.column,
                     end_line,
+                    span: st.loc.span.start..st.loc.span.end,
                     actions,
                     resources,
                     conditions,

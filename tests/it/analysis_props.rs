@@ -26,9 +26,18 @@ fn options(defaults: bool) -> Options {
 }
 
 fn config(identity: &[Value], boundary: Option<&Value>, scp: Option<&Value>) -> Config {
+    config_tagged(identity, boundary, scp, "t1")
+}
+
+fn config_tagged(
+    identity: &[Value],
+    boundary: Option<&Value>,
+    scp: Option<&Value>,
+    team: &str,
+) -> Config {
     let mut p = json!({
         "arn": format!("arn:aws:iam::{ACCOUNT}:role/w"),
-        "tags": {"team": "t1"},
+        "tags": {"team": team},
         "policies": identity,
     });
     if let Some(b) = boundary {
@@ -496,5 +505,47 @@ fn variables_on_request_keys_make_the_answer_incomplete_not_wrong() {
         r.actions[0].incomplete[0].contains("${aws:resourcetag/name}"),
         "{:?}",
         r.actions[0].incomplete
+    );
+}
+
+#[test]
+fn a_changed_principal_tag_with_unchanged_policies_is_a_change() {
+    let team = vec![
+        json!({"Effect": "Allow", "Action": "swf:RecordActivityTaskHeartbeat",
+        "Resource": "arn:aws:swf:us-east-1:123456789012:/domain/${aws:PrincipalTag/team}-*"}),
+    ];
+    let before = config_tagged(&[policy(team.clone())], None, None, "orders");
+    let after = config_tagged(&[policy(team)], None, None, "billing");
+    let d = analyze::diff(
+        Some(&before.principals[0]),
+        Some(&after.principals[0]),
+        &analyze::all_actions(),
+        &options(true),
+    );
+    let got: Vec<(String, analyze::ChangeKind, String)> = d
+        .changes
+        .iter()
+        .map(|c| {
+            (
+                c.action.clone(),
+                c.change,
+                c.witness["resource"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                "swf:RecordActivityTaskHeartbeat".to_owned(),
+                analyze::ChangeKind::Widened,
+                "arn:aws:swf:us-east-1:123456789012:/domain/billing-".to_owned()
+            ),
+            (
+                "swf:RecordActivityTaskHeartbeat".to_owned(),
+                analyze::ChangeKind::Narrowed,
+                "arn:aws:swf:us-east-1:123456789012:/domain/orders-".to_owned()
+            ),
+        ]
     );
 }
