@@ -93,14 +93,22 @@ fn write_config(
     let mut entries = Vec::new();
     for i in 0..principals {
         let variant = changed(i);
-        let file = format!("p{i}-{n}{}.json", if variant { "v" } else { "" });
-        let path = dir.join(&file);
-        if !path.exists() {
-            std::fs::write(&path, policy(i, n, variant)).unwrap();
+        // At most 50 statements per policy (IAM's inline quota is 10,240 characters).
+        let mut files = Vec::new();
+        for part in 0..n.div_ceil(50) {
+            let count = (n - part * 50).min(50);
+            let file = format!("p{i}-{n}-{part}{}.json", if variant { "v" } else { "" });
+            let path = dir.join(&file);
+            if !path.exists() {
+                let seed = i + 100_000 * part;
+                std::fs::write(&path, policy(seed, count, variant && part == 0)).unwrap();
+            }
+            files.push(format!("\"{file}\""));
         }
         entries.push(format!(
-            r#"{{"arn": "arn:aws:iam::123456789012:role/r{i}", "tags": {{"team": "team{}"}}, "policies": ["{file}"]}}"#,
-            i % 40
+            r#"{{"arn": "arn:aws:iam::123456789012:role/r{i}", "tags": {{"team": "team{}"}}, "policies": [{}]}}"#,
+            i % 40,
+            files.join(", ")
         ));
     }
     let text = format!(
@@ -142,6 +150,67 @@ fn diff(before: &Path, after: &Path) -> usize {
             .len();
     }
     n
+}
+
+/// One principal with 50 statements whose conditions test `keys` keys with `consts`
+/// constants each (every statement its own constants).
+fn growth_config(dir: &Path, keys: usize, consts: usize) -> PathBuf {
+    const KEYS: &[&str] = &[
+        "aws:SourceIp",
+        "aws:ResourceTag/team",
+        "aws:MultiFactorAuthAge",
+        "swf:activityType.name",
+    ];
+    let mut st = Vec::new();
+    for j in 0..50 {
+        let key = KEYS[j % keys];
+        let values: Vec<String> = (0..consts)
+            .map(|c| match key {
+                "aws:SourceIp" => format!("\"10.{j}.{c}.0/24\""),
+                "aws:MultiFactorAuthAge" => format!("\"{}\"", 100 * j + c),
+                "swf:activityType.name" => format!("\"a{j}-{c}*\""),
+                _ => format!("\"t{j}-{c}\""),
+            })
+            .collect();
+        let op = match key {
+            "aws:SourceIp" => "IpAddress",
+            "aws:MultiFactorAuthAge" => "NumericLessThan",
+            "swf:activityType.name" => "StringLike",
+            _ => "StringEquals",
+        };
+        let effect = if j % 10 == 9 { "Deny" } else { "Allow" };
+        let action = ACTIONS[j % ACTIONS.len()];
+        st.push(format!(
+            r#"{{"Effect": "{effect}", "Action": "{action}", "Resource": "arn:aws:swf:us-east-1:123456789012:/domain/d{}-*", "Condition": {{"{op}": {{"{key}": [{}]}}}}}}"#,
+            j % 5,
+            values.join(", ")
+        ));
+    }
+    std::fs::create_dir_all(dir).unwrap();
+    // Ten statements per policy, within IAM's inline quota.
+    let mut files = Vec::new();
+    for (part, chunk) in st.chunks(10).enumerate() {
+        let file = format!("growth-{keys}-{consts}-{part}.json");
+        std::fs::write(
+            dir.join(&file),
+            format!(
+                "{{\"Version\": \"2012-10-17\", \"Statement\": [{}]}}",
+                chunk.join(",\n")
+            ),
+        )
+        .unwrap();
+        files.push(format!("\"{file}\""));
+    }
+    let path = dir.join(format!("growth-config-{keys}-{consts}.json"));
+    std::fs::write(
+        &path,
+        format!(
+            r#"{{"region": "us-east-1", "account": "123456789012", "principals": [{{"arn": "arn:aws:iam::123456789012:role/g", "policies": [{}]}}]}}"#,
+            files.join(", ")
+        ),
+    )
+    .unwrap();
+    path
 }
 
 fn bench(c: &mut Criterion) {
@@ -186,6 +255,23 @@ fn bench(c: &mut Criterion) {
         g.bench_function(format!("diff/100x{n}/all-changed"), |b| {
             b.iter(|| diff(&b0, &a0))
         });
+    }
+    for (keys, consts) in [(1, 1), (1, 8), (1, 32), (2, 8), (4, 8)] {
+        let path = growth_config(&dir, keys, consts);
+        let config = Config::load(&path).unwrap();
+        let acts = analyze::all_actions();
+        g.bench_function(
+            format!("access/50-statements/{keys}-keys-{consts}-constants"),
+            |b| {
+                b.iter(|| {
+                    // Fresh options: nothing remembered from the last iteration.
+                    let opts = options(&config);
+                    analyze::access(&config.principals[0], &acts, &opts)
+                        .actions
+                        .len()
+                })
+            },
+        );
     }
     g.finish();
     let _ = std::fs::remove_dir_all(&dir);
