@@ -10,6 +10,7 @@ use rand::RngCore;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap};
 
+mod children;
 mod external;
 mod lifecycle;
 mod queries;
@@ -157,6 +158,15 @@ struct Timer {
     fire_at: f64,
 }
 
+/// A child execution's link to its parent: the parent's index and the ids of its
+/// `StartChildWorkflowExecutionInitiated` and `ChildWorkflowExecutionStarted` events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Parent {
+    exec: usize,
+    initiated: u64,
+    started: u64,
+}
+
 #[derive(Debug, Clone)]
 struct Execution {
     domain: String,
@@ -184,6 +194,10 @@ struct Execution {
     latest_context: Option<String>,
     latest_activity_at: Option<f64>,
     previous_started: u64,
+    /// The parent, for a child execution.
+    parent: Option<Parent>,
+    /// The IAM role SWF would assume for Lambda tasks.
+    lambda_role: Option<String>,
 }
 
 impl Execution {
@@ -731,6 +745,7 @@ impl State {
             .ok_or_else(|| fault(Fault::DefaultUndefinedFault, "taskStartToCloseTimeout"))?;
         let child_policy = pick("childPolicy", "defaultChildPolicy")
             .ok_or_else(|| fault(Fault::DefaultUndefinedFault, "childPolicy"))?;
+        let lambda_role = pick("lambdaRole", "defaultLambdaRole");
         let exec_secs = parse_timeout("executionStartToCloseTimeout", &exec_timeout)?
             .ok_or_else(|| validation("executionStartToCloseTimeout must not be NONE"))?;
         if exec_secs > 31_536_000.0 {
@@ -776,6 +791,8 @@ impl State {
             latest_context: None,
             latest_activity_at: None,
             previous_started: 0,
+            parent: None,
+            lambda_role: lambda_role.clone(),
         };
         let mut attrs = json!({
             "executionStartToCloseTimeout": exec_timeout,
@@ -796,13 +813,16 @@ impl State {
         if let Some(c) = continued {
             attrs["continuedExecutionRunId"] = json!(c);
         }
+        if let Some(r) = &lambda_role {
+            attrs["lambdaRole"] = json!(r);
+        }
         e.event("WorkflowExecutionStarted", now, attrs);
         e.schedule_decision(now);
         self.executions.push(e);
         Ok(run_id)
     }
 
-    fn execution_info(e: &Execution) -> Value {
+    fn execution_info(&self, e: &Execution) -> Value {
         let mut v = json!({
             "execution": e.key_json(),
             "workflowType": e.workflow_type,
@@ -818,6 +838,9 @@ impl State {
         }
         if !e.tag_list.is_empty() {
             v["tagList"] = json!(e.tag_list);
+        }
+        if let Some(p) = e.parent.and_then(|p| self.executions.get(p.exec)) {
+            v["parent"] = p.key_json();
         }
         v
     }
@@ -842,14 +865,17 @@ impl State {
         if let Some(p) = &e.priority {
             cfg["taskPriority"] = json!(p);
         }
+        if let Some(r) = &e.lambda_role {
+            cfg["lambdaRole"] = json!(r);
+        }
         let mut v = json!({
-            "executionInfo": Self::execution_info(e),
+            "executionInfo": self.execution_info(e),
             "executionConfiguration": cfg,
             "openCounts": {
                 "openActivityTasks": open_activities,
                 "openDecisionTasks": open_decisions,
                 "openTimers": e.timers.len(),
-                "openChildWorkflowExecutions": 0,
+                "openChildWorkflowExecutions": self.open_children(i),
                 "openLambdaFunctions": 0,
             },
         });
@@ -913,7 +939,8 @@ impl State {
         max_len(b, "details", 32768)?;
         let i = self.find_open(domain, req_s(b, "workflowId")?, s(b, "runId"))?;
         let e = &mut self.executions[i];
-        let mut attrs = json!({"childPolicy": s(b, "childPolicy").unwrap_or(&e.child_policy).to_owned(), "cause": "OPERATOR_INITIATED"});
+        let policy = s(b, "childPolicy").unwrap_or(&e.child_policy).to_owned();
+        let mut attrs = json!({"childPolicy": policy, "cause": "OPERATOR_INITIATED"});
         if let Some(r) = s(b, "reason") {
             attrs["reason"] = json!(r);
         }
@@ -922,6 +949,7 @@ impl State {
         }
         e.event("WorkflowExecutionTerminated", now, attrs);
         e.close_with("TERMINATED", now);
+        self.after_close(i, now, Some(policy));
         Ok(json!({}))
     }
 
@@ -1259,29 +1287,16 @@ impl State {
                     need("signalName")?;
                 }
                 "RequestCancelExternalWorkflowExecution" => need("workflowId")?,
-                "ContinueAsNewWorkflowExecution" => {
-                    for f in ["executionStartToCloseTimeout", "taskStartToCloseTimeout"] {
-                        if let Some(v) = s(attrs, f) {
-                            parse_timeout(f, v)?;
-                        }
-                    }
-                    if let Some(v) = s(attrs, "input") {
-                        if v.chars().count() > 32768 {
-                            return Err(validation(format!("1 validation error detected: Value at 'decisions.{m}.member.{key}.input' failed to satisfy constraint: Member must have length less than or equal to 32768")));
-                        }
-                    }
-                    if attrs
-                        .get("tagList")
-                        .and_then(Value::as_array)
-                        .is_some_and(|t| t.len() > 5)
-                    {
-                        return Err(validation(format!("1 validation error detected: Value at 'decisions.{m}.member.{key}.tagList' failed to satisfy constraint: Member must have length less than or equal to 5")));
-                    }
+                "ContinueAsNewWorkflowExecution" => Self::validate_start_settings(attrs, m, &key)?,
+                "StartChildWorkflowExecution" => {
+                    need("workflowType.name")?;
+                    need("workflowType.version")?;
+                    need("workflowId")?;
+                    Self::validate_start_settings(attrs, m, &key)?;
                 }
-                "StartChildWorkflowExecution" | "ScheduleLambdaFunction" => {
-                    return Err(validation(format!(
-                        "Decision type `{ty}` is not supported by the swf-iam emulator"
-                    )))
+                "ScheduleLambdaFunction" => {
+                    need("id")?;
+                    need("name")?;
                 }
                 other => {
                     return Err(validation(format!(
@@ -1292,6 +1307,29 @@ impl State {
             if close.contains(&ty) && m != decisions.len() {
                 return Err(validation(format!("{ty} must be the last decision")));
             }
+        }
+        Ok(())
+    }
+
+    /// Checks the settings a decision that starts an execution carries (timeouts, input,
+    /// tags) before any decision is applied.
+    fn validate_start_settings(attrs: &Obj, m: usize, key: &str) -> Result<(), WireError> {
+        for f in ["executionStartToCloseTimeout", "taskStartToCloseTimeout"] {
+            if let Some(v) = s(attrs, f) {
+                parse_timeout(f, v)?;
+            }
+        }
+        if let Some(v) = s(attrs, "input") {
+            if v.chars().count() > 32768 {
+                return Err(validation(format!("1 validation error detected: Value at 'decisions.{m}.member.{key}.input' failed to satisfy constraint: Member must have length less than or equal to 32768")));
+            }
+        }
+        if attrs
+            .get("tagList")
+            .and_then(Value::as_array)
+            .is_some_and(|t| t.len() > 5)
+        {
+            return Err(validation(format!("1 validation error detected: Value at 'decisions.{m}.member.{key}.tagList' failed to satisfy constraint: Member must have length less than or equal to 5")));
         }
         Ok(())
     }
@@ -1352,6 +1390,9 @@ impl State {
                 "SignalExternalWorkflowExecution" | "RequestCancelExternalWorkflowExecution" => {
                     ["workflowId", "runId", "control"].contains(&k)
                 }
+                "StartChildWorkflowExecution" => {
+                    ["workflowType", "workflowId", "control"].contains(&k)
+                }
                 _ => false,
             };
             if allowed {
@@ -1362,7 +1403,7 @@ impl State {
         }
         a.insert("cause".into(), json!("OPERATION_NOT_PERMITTED"));
         a.insert("decisionTaskCompletedEventId".into(), json!(completed_id));
-        if ty.ends_with("ExternalWorkflowExecution") {
+        if ty.ends_with("ExternalWorkflowExecution") || ty == "StartChildWorkflowExecution" {
             // No `*Initiated` event is written for a denied decision.
             a.insert("initiatedEventId".into(), json!(0));
         }
@@ -1391,6 +1432,8 @@ impl State {
                 self.apply_external(exec, ty, a, completed_id, now)
             }
             "ContinueAsNewWorkflowExecution" => self.continue_as_new(exec, a, completed_id, now),
+            "StartChildWorkflowExecution" => self.start_child(exec, a, completed_id, now),
+            "ScheduleLambdaFunction" => self.schedule_lambda(exec, a, completed_id, now),
             "ScheduleActivityTask" => {
                 let at = a.get("activityType").cloned().unwrap_or(Value::Null);
                 let id = s(a, "activityId").unwrap_or("").to_owned();
@@ -1548,6 +1591,7 @@ impl State {
                 }
                 e.event(event, now, attrs);
                 e.close_with(status, now);
+                self.after_close(exec, now, None);
                 false
             }
             "RecordMarker" => {
@@ -1616,7 +1660,13 @@ impl State {
     /// event time. Returns whether anything changed (pollers may have work).
     pub fn process_timeouts(&mut self, now: f64) -> bool {
         let mut changed = false;
-        for e in self.executions.iter_mut().filter(|e| e.open()) {
+        let mut timed_out: Vec<(usize, f64)> = Vec::new();
+        for (i, e) in self
+            .executions
+            .iter_mut()
+            .enumerate()
+            .filter(|(_, e)| e.open())
+        {
             loop {
                 // (deadline, what)
                 let mut due: Option<(f64, Due)> = None;
@@ -1675,6 +1725,7 @@ impl State {
                             json!({"timeoutType": "START_TO_CLOSE", "childPolicy": e.child_policy});
                         e.event("WorkflowExecutionTimedOut", at, attrs);
                         e.close_with("TIMED_OUT", at);
+                        timed_out.push((i, at));
                         break;
                     }
                     Due::DecisionTask => {
@@ -1718,6 +1769,10 @@ impl State {
                     }
                 }
             }
+        }
+        // Parents learn of timed-out children; timed-out parents apply their child policy.
+        for (i, at) in timed_out {
+            self.after_close(i, at, None);
         }
         changed
     }

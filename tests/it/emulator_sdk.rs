@@ -1328,3 +1328,511 @@ async fn continue_as_new_starts_a_new_run() {
         .unwrap();
     assert_eq!(open.count(), 1);
 }
+
+/// Takes decision tasks from `deciders` until one of `wid` arrives, answering every other
+/// one with no decision; returns its token.
+async fn decision_task_of(c: &aws_sdk_swf::Client, wid: &str) -> String {
+    for _ in 0..20 {
+        let t = c
+            .poll_for_decision_task()
+            .domain("orders")
+            .task_list(tl("deciders"))
+            .send()
+            .await
+            .unwrap();
+        let Some(e) = t.workflow_execution() else {
+            continue; // an empty poll
+        };
+        if e.workflow_id() == wid {
+            return t.task_token().to_owned();
+        }
+        c.respond_decision_task_completed()
+            .task_token(t.task_token())
+            .send()
+            .await
+            .unwrap();
+    }
+    panic!("no decision task of {wid}");
+}
+
+fn start_child_decision(wid: &str, type_name: &str) -> aws_sdk_swf::types::Decision {
+    use aws_sdk_swf::types::{StartChildWorkflowExecutionDecisionAttributes as Sc, WorkflowType};
+    Decision::builder()
+        .decision_type(DecisionType::StartChildWorkflowExecution)
+        .start_child_workflow_execution_decision_attributes(
+            Sc::builder()
+                .workflow_id(wid)
+                .workflow_type(
+                    WorkflowType::builder()
+                        .name(type_name)
+                        .version("1")
+                        .build()
+                        .unwrap(),
+                )
+                .input("child input")
+                .control("ctl")
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap()
+}
+
+fn execution(wid: &str, run: &str) -> aws_sdk_swf::types::WorkflowExecution {
+    aws_sdk_swf::types::WorkflowExecution::builder()
+        .workflow_id(wid)
+        .run_id(run)
+        .build()
+        .unwrap()
+}
+
+/// Starts `parent` and has its decider start `child`; returns both run IDs.
+async fn parent_with_child(c: &aws_sdk_swf::Client, parent: &str, child: &str) -> (String, String) {
+    use aws_sdk_swf::types::WorkflowType;
+    let wf = WorkflowType::builder()
+        .name("wf")
+        .version("1")
+        .build()
+        .unwrap();
+    let run = c
+        .start_workflow_execution()
+        .domain("orders")
+        .workflow_id(parent)
+        .workflow_type(wf)
+        .send()
+        .await
+        .unwrap()
+        .run_id()
+        .unwrap()
+        .to_owned();
+    let token = decision_task_of(c, parent).await;
+    c.respond_decision_task_completed()
+        .task_token(token)
+        .decisions(start_child_decision(child, "wf"))
+        .send()
+        .await
+        .unwrap();
+    let h = history(c, parent, &run).await;
+    let started = h
+        .iter()
+        .find_map(|e| e.child_workflow_execution_started_event_attributes())
+        .unwrap_or_else(|| panic!("{child} started: {h:?}"));
+    (
+        run,
+        started.workflow_execution().unwrap().run_id().to_owned(),
+    )
+}
+
+/// StartChildWorkflowExecution: the child names its parent, the parent records the
+/// child's start and close; SWF's failure causes; the parent's child policy on
+/// termination (TERMINATE, REQUEST_CANCEL, ABANDON); a denied decision; and
+/// ScheduleLambdaFunction's failure without a Lambda role.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn child_workflows_and_child_policies() {
+    use aws_sdk_swf::types::{
+        ChildPolicy, CloseStatus, CompleteWorkflowExecutionDecisionAttributes as Complete,
+        ExecutionStatus, ScheduleLambdaFunctionDecisionAttributes as Lambda, WorkflowType,
+    };
+    let base = config_text();
+    let cut = base.rfind(']').unwrap();
+    let config = format!(
+        r#"{},
+  {{"arn": "arn:aws:iam::123456789012:role/nochild", "accessKeys": [{{"accessKeyId": "AKIANOCHILD", "secretAccessKey": "nochild-secret"}}],
+   "policies": [{{"Version": "2012-10-17", "Statement": [
+     {{"Effect": "Allow", "Action": "swf:*", "Resource": "*"}},
+     {{"Sid": "NoChildren", "Effect": "Deny", "Action": "swf:StartChildWorkflowExecution", "Resource": "*"}}]}}]}}
+]}}"#,
+        base[..cut].trim_end()
+    );
+    let dir = std::env::temp_dir().join(format!("swf-iam-children-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let server = serve_bin(&dir, &config, &["--poll-timeout", "2"], None);
+    let op = client(server.addr(), OPERATOR);
+    setup_orders(&op, "300", "60").await;
+    let wf = WorkflowType::builder()
+        .name("wf")
+        .version("1")
+        .build()
+        .unwrap();
+
+    // The parent starts a child, the same child again, and a child of an unknown type.
+    let prun = op
+        .start_workflow_execution()
+        .domain("orders")
+        .workflow_id("parent")
+        .workflow_type(wf.clone())
+        .send()
+        .await
+        .unwrap()
+        .run_id()
+        .unwrap()
+        .to_owned();
+    let token = decision_task_of(&op, "parent").await;
+    op.respond_decision_task_completed()
+        .task_token(token)
+        .set_decisions(Some(vec![
+            start_child_decision("child", "wf"),
+            start_child_decision("child", "wf"),
+            start_child_decision("orphan", "nope"),
+        ]))
+        .send()
+        .await
+        .unwrap();
+    let h = history(&op, "parent", &prun).await;
+    let types: Vec<&str> = h.iter().map(|e| e.event_type().as_str()).collect();
+    let init: Vec<i64> = h
+        .iter()
+        .filter(|e| e.event_type() == &EventType::StartChildWorkflowExecutionInitiated)
+        .map(|e| e.event_id())
+        .collect();
+    assert_eq!(init.len(), 2, "{types:?}");
+    let ia = h
+        .iter()
+        .find_map(|e| e.start_child_workflow_execution_initiated_event_attributes())
+        .unwrap();
+    assert_eq!(
+        ia.child_policy(),
+        &ChildPolicy::Terminate,
+        "the type's default"
+    );
+    assert_eq!(ia.task_list().unwrap().name(), "deciders");
+    assert_eq!(
+        (ia.input(), ia.control()),
+        (Some("child input"), Some("ctl"))
+    );
+    let started = h
+        .iter()
+        .find_map(|e| e.child_workflow_execution_started_event_attributes())
+        .unwrap();
+    assert_eq!(started.initiated_event_id(), init[0]);
+    let crun = started.workflow_execution().unwrap().run_id().to_owned();
+    let fails: Vec<(String, i64, String)> = h
+        .iter()
+        .filter_map(|e| e.start_child_workflow_execution_failed_event_attributes())
+        .map(|f| {
+            (
+                f.cause().as_str().to_owned(),
+                f.initiated_event_id(),
+                f.workflow_id().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        fails,
+        vec![
+            (
+                "WORKFLOW_ALREADY_RUNNING".to_owned(),
+                init[1],
+                "child".to_owned()
+            ),
+            (
+                "WORKFLOW_TYPE_DOES_NOT_EXIST".to_owned(),
+                0,
+                "orphan".to_owned()
+            ),
+        ]
+    );
+    assert_eq!(types.last(), Some(&"DecisionTaskScheduled"));
+    // The child names its parent, in its history and in DescribeWorkflowExecution.
+    let ch = history(&op, "child", &crun).await;
+    let sa = ch[0].workflow_execution_started_event_attributes().unwrap();
+    assert_eq!(sa.parent_workflow_execution().unwrap().run_id(), prun);
+    assert_eq!(sa.parent_initiated_event_id(), init[0]);
+    assert_eq!(sa.input(), Some("child input"));
+    let d = op
+        .describe_workflow_execution()
+        .domain("orders")
+        .execution(execution("child", &crun))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        d.execution_info().unwrap().parent().unwrap().workflow_id(),
+        "parent"
+    );
+    let d = op
+        .describe_workflow_execution()
+        .domain("orders")
+        .execution(execution("parent", &prun))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(d.open_counts().unwrap().open_child_workflow_executions(), 1);
+
+    // The child completes: the parent records it with the result and is to decide.
+    let token = decision_task_of(&op, "child").await;
+    op.respond_decision_task_completed()
+        .task_token(token)
+        .decisions(
+            Decision::builder()
+                .decision_type(DecisionType::CompleteWorkflowExecution)
+                .complete_workflow_execution_decision_attributes(
+                    Complete::builder().result("child result").build(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let h = history(&op, "parent", &prun).await;
+    let done = h
+        .iter()
+        .find_map(|e| e.child_workflow_execution_completed_event_attributes())
+        .unwrap();
+    assert_eq!(done.result(), Some("child result"));
+    assert_eq!(done.initiated_event_id(), init[0]);
+    assert_eq!(
+        done.started_event_id(),
+        h.iter()
+            .find(|e| e.event_type() == &EventType::ChildWorkflowExecutionStarted)
+            .unwrap()
+            .event_id()
+    );
+    assert_eq!(
+        h.last().unwrap().event_type(),
+        &EventType::DecisionTaskScheduled
+    );
+
+    // ScheduleLambdaFunction in an execution without a Lambda role.
+    let token = decision_task_of(&op, "parent").await;
+    op.respond_decision_task_completed()
+        .task_token(token)
+        .decisions(
+            Decision::builder()
+                .decision_type(DecisionType::ScheduleLambdaFunction)
+                .schedule_lambda_function_decision_attributes(
+                    Lambda::builder().id("l1").name("fn").build().unwrap(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let h = history(&op, "parent", &prun).await;
+    let sched = h
+        .iter()
+        .find(|e| e.event_type() == &EventType::LambdaFunctionScheduled)
+        .unwrap();
+    let fa = h
+        .iter()
+        .find_map(|e| e.start_lambda_function_failed_event_attributes())
+        .unwrap();
+    assert_eq!(fa.cause().map(|c| c.as_str()), Some("ASSUME_ROLE_FAILED"));
+    assert_eq!(fa.scheduled_event_id(), sched.event_id());
+
+    // Child policies when the parent is terminated.
+    for (n, policy) in [
+        ChildPolicy::Terminate,
+        ChildPolicy::RequestCancel,
+        ChildPolicy::Abandon,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (p, c) = (format!("p{n}"), format!("c{n}"));
+        let (prun, crun) = parent_with_child(&op, &p, &c).await;
+        op.terminate_workflow_execution()
+            .domain("orders")
+            .workflow_id(&p)
+            .child_policy(policy.clone())
+            .send()
+            .await
+            .unwrap();
+        let d = op
+            .describe_workflow_execution()
+            .domain("orders")
+            .execution(execution(&c, &crun))
+            .send()
+            .await
+            .unwrap();
+        let info = d.execution_info().unwrap();
+        let ch = history(&op, &c, &crun).await;
+        match policy {
+            ChildPolicy::Terminate => {
+                assert_eq!(info.execution_status(), &ExecutionStatus::Closed);
+                assert_eq!(info.close_status(), Some(&CloseStatus::Terminated));
+                let t = ch
+                    .iter()
+                    .find_map(|e| e.workflow_execution_terminated_event_attributes())
+                    .unwrap();
+                assert_eq!(t.cause().map(|c| c.as_str()), Some("CHILD_POLICY_APPLIED"));
+            }
+            ChildPolicy::RequestCancel => {
+                assert_eq!(info.execution_status(), &ExecutionStatus::Open);
+                assert!(info.cancel_requested());
+                let r = ch
+                    .iter()
+                    .find_map(|e| e.workflow_execution_cancel_requested_event_attributes())
+                    .unwrap();
+                assert_eq!(r.cause().map(|c| c.as_str()), Some("CHILD_POLICY_APPLIED"));
+            }
+            _ => {
+                assert_eq!(info.execution_status(), &ExecutionStatus::Open);
+                assert!(!info.cancel_requested());
+            }
+        }
+        // The parent is closed: it records nothing more.
+        let ph = history(&op, &p, &prun).await;
+        assert_eq!(
+            ph.last().unwrap().event_type(),
+            &EventType::WorkflowExecutionTerminated
+        );
+    }
+
+    // A principal denied swf:StartChildWorkflowExecution: the decision fails with
+    // OPERATION_NOT_PERMITTED, no Initiated event, and no child starts.
+    let nc = client(server.addr(), ("AKIANOCHILD", "nochild-secret"));
+    let run = nc
+        .start_workflow_execution()
+        .domain("orders")
+        .workflow_id("denied-parent")
+        .workflow_type(wf.clone())
+        .send()
+        .await
+        .unwrap()
+        .run_id()
+        .unwrap()
+        .to_owned();
+    let token = decision_task_of(&nc, "denied-parent").await;
+    nc.respond_decision_task_completed()
+        .task_token(token)
+        .decisions(start_child_decision("denied-child", "wf"))
+        .send()
+        .await
+        .unwrap();
+    let h = history(&op, "denied-parent", &run).await;
+    assert!(!h
+        .iter()
+        .any(|e| e.event_type() == &EventType::StartChildWorkflowExecutionInitiated));
+    let f = h
+        .iter()
+        .find_map(|e| e.start_child_workflow_execution_failed_event_attributes())
+        .unwrap();
+    assert_eq!(f.cause().as_str(), "OPERATION_NOT_PERMITTED");
+    assert_eq!(
+        (f.initiated_event_id(), f.workflow_id()),
+        (0, "denied-child")
+    );
+    assert_eq!(f.workflow_type().unwrap().name(), "wf");
+    assert_eq!(f.control(), Some("ctl"));
+    let open = op
+        .count_open_workflow_executions()
+        .domain("orders")
+        .start_time_filter(
+            aws_sdk_swf::types::ExecutionTimeFilter::builder()
+                .oldest_date(aws_sdk_swf::primitives::DateTime::from_secs(0))
+                .build()
+                .unwrap(),
+        )
+        .execution_filter(
+            aws_sdk_swf::types::WorkflowExecutionFilter::builder()
+                .workflow_id("denied-child")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(open.count(), 0);
+}
+
+/// Timeouts reach across the link: a child that times out is recorded in its parent's
+/// history, and a parent that times out applies its child policy (TERMINATE).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn child_and_parent_timeouts() {
+    use aws_sdk_swf::types::{
+        CloseStatus, StartChildWorkflowExecutionDecisionAttributes as Sc, WorkflowType,
+    };
+    let dir = std::env::temp_dir().join(format!("swf-iam-child-timeouts-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let server = serve_bin(&dir, &config_text(), &["--poll-timeout", "1"], None);
+    let op = client(server.addr(), OPERATOR);
+    setup_orders(&op, "300", "60").await;
+    let wf = WorkflowType::builder()
+        .name("wf")
+        .version("1")
+        .build()
+        .unwrap();
+    let start = |wid: &'static str, timeout: &'static str| {
+        let op = op.clone();
+        let wf = wf.clone();
+        async move {
+            op.start_workflow_execution()
+                .domain("orders")
+                .workflow_id(wid)
+                .workflow_type(wf)
+                .execution_start_to_close_timeout(timeout)
+                .send()
+                .await
+                .unwrap()
+                .run_id()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    // A short-lived child of a long-lived parent.
+    let prun = start("long-parent", "3600").await;
+    let token = decision_task_of(&op, "long-parent").await;
+    op.respond_decision_task_completed()
+        .task_token(token)
+        .decisions(
+            Decision::builder()
+                .decision_type(DecisionType::StartChildWorkflowExecution)
+                .start_child_workflow_execution_decision_attributes(
+                    Sc::builder()
+                        .workflow_id("short-child")
+                        .workflow_type(wf.clone())
+                        .execution_start_to_close_timeout("1")
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    // A short-lived parent of a long-lived child.
+    let (_, lrun) = {
+        let srun = start("short-parent", "2").await;
+        let token = decision_task_of(&op, "short-parent").await;
+        op.respond_decision_task_completed()
+            .task_token(token)
+            .decisions(start_child_decision("long-child", "wf"))
+            .send()
+            .await
+            .unwrap();
+        let h = history(&op, "short-parent", &srun).await;
+        let c = h
+            .iter()
+            .find_map(|e| e.child_workflow_execution_started_event_attributes())
+            .unwrap()
+            .workflow_execution()
+            .unwrap()
+            .run_id()
+            .to_owned();
+        (srun, c)
+    };
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let h = history(&op, "long-parent", &prun).await;
+    let t = h
+        .iter()
+        .find_map(|e| e.child_workflow_execution_timed_out_event_attributes())
+        .unwrap_or_else(|| panic!("{h:?}"));
+    assert_eq!(t.timeout_type().as_str(), "START_TO_CLOSE");
+    assert_eq!(t.workflow_execution().unwrap().workflow_id(), "short-child");
+    let d = op
+        .describe_workflow_execution()
+        .domain("orders")
+        .execution(execution("long-child", &lrun))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        d.execution_info().unwrap().close_status(),
+        Some(&CloseStatus::Terminated),
+        "the parent's TERMINATE policy applied at its timeout"
+    );
+}

@@ -185,6 +185,21 @@ impl State {
             // cannot fail otherwise; should it, the decider learns that it did not happen.
             Err(_) => return failed(self, "UNHANDLED_DECISION"),
         };
+        // The new run is still its parent's child.
+        let parent = self.executions[exec].parent;
+        if let (Some(p), Some(new)) = (parent, self.executions.last_mut()) {
+            new.parent = Some(p);
+            let parent_key = self.executions[p.exec].key_json();
+            if let Some(Value::Object(attrs)) = self
+                .executions
+                .last_mut()
+                .and_then(|n| n.events.first_mut())
+                .and_then(|e| e.get_mut("workflowExecutionStartedEventAttributes"))
+            {
+                attrs.insert("parentWorkflowExecution".into(), parent_key);
+                attrs.insert("parentInitiatedEventId".into(), json!(p.initiated));
+            }
+        }
         let Some(new) = self.executions.last() else {
             return failed(self, "UNHANDLED_DECISION");
         };

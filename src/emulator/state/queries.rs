@@ -122,7 +122,7 @@ impl State {
     pub fn list_open_workflow_executions(&self, b: &Obj) -> Res {
         let list = self.query(b, true)?;
         paged(
-            list.into_iter().map(Self::execution_info).collect(),
+            list.into_iter().map(|e| self.execution_info(e)).collect(),
             b,
             "executionInfos",
         )
@@ -132,7 +132,7 @@ impl State {
     pub fn list_closed_workflow_executions(&self, b: &Obj) -> Res {
         let list = self.query(b, false)?;
         paged(
-            list.into_iter().map(Self::execution_info).collect(),
+            list.into_iter().map(|e| self.execution_info(e)).collect(),
             b,
             "executionInfos",
         )
