@@ -46,6 +46,9 @@ pub struct Limits {
     pub idle_timeout: Duration,
     /// Most connections open at once (default: [`default_max_connections`] of 1).
     pub max_connections: usize,
+    /// Whether a connection serves more than one request (HTTP/1.1 keep-alive; default
+    /// on). Off answers every request with `Connection: close`, as moto's server does.
+    pub keep_alive: bool,
 }
 
 impl Default for Limits {
@@ -54,6 +57,7 @@ impl Default for Limits {
             header_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
             max_connections: default_max_connections(1),
+            keep_alive: true,
         }
     }
 }
@@ -352,7 +356,7 @@ pub async fn serve_full<S, B>(
                 });
                 let io = Watched { inner: stream, watch: watch.clone() };
                 let conn = hyper::server::conn::http1::Builder::new()
-                    .keep_alive(true)
+                    .keep_alive(limits.keep_alive)
                     .max_buf_size(READ_BUFFER)
                     .serve_connection(TokioIo::new(io), hyper_svc);
                 let conn = graceful.watch(conn);
@@ -406,6 +410,7 @@ mod tests {
             header_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
             max_connections: 1,
+            keep_alive: true,
         };
         let w = Watch::new(limits);
         let t0 = Instant::now();

@@ -89,6 +89,10 @@ pub struct ConnectionArgs {
     /// Largest request body, in bytes.
     #[arg(long, default_value_t = 1 << 20, value_parser = clap::value_parser!(u64).range(1..=(64 << 20)))]
     pub max_body: u64,
+    /// Close every connection after its response (`Connection: close`), as moto's server
+    /// does: for clients whose forked processes share pooled connections (simpleflow).
+    #[arg(long)]
+    pub no_keep_alive: bool,
 }
 
 impl ConnectionArgs {
@@ -101,6 +105,7 @@ impl ConnectionArgs {
                 .max_connections
                 .and_then(|n| usize::try_from(n).ok())
                 .unwrap_or_else(|| default_max_connections(descriptors_per_connection)),
+            keep_alive: !self.no_keep_alive,
         }
     }
 
