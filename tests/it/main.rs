@@ -31,4 +31,5 @@ mod gate_sdk;
 mod hostile;
 mod parse_props;
 mod proxy_moto;
+mod simpleflow;
 mod validate_cases;
