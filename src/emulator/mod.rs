@@ -176,6 +176,8 @@ impl Emulator {
         body: &Map<String, Value>,
         auth: Option<&Authorized>,
     ) -> Result<Value, WireError> {
+        // The model's constraints first, every violation counted, as SWF answers.
+        crate::swf::model::validate_input(operation, body)?;
         let region = self.region(self.region_of(auth))?;
         match operation {
             "PollForDecisionTask" => return self.poll(&region, body, true).await,
@@ -307,6 +309,7 @@ impl Emulator {
         operation: &str,
         body: &Map<String, Value>,
     ) -> Result<(), WireError> {
+        crate::swf::model::validate_input(operation, body)?;
         let region = self.region(region)?;
         let now = self.clock.now();
         let mut st = Self::lock(&region)?;

@@ -3,6 +3,7 @@
 
 pub mod arn;
 pub mod catalog;
+pub mod model;
 pub mod request;
 pub mod wire;
 

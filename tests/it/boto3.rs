@@ -54,3 +54,47 @@ fn boto3_against_proxy_and_moto() {
     let (_proxy, addr) = super::proxy_moto::proxy(&dir, port, &[]);
     run_flow(&format!("http://{addr}"), "proxy");
 }
+
+/// Model constraints on the wire, with boto3's own parameter validation off (so that the
+/// request reaches `serve` as written): every violation counted, in AWS's words.
+#[test]
+fn invalid_inputs_are_answered_as_aws_validates_them() {
+    let dir = std::env::temp_dir().join(format!("swf-iam-boto3-invalid-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let server = super::aws_cli::serve(&dir);
+    let script = r#"
+import json, sys, boto3, botocore.config, botocore.exceptions
+c = boto3.client("swf", endpoint_url=sys.argv[1], region_name="us-east-1",
+    aws_access_key_id=sys.argv[2], aws_secret_access_key=sys.argv[3],
+    config=botocore.config.Config(parameter_validation=False))
+out = []
+for call in [
+    lambda: c.register_domain(name="x" * 257, workflowExecutionRetentionPeriodInDays="1"),
+    lambda: c.list_domains(registrationStatus="GONE", maximumPageSize=1001),
+    lambda: c.start_workflow_execution(domain="orders", workflowId="w", workflowType={"name": "wf"}, childPolicy="KILL"),
+]:
+    try:
+        call()
+        out.append(None)
+    except botocore.exceptions.ClientError as e:
+        out.append([e.response["Error"]["Code"], e.response["Error"]["Message"]])
+print(json.dumps(out))
+"#;
+    let o = Command::new(python())
+        .args(["-c", script, &server.url, OPERATOR.0, OPERATOR.1])
+        .env_remove("AWS_PROFILE")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap();
+    let got: serde_json::Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)));
+    let long = "x".repeat(257);
+    assert_eq!(
+        got,
+        serde_json::json!([
+            ["ValidationException", format!("1 validation error detected: Value '{long}' at 'name' failed to satisfy constraint: Member must have length less than or equal to 256")],
+            ["ValidationException", "2 validation errors detected: Value 'GONE' at 'registrationStatus' failed to satisfy constraint: Member must satisfy enum value set: [REGISTERED, DEPRECATED]; Value '1001' at 'maximumPageSize' failed to satisfy constraint: Member must have value less than or equal to 1000"],
+            ["ValidationException", "2 validation errors detected: Value null at 'workflowType.version' failed to satisfy constraint: Member must not be null; Value 'KILL' at 'childPolicy' failed to satisfy constraint: Member must satisfy enum value set: [TERMINATE, REQUEST_CANCEL, ABANDON]"]
+        ])
+    );
+}

@@ -66,10 +66,25 @@ impl E {
         .await;
         t
     }
+    /// The history of the newest run of `wid` (SWF needs the run ID: it is looked up).
     async fn history(&self, wid: &str) -> Vec<Value> {
+        let mut run = None;
+        for op in ["ListOpenWorkflowExecutions", "ListClosedWorkflowExecutions"] {
+            let l = self
+                .ok(
+                    op,
+                    json!({"domain": "d", "startTimeFilter": {"oldestDate": 0}, "executionFilter": {"workflowId": wid}}),
+                )
+                .await;
+            if let Some(r) = l["executionInfos"][0]["execution"]["runId"].as_str() {
+                run = Some(r.to_owned());
+                break;
+            }
+        }
+        let run = run.unwrap_or_else(|| panic!("no run of {wid}"));
         self.ok(
             "GetWorkflowExecutionHistory",
-            json!({"domain": "d", "execution": {"workflowId": wid}}),
+            json!({"domain": "d", "execution": {"workflowId": wid, "runId": run}}),
         )
         .await["events"]
             .as_array()
@@ -115,12 +130,12 @@ async fn start_history_and_defaults() {
     // History pages and reverse order.
     let p = e.ok("GetWorkflowExecutionHistory", json!({"domain": "d", "execution": {"workflowId": "w", "runId": run}, "maximumPageSize": 1})).await;
     assert_eq!(p["events"].as_array().unwrap().len(), 1);
-    let next = e.ok("GetWorkflowExecutionHistory", json!({"domain": "d", "execution": {"workflowId": "w"}, "maximumPageSize": 1, "nextPageToken": p["nextPageToken"]})).await;
+    let next = e.ok("GetWorkflowExecutionHistory", json!({"domain": "d", "execution": {"workflowId": "w", "runId": run}, "maximumPageSize": 1, "nextPageToken": p["nextPageToken"]})).await;
     assert_eq!(next["events"][0]["eventId"], 2);
     let rev = e
         .ok(
             "GetWorkflowExecutionHistory",
-            json!({"domain": "d", "execution": {"workflowId": "w"}, "reverseOrder": true}),
+            json!({"domain": "d", "execution": {"workflowId": "w", "runId": run}, "reverseOrder": true}),
         )
         .await;
     assert_eq!(rev["events"][0]["eventId"], 2);
@@ -367,7 +382,7 @@ async fn timers_signals_markers_and_terminate() {
         {"decisionType": "CompleteWorkflowExecution"}, {"decisionType": "RecordMarker", "recordMarkerDecisionAttributes": {"markerName": "m"}}]})).await, Err(WireError::Validation(_))));
     assert!(
         matches!(e.call("RespondDecisionTaskCompleted", json!({"taskToken": task["taskToken"], "decisions": [
-        {"decisionType": "ScheduleActivityTask", "scheduleActivityTaskDecisionAttributes": {"activityId": "x"}}]})).await, Err(WireError::Validation(m)) if m.contains("activityType.name"))
+        {"decisionType": "ScheduleActivityTask", "scheduleActivityTaskDecisionAttributes": {"activityId": "x"}}]})).await, Err(WireError::Validation(m)) if m == "1 validation error detected: Value null at 'decisions.1.member.scheduleActivityTaskDecisionAttributes.activityType' failed to satisfy constraint: Member must not be null")
     );
     e.ok(
         "TerminateWorkflowExecution",

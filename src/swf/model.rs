@@ -1,0 +1,219 @@
+//! SWF's input constraints from botocore's machine-readable model (`model.json`, derived
+//! by `scripts/gen-swf-model` from botocore's `swf/2012-01-25/service-2.json`,
+//! Apache-2.0): required members, string and list lengths, numeric ranges and enums,
+//! checked as AWS checks them — every violation counted, in the model's member order,
+//! in AWS's words (`2 validation errors detected: Value null at 'domain' failed to
+//! satisfy constraint: Member must not be null; Value 'X' at 'decisions.1.member.
+//! decisionType' failed to satisfy constraint: Member must satisfy enum value set: [...]`).
+
+use super::wire::WireError;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+#[derive(Debug, Deserialize)]
+struct Shape {
+    #[serde(rename = "type")]
+    ty: String,
+    min: Option<f64>,
+    max: Option<f64>,
+    #[serde(rename = "enum")]
+    values: Option<Vec<String>>,
+    members: Option<Vec<(String, String)>>,
+    required: Option<Vec<String>>,
+    member: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Model {
+    operations: HashMap<String, String>,
+    shapes: HashMap<String, Shape>,
+}
+
+fn model() -> Option<&'static Model> {
+    static MODEL: OnceLock<Option<Model>> = OnceLock::new();
+    MODEL
+        .get_or_init(|| serde_json::from_str(include_str!("model.json")).ok())
+        .as_ref()
+}
+
+/// How a value is quoted in a message: strings as written, lists as `[a, b]`.
+fn render(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Array(items) => format!(
+            "[{}]",
+            items.iter().map(render).collect::<Vec<_>>().join(", ")
+        ),
+        Value::Null => "null".into(),
+        other => other.to_string(),
+    }
+}
+
+fn bound(n: f64) -> String {
+    if n.fract() == 0.0 {
+        format!("{}", n as i64)
+    } else {
+        n.to_string()
+    }
+}
+
+fn walk(m: &Model, shape: &str, v: &Value, path: &str, errs: &mut Vec<String>) {
+    let Some(s) = m.shapes.get(shape) else {
+        return;
+    };
+    let mut fail = |constraint: String| {
+        errs.push(format!(
+            "Value '{}' at '{path}' failed to satisfy constraint: Member must {constraint}",
+            render(v)
+        ));
+    };
+    let length = |len: f64, fail: &mut dyn FnMut(String)| {
+        if let Some(min) = s.min.filter(|min| len < *min) {
+            fail(format!(
+                "have length greater than or equal to {}",
+                bound(min)
+            ));
+        } else if let Some(max) = s.max.filter(|max| len > *max) {
+            fail(format!("have length less than or equal to {}", bound(max)));
+        }
+    };
+    match (s.ty.as_str(), v) {
+        ("structure", Value::Object(o)) => {
+            for (name, member) in s.members.iter().flatten() {
+                let sub = if path.is_empty() {
+                    name.clone()
+                } else {
+                    format!("{path}.{name}")
+                };
+                match o.get(name) {
+                    None | Some(Value::Null) => {
+                        if s.required.iter().flatten().any(|r| r == name) {
+                            errs.push(format!(
+                                "Value null at '{sub}' failed to satisfy constraint: Member must not be null"
+                            ));
+                        }
+                    }
+                    Some(x) => walk(m, member, x, &sub, errs),
+                }
+            }
+        }
+        ("string", Value::String(x)) => {
+            length(x.chars().count() as f64, &mut fail);
+            if let Some(values) = &s.values {
+                if !values.iter().any(|e| e == x) {
+                    fail(format!("satisfy enum value set: [{}]", values.join(", ")));
+                }
+            }
+        }
+        ("list", Value::Array(items)) => {
+            length(items.len() as f64, &mut fail);
+            if let Some(member) = &s.member {
+                for (i, item) in items.iter().enumerate() {
+                    walk(m, member, item, &format!("{path}.{}.member", i + 1), errs);
+                }
+            }
+        }
+        ("integer" | "long", Value::Number(n)) => {
+            if let Some(x) = n.as_f64() {
+                if let Some(min) = s.min.filter(|min| x < *min) {
+                    fail(format!(
+                        "have value greater than or equal to {}",
+                        bound(min)
+                    ));
+                } else if let Some(max) = s.max.filter(|max| x > *max) {
+                    fail(format!("have value less than or equal to {}", bound(max)));
+                }
+            }
+        }
+        // Other types, and values of the wrong JSON type, are the decoder's to refuse.
+        _ => {}
+    }
+}
+
+/// Checks the body of `operation` against the model: `ValidationException` with every
+/// violation, or `Ok`. An operation the model does not know passes (the dispatcher
+/// refuses it).
+pub fn validate_input(operation: &str, body: &Map<String, Value>) -> Result<(), WireError> {
+    let Some(m) = model() else {
+        return Err(WireError::InternalFailure(
+            "the embedded SWF model does not parse".into(),
+        ));
+    };
+    let Some(shape) = m.operations.get(operation) else {
+        return Ok(());
+    };
+    let mut errs = Vec::new();
+    walk(m, shape, &Value::Object(body.clone()), "", &mut errs);
+    match errs.len() {
+        0 => Ok(()),
+        1 => Err(WireError::Validation(format!(
+            "1 validation error detected: {}",
+            errs[0]
+        ))),
+        n => Err(WireError::Validation(format!(
+            "{n} validation errors detected: {}",
+            errs.join("; ")
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn check(op: &str, body: Value) -> Result<(), String> {
+        let Value::Object(o) = body else {
+            unreachable!()
+        };
+        validate_input(op, &o).map_err(|e| match e {
+            WireError::Validation(m) => m,
+            other => format!("{other:?}"),
+        })
+    }
+
+    #[test]
+    fn the_model_is_embedded_whole() {
+        let m = model().unwrap();
+        assert_eq!(m.operations.len(), 39);
+        assert!(m.shapes.contains_key("Decision"));
+    }
+
+    #[test]
+    fn every_violation_is_counted_in_model_order() {
+        assert_eq!(check("DescribeDomain", json!({})).unwrap_err(),
+            "1 validation error detected: Value null at 'name' failed to satisfy constraint: Member must not be null");
+        let e = check(
+            "RespondDecisionTaskCompleted",
+            json!({"taskToken": "t", "decisions": [
+                {"decisionType": "ScheduleActivity"},
+                {"decisionType": "ScheduleActivityTask", "scheduleActivityTaskDecisionAttributes": {"activityId": ""}}]}),
+        )
+        .unwrap_err();
+        assert_eq!(e, "3 validation errors detected: Value 'ScheduleActivity' at 'decisions.1.member.decisionType' failed to satisfy constraint: Member must satisfy enum value set: [ScheduleActivityTask, RequestCancelActivityTask, CompleteWorkflowExecution, FailWorkflowExecution, CancelWorkflowExecution, ContinueAsNewWorkflowExecution, RecordMarker, StartTimer, CancelTimer, SignalExternalWorkflowExecution, RequestCancelExternalWorkflowExecution, StartChildWorkflowExecution, ScheduleLambdaFunction]; Value null at 'decisions.2.member.scheduleActivityTaskDecisionAttributes.activityType' failed to satisfy constraint: Member must not be null; Value '' at 'decisions.2.member.scheduleActivityTaskDecisionAttributes.activityId' failed to satisfy constraint: Member must have length greater than or equal to 1");
+    }
+
+    #[test]
+    fn lengths_ranges_and_lists() {
+        let long = "x".repeat(257);
+        assert_eq!(
+            check("RegisterDomain", json!({"name": long, "workflowExecutionRetentionPeriodInDays": "1"})).unwrap_err(),
+            format!("1 validation error detected: Value '{long}' at 'name' failed to satisfy constraint: Member must have length less than or equal to 256")
+        );
+        let e = check(
+            "StartWorkflowExecution",
+            json!({"domain": "d", "workflowId": "w", "workflowType": {"name": "n", "version": "1"},
+                   "tagList": ["a", "b", "c", "d", "e", "f"], "childPolicy": "KILL"}),
+        )
+        .unwrap_err();
+        assert!(e.starts_with("2 validation errors detected: Value '[a, b, c, d, e, f]' at 'tagList' failed to satisfy constraint: Member must have length less than or equal to 5; Value 'KILL' at 'childPolicy' failed to satisfy constraint: Member must satisfy enum value set: [TERMINATE, REQUEST_CANCEL, ABANDON]"), "{e}");
+        assert_eq!(
+            check("ListDomains", json!({"registrationStatus": "REGISTERED", "maximumPageSize": 1001})).unwrap_err(),
+            "1 validation error detected: Value '1001' at 'maximumPageSize' failed to satisfy constraint: Member must have value less than or equal to 1000"
+        );
+        assert!(check("ListDomains", json!({"registrationStatus": "REGISTERED"})).is_ok());
+        assert!(check("NoSuchOperation", json!({})).is_ok());
+    }
+}
