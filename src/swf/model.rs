@@ -59,7 +59,36 @@ fn bound(n: f64) -> String {
     }
 }
 
-fn walk(m: &Model, shape: &str, v: &Value, path: &str, errs: &mut Vec<String>) {
+/// `path` is a buffer: each member is appended for its walk and taken off after, so a
+/// valid request allocates nothing here.
+fn walk_members(
+    m: &Model,
+    s: &Shape,
+    o: &Map<String, Value>,
+    path: &mut String,
+    errs: &mut Vec<String>,
+) {
+    for (name, member) in s.members.iter().flatten() {
+        let len = path.len();
+        if !path.is_empty() {
+            path.push('.');
+        }
+        path.push_str(name);
+        match o.get(name) {
+            None | Some(Value::Null) => {
+                if s.required.iter().flatten().any(|r| r == name) {
+                    errs.push(format!(
+                        "Value null at '{path}' failed to satisfy constraint: Member must not be null"
+                    ));
+                }
+            }
+            Some(x) => walk(m, member, x, path, errs),
+        }
+        path.truncate(len);
+    }
+}
+
+fn walk(m: &Model, shape: &str, v: &Value, path: &mut String, errs: &mut Vec<String>) {
     let Some(s) = m.shapes.get(shape) else {
         return;
     };
@@ -80,25 +109,7 @@ fn walk(m: &Model, shape: &str, v: &Value, path: &str, errs: &mut Vec<String>) {
         }
     };
     match (s.ty.as_str(), v) {
-        ("structure", Value::Object(o)) => {
-            for (name, member) in s.members.iter().flatten() {
-                let sub = if path.is_empty() {
-                    name.clone()
-                } else {
-                    format!("{path}.{name}")
-                };
-                match o.get(name) {
-                    None | Some(Value::Null) => {
-                        if s.required.iter().flatten().any(|r| r == name) {
-                            errs.push(format!(
-                                "Value null at '{sub}' failed to satisfy constraint: Member must not be null"
-                            ));
-                        }
-                    }
-                    Some(x) => walk(m, member, x, &sub, errs),
-                }
-            }
-        }
+        ("structure", Value::Object(o)) => walk_members(m, s, o, path, errs),
         ("string", Value::String(x)) => {
             length(x.chars().count() as f64, &mut fail);
             if let Some(values) = &s.values {
@@ -111,7 +122,11 @@ fn walk(m: &Model, shape: &str, v: &Value, path: &str, errs: &mut Vec<String>) {
             length(items.len() as f64, &mut fail);
             if let Some(member) = &s.member {
                 for (i, item) in items.iter().enumerate() {
-                    walk(m, member, item, &format!("{path}.{}.member", i + 1), errs);
+                    let len = path.len();
+                    use std::fmt::Write as _;
+                    let _ = write!(path, ".{}.member", i + 1);
+                    walk(m, member, item, path, errs);
+                    path.truncate(len);
                 }
             }
         }
@@ -144,8 +159,11 @@ pub fn validate_input(operation: &str, body: &Map<String, Value>) -> Result<(), 
     let Some(shape) = m.operations.get(operation) else {
         return Ok(());
     };
+    let Some(s) = m.shapes.get(shape) else {
+        return Ok(());
+    };
     let mut errs = Vec::new();
-    walk(m, shape, &Value::Object(body.clone()), "", &mut errs);
+    walk_members(m, s, body, &mut String::new(), &mut errs);
     match errs.len() {
         0 => Ok(()),
         1 => Err(WireError::Validation(format!(

@@ -46,6 +46,20 @@ fn boto3_against_serve() {
     run_flow(&server.url, "serve");
 }
 
+/// The same boto3 suite twice against one `serve`, reset in between through moto's
+/// reset path (as suites written for moto's server mode do): the second run starts
+/// from nothing (it registers the domain again) and passes the same way.
+#[test]
+fn boto3_suite_twice_with_a_reset_between() {
+    let dir = std::env::temp_dir().join(format!("swf-iam-boto3-twice-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let server = super::aws_cli::serve(&dir);
+    run_flow(&server.url, "serve");
+    let (status, _) = super::hostile::post_reset(server.addr(), "/moto-api/reset", "POST");
+    assert_eq!(status, 200);
+    run_flow(&server.url, "serve");
+}
+
 #[test]
 fn boto3_against_proxy_and_moto() {
     let dir = std::env::temp_dir().join(format!("swf-iam-boto3-proxy-{}", std::process::id()));

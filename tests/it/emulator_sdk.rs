@@ -1836,3 +1836,165 @@ async fn child_and_parent_timeouts() {
         "the parent's TERMINATE policy applied at its timeout"
     );
 }
+
+/// The operations no other aws-sdk-swf test drives: pending-task counts,
+/// ListWorkflowTypes, SignalWorkflowExecution, RespondActivityTaskCompleted and
+/// RespondActivityTaskFailed — each with the history or count SWF gives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn counts_signals_and_activity_responses() {
+    use aws_sdk_swf::types::{
+        ActivityType, RegistrationStatus, ScheduleActivityTaskDecisionAttributes as Sched,
+        WorkflowType,
+    };
+    let dir = std::env::temp_dir().join(format!("swf-iam-counts-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let server = serve_bin(&dir, &config_text(), &["--poll-timeout", "1"], None);
+    let op = client(server.addr(), OPERATOR);
+    let worker = client(server.addr(), WORKER);
+    setup_orders(&op, "300", "60").await;
+    let types = op
+        .list_workflow_types()
+        .domain("orders")
+        .registration_status(RegistrationStatus::Registered)
+        .send()
+        .await
+        .unwrap();
+    let names: Vec<&str> = types
+        .type_infos()
+        .iter()
+        .map(|t| t.workflow_type().unwrap().name())
+        .collect();
+    assert_eq!(names, ["wf"]);
+    let wf = WorkflowType::builder()
+        .name("wf")
+        .version("1")
+        .build()
+        .unwrap();
+    let run = op
+        .start_workflow_execution()
+        .domain("orders")
+        .workflow_id("counted")
+        .workflow_type(wf)
+        .send()
+        .await
+        .unwrap()
+        .run_id()
+        .unwrap()
+        .to_owned();
+    let pending = |c: &aws_sdk_swf::Client, decision: bool| {
+        let c = c.clone();
+        async move {
+            if decision {
+                c.count_pending_decision_tasks()
+                    .domain("orders")
+                    .task_list(tl("deciders"))
+                    .send()
+                    .await
+                    .unwrap()
+                    .count()
+            } else {
+                c.count_pending_activity_tasks()
+                    .domain("orders")
+                    .task_list(tl("workers"))
+                    .send()
+                    .await
+                    .unwrap()
+                    .count()
+            }
+        }
+    };
+    assert_eq!(pending(&op, true).await, 1);
+    assert_eq!(pending(&op, false).await, 0);
+    op.signal_workflow_execution()
+        .domain("orders")
+        .workflow_id("counted")
+        .signal_name("ping")
+        .input("payload")
+        .send()
+        .await
+        .unwrap();
+    // One decision task for both the start and the signal; it schedules two activities.
+    let token = decision_task_of(&op, "counted").await;
+    assert_eq!(pending(&op, true).await, 0);
+    let schedule = |id: &str| {
+        Decision::builder()
+            .decision_type(DecisionType::ScheduleActivityTask)
+            .schedule_activity_task_decision_attributes(
+                Sched::builder()
+                    .activity_id(id)
+                    .activity_type(
+                        ActivityType::builder()
+                            .name("hb")
+                            .version("1")
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap()
+    };
+    op.respond_decision_task_completed()
+        .task_token(token)
+        .set_decisions(Some(vec![schedule("ok"), schedule("bad")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pending(&op, false).await, 2);
+    for _ in 0..2 {
+        let t = worker
+            .poll_for_activity_task()
+            .domain("orders")
+            .task_list(tl("workers"))
+            .send()
+            .await
+            .unwrap();
+        if t.activity_id() == "ok" {
+            worker
+                .respond_activity_task_completed()
+                .task_token(t.task_token())
+                .result("done")
+                .send()
+                .await
+                .unwrap();
+        } else {
+            worker
+                .respond_activity_task_failed()
+                .task_token(t.task_token())
+                .reason("broken")
+                .details("on purpose")
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+    assert_eq!(pending(&op, false).await, 0);
+    let h = history(&op, "counted", &run).await;
+    let signaled = h
+        .iter()
+        .find_map(|e| e.workflow_execution_signaled_event_attributes())
+        .unwrap();
+    assert_eq!(
+        (signaled.signal_name(), signaled.input()),
+        ("ping", Some("payload"))
+    );
+    let done = h
+        .iter()
+        .find_map(|e| e.activity_task_completed_event_attributes())
+        .unwrap();
+    assert_eq!(done.result(), Some("done"));
+    let failed = h
+        .iter()
+        .find_map(|e| e.activity_task_failed_event_attributes())
+        .unwrap();
+    assert_eq!(
+        (failed.reason(), failed.details()),
+        (Some("broken"), Some("on purpose"))
+    );
+    assert_eq!(
+        pending(&op, true).await,
+        1,
+        "the decider is to see both results"
+    );
+}
