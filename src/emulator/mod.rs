@@ -176,6 +176,21 @@ impl Emulator {
         body: &Map<String, Value>,
         auth: Option<&Authorized>,
     ) -> Result<Value, WireError> {
+        let mut v = self.answer(operation, body, auth).await?;
+        // Exactly the members SWF's model defines; anything else is the emulator's slip.
+        let dropped = crate::swf::model::conform_output(operation, &mut v);
+        if !dropped.is_empty() {
+            tracing::warn!(target: "swf_iam::emulator", operation, dropped = ?dropped, "response members outside SWF's model dropped");
+        }
+        Ok(v)
+    }
+
+    async fn answer(
+        &self,
+        operation: &str,
+        body: &Map<String, Value>,
+        auth: Option<&Authorized>,
+    ) -> Result<Value, WireError> {
         // The model's constraints first, every violation counted, as SWF answers.
         crate::swf::model::validate_input(operation, body)?;
         let region = self.region(self.region_of(auth))?;

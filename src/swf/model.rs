@@ -28,6 +28,8 @@ struct Shape {
 #[derive(Debug, Deserialize)]
 struct Model {
     operations: HashMap<String, String>,
+    #[serde(default)]
+    outputs: HashMap<String, String>,
     shapes: HashMap<String, Shape>,
 }
 
@@ -177,6 +179,70 @@ pub fn validate_input(operation: &str, body: &Map<String, Value>) -> Result<(), 
     }
 }
 
+/// Removes from the response of `operation` every member its output shape (in the
+/// model) does not define, recursively, and returns their paths: a response then carries
+/// exactly what SWF's model describes. An operation without output leaves `{}`.
+pub fn conform_output(operation: &str, v: &mut Value) -> Vec<String> {
+    let mut dropped = Vec::new();
+    let Some(m) = model() else {
+        return dropped;
+    };
+    match m.outputs.get(operation) {
+        Some(shape) => conform(m, shape, v, &mut String::new(), &mut dropped),
+        None => {
+            if let Value::Object(o) = v {
+                dropped.extend(o.keys().cloned());
+                o.clear();
+            }
+        }
+    }
+    dropped
+}
+
+fn conform(m: &Model, shape: &str, v: &mut Value, path: &mut String, dropped: &mut Vec<String>) {
+    let Some(s) = m.shapes.get(shape) else {
+        return;
+    };
+    match (s.ty.as_str(), v) {
+        ("structure", Value::Object(o)) => {
+            let members = s.members.as_deref().unwrap_or(&[]);
+            o.retain(|k, _| {
+                let keep = members.iter().any(|(name, _)| name == k);
+                if !keep {
+                    dropped.push(if path.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{path}.{k}")
+                    });
+                }
+                keep
+            });
+            for (name, member) in members {
+                if let Some(x) = o.get_mut(name) {
+                    let len = path.len();
+                    if !path.is_empty() {
+                        path.push('.');
+                    }
+                    path.push_str(name);
+                    conform(m, member, x, path, dropped);
+                    path.truncate(len);
+                }
+            }
+        }
+        ("list", Value::Array(items)) => {
+            if let Some(member) = &s.member {
+                for x in items.iter_mut() {
+                    let len = path.len();
+                    path.push_str(".member");
+                    conform(m, member, x, path, dropped);
+                    path.truncate(len);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,6 +277,31 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e, "3 validation errors detected: Value 'ScheduleActivity' at 'decisions.1.member.decisionType' failed to satisfy constraint: Member must satisfy enum value set: [ScheduleActivityTask, RequestCancelActivityTask, CompleteWorkflowExecution, FailWorkflowExecution, CancelWorkflowExecution, ContinueAsNewWorkflowExecution, RecordMarker, StartTimer, CancelTimer, SignalExternalWorkflowExecution, RequestCancelExternalWorkflowExecution, StartChildWorkflowExecution, ScheduleLambdaFunction]; Value null at 'decisions.2.member.scheduleActivityTaskDecisionAttributes.activityType' failed to satisfy constraint: Member must not be null; Value '' at 'decisions.2.member.scheduleActivityTaskDecisionAttributes.activityId' failed to satisfy constraint: Member must have length greater than or equal to 1");
+    }
+
+    #[test]
+    fn responses_keep_exactly_the_model_members() {
+        let mut v = json!({"domainInfo": {"name": "d", "status": "REGISTERED", "secret": 1},
+            "configuration": {"workflowExecutionRetentionPeriodInDays": "1"}, "extra": true});
+        let dropped = conform_output("DescribeDomain", &mut v);
+        assert_eq!(dropped, ["extra", "domainInfo.secret"]);
+        assert_eq!(
+            v,
+            json!({"domainInfo": {"name": "d", "status": "REGISTERED"},
+            "configuration": {"workflowExecutionRetentionPeriodInDays": "1"}})
+        );
+        let mut h = json!({"events": [{"eventId": 1, "eventType": "MarkerRecorded",
+            "eventTimestamp": 1.0, "markerRecordedEventAttributes": {"markerName": "m", "decisionTaskCompletedEventId": 2, "bogus": 3}}]});
+        assert_eq!(
+            conform_output("GetWorkflowExecutionHistory", &mut h),
+            ["events.member.markerRecordedEventAttributes.bogus"]
+        );
+        let mut empty = json!({"x": 1});
+        assert_eq!(
+            conform_output("RecordMarker-less-operation", &mut empty),
+            ["x"]
+        );
+        assert_eq!(empty, json!({}));
     }
 
     #[test]

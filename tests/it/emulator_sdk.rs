@@ -1998,3 +1998,135 @@ async fn counts_signals_and_activity_responses() {
         "the decider is to see both results"
     );
 }
+
+/// StartTimer, CancelTimer and FailWorkflowExecution through aws-sdk-swf: a timer fires,
+/// another is canceled, a duplicate timer id fails, and the run ends FAILED.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timers_and_failing_a_workflow() {
+    use aws_sdk_swf::types::{
+        CancelTimerDecisionAttributes as Cancel, CloseStatus,
+        FailWorkflowExecutionDecisionAttributes as Fail, StartTimerDecisionAttributes as Start,
+        WorkflowType,
+    };
+    let dir = std::env::temp_dir().join(format!("swf-iam-timers-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let server = serve_bin(&dir, &config_text(), &["--poll-timeout", "2"], None);
+    let op = client(server.addr(), OPERATOR);
+    setup_orders(&op, "300", "60").await;
+    let run = op
+        .start_workflow_execution()
+        .domain("orders")
+        .workflow_id("timed")
+        .workflow_type(
+            WorkflowType::builder()
+                .name("wf")
+                .version("1")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .run_id()
+        .unwrap()
+        .to_owned();
+    let start = |id: &str, secs: &str| {
+        Decision::builder()
+            .decision_type(DecisionType::StartTimer)
+            .start_timer_decision_attributes(
+                Start::builder()
+                    .timer_id(id)
+                    .start_to_fire_timeout(secs)
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap()
+    };
+    let token = decision_task_of(&op, "timed").await;
+    op.respond_decision_task_completed()
+        .task_token(token)
+        .set_decisions(Some(vec![
+            start("fires", "1"),
+            start("canceled", "600"),
+            start("fires", "5"),
+        ]))
+        .send()
+        .await
+        .unwrap();
+    let token = decision_task_of(&op, "timed").await; // after the duplicate's failure
+    op.respond_decision_task_completed()
+        .task_token(token)
+        .decisions(
+            Decision::builder()
+                .decision_type(DecisionType::CancelTimer)
+                .cancel_timer_decision_attributes(
+                    Cancel::builder().timer_id("canceled").build().unwrap(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let token = decision_task_of(&op, "timed").await; // the timer fired
+    let h = history(&op, "timed", &run).await;
+    let fired = h
+        .iter()
+        .find_map(|e| e.timer_fired_event_attributes())
+        .unwrap();
+    assert_eq!(fired.timer_id(), "fires");
+    assert_eq!(
+        h.iter()
+            .find_map(|e| e.timer_canceled_event_attributes())
+            .unwrap()
+            .timer_id(),
+        "canceled"
+    );
+    let dup = h
+        .iter()
+        .find_map(|e| e.start_timer_failed_event_attributes())
+        .unwrap();
+    assert_eq!(
+        (dup.timer_id(), dup.cause().as_str()),
+        ("fires", "TIMER_ID_ALREADY_IN_USE")
+    );
+    op.respond_decision_task_completed()
+        .task_token(token)
+        .decisions(
+            Decision::builder()
+                .decision_type(DecisionType::FailWorkflowExecution)
+                .fail_workflow_execution_decision_attributes(
+                    Fail::builder()
+                        .reason("gave up")
+                        .details("after the timer")
+                        .build(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let d = op
+        .describe_workflow_execution()
+        .domain("orders")
+        .execution(execution("timed", &run))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        d.execution_info().unwrap().close_status(),
+        Some(&CloseStatus::Failed)
+    );
+    let h = history(&op, "timed", &run).await;
+    let f = h
+        .last()
+        .unwrap()
+        .workflow_execution_failed_event_attributes()
+        .unwrap();
+    assert_eq!(
+        (f.reason(), f.details()),
+        (Some("gave up"), Some("after the timer"))
+    );
+}
