@@ -108,6 +108,10 @@ pub const GLOBAL_KEYS: &[GlobalKey] = &[
     never("aws:SourceOrgPaths", String, true),
 ];
 
+/// The request keys a decision inside `RespondDecisionTaskCompleted` never carries: SWF
+/// evaluates decisions after the call, not as network requests (`docs/choices.md`).
+pub const NOT_IN_DECISIONS: &[&str] = &["aws:SourceIp", "aws:UserAgent", "aws:SecureTransport"];
+
 /// Looks up a global key, case-insensitively; tag keys match their prefix
 /// (`aws:PrincipalTag/team` → `aws:PrincipalTag/`).
 pub fn global_key(name: &str) -> Option<&'static GlobalKey> {

@@ -208,14 +208,13 @@ fn fixed_context(
     if opts.request_defaults {
         ctx.set_request_defaults(region, secs);
         if decision {
-            ctx.remove("aws:SecureTransport");
+            for k in crate::keys::NOT_IN_DECISIONS {
+                ctx.remove(k);
+            }
         }
     }
     ctx
 }
-
-/// Keys a decision never carries (see [`fixed_context`]).
-const NOT_IN_DECISIONS: &[&str] = &["aws:sourceip", "aws:useragent", "aws:securetransport"];
 
 /// Symbols of a token sequence with fixed variables substituted; `Ok(None)` when a
 /// variable has no value (the pattern then matches nothing), `Err` naming a variable on
@@ -334,7 +333,10 @@ fn space(
                 // (with --no-default-context every key may be present).
                 if opts.request_defaults
                     && (!action.supports_key(&c.key_display)
-                        || action.decision && NOT_IN_DECISIONS.contains(&&*c.key))
+                        || action.decision
+                            && crate::keys::NOT_IN_DECISIONS
+                                .iter()
+                                .any(|k| k.eq_ignore_ascii_case(&c.key)))
                 {
                     continue;
                 }
@@ -767,10 +769,7 @@ fn key_dim(
             }
             Values::Numeric(v) => nums.extend(v.iter().flatten().map(|s| s.to_string())),
             Values::Date(v) => dates.extend(v.iter().flatten().copied()),
-            Values::Bool(v) => {
-                candidates.extend(["true".to_owned(), "false".to_owned()]);
-                let _ = v;
-            }
+            Values::Bool(_) => candidates.extend(["true".to_owned(), "false".to_owned()]),
             Values::Ip(v) => cidrs.extend(v.iter().flatten().copied()),
             Values::Binary(v) => {
                 use base64::Engine;
@@ -1709,8 +1708,7 @@ pub fn access(
 
 /// The decided request space of one principal and one action: every class with its
 /// decision, kept so that a concrete request can be placed in its class.
-pub struct Analysis<'a> {
-    side: Side<'a>,
+pub struct Analysis {
     opts: Options,
     spaces: Vec<(Space, Vec<Cell>)>,
     /// Whether the classes cover every request.
@@ -1720,15 +1718,10 @@ pub struct Analysis<'a> {
 }
 
 /// Analyzes one action for one principal, keeping every class.
-pub fn analysis<'a>(
-    p: &'a PrincipalConfig,
-    action: &'static SwfAction,
-    opts: &Options,
-) -> Analysis<'a> {
+pub fn analysis(p: &PrincipalConfig, action: &'static SwfAction, opts: &Options) -> Analysis {
     let sides = [Side { principal: p }];
     let Some(i) = ACTIONS.iter().position(|x| x.name == action.name) else {
         return Analysis {
-            side: sides[0],
             opts: opts.clone(),
             spaces: Vec::new(),
             complete: false,
@@ -1749,7 +1742,6 @@ pub fn analysis<'a>(
     incomplete.sort();
     incomplete.dedup();
     Analysis {
-        side: sides[0],
         opts: opts.clone(),
         spaces,
         complete: incomplete.is_empty(),
@@ -1757,7 +1749,7 @@ pub fn analysis<'a>(
     }
 }
 
-impl Analysis<'_> {
+impl Analysis {
     /// Number of classes decided.
     pub fn classes(&self) -> usize {
         self.spaces.iter().map(|(_, c)| c.len()).sum()
@@ -1855,7 +1847,6 @@ impl Analysis<'_> {
                 .ok_or_else(|| format!("`{}` holds a combination in no class", k.display))?;
             at.push(i);
         }
-        let _ = &self.side;
         cells
             .iter()
             .find(|c| c.sets.iter().zip(&at).all(|(s, v)| s.contains(v)))

@@ -109,9 +109,7 @@ fn load(path: &Path) -> Result<Config, String> {
 
 fn options(c: &Config, r: &RequestArgs) -> Result<Options, String> {
     let now = match &r.now {
-        Some(t) => crate::values::parse_instant(t).map(|i| i.secs).ok_or_else(|| {
-            format!("--now `{t}` is not a time: give ISO 8601 (2026-12-01T10:00:00Z) or epoch seconds")
-        })?,
+        Some(t) => super::check::parse_now(t).map_err(|e| format!("--now {e}"))?,
         None => crate::values::now_epoch(),
     };
     Ok(Options {

@@ -192,7 +192,7 @@ struct Defaults {
 }
 
 /// Parses `--now` / `"now"`: ISO 8601 or epoch seconds, to whole epoch seconds.
-fn parse_now(text: &str) -> Result<i64, String> {
+pub(crate) fn parse_now(text: &str) -> Result<i64, String> {
     crate::values::parse_instant(text)
         .map(|i| i.secs)
         .ok_or_else(|| {

@@ -366,6 +366,25 @@ impl State {
             .unwrap_or_default()
     }
 
+    /// The execution a task token names, if it is still open; else SWF's
+    /// `UnknownResourceFault` (and an index that names nothing is an invalid token).
+    fn open_execution(&self, exec: usize) -> Result<&Execution, WireError> {
+        let e = self
+            .executions
+            .get(exec)
+            .ok_or_else(|| validation("Invalid token"))?;
+        if !e.open() {
+            return Err(fault(
+                Fault::UnknownResourceFault,
+                format!(
+                    "Unknown execution: WorkflowExecution=[workflowId={}, runId={}]",
+                    e.workflow_id, e.run_id
+                ),
+            ));
+        }
+        Ok(e)
+    }
+
     fn domain(&self, name: &str) -> Result<&Domain, WireError> {
         self.domains.get(name).ok_or_else(|| {
             fault(

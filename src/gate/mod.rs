@@ -235,7 +235,7 @@ impl Authorized {
             return d;
         };
         let mut ctx = self.context.clone();
-        for k in ["aws:SourceIp", "aws:UserAgent", "aws:SecureTransport"] {
+        for k in crate::keys::NOT_IN_DECISIONS {
             ctx.remove(k);
         }
         for k in self.operation.keys {

@@ -44,6 +44,22 @@ pub fn config_text() -> String {
     )
 }
 
+/// [`config_text`] with one more principal: role `role`, access key `key`, and one
+/// policy of `statements` (JSON statement objects, comma-separated).
+pub fn config_with_role(role: &str, key: (&str, &str), statements: &str) -> String {
+    let base = config_text();
+    let cut = base.rfind(']').unwrap();
+    format!(
+        r#"{},
+  {{"arn": "arn:aws:iam::123456789012:role/{role}", "accessKeys": [{{"accessKeyId": "{}", "secretAccessKey": "{}"}}],
+   "policies": [{{"Version": "2012-10-17", "Statement": [{statements}]}}]}}
+]}}"#,
+        base[..cut].trim_end(),
+        key.0,
+        key.1
+    )
+}
+
 pub fn config() -> Config {
     Config::from_bytes(
         Path::new("/nonexistent/emulator.json"),

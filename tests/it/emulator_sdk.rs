@@ -823,18 +823,14 @@ async fn visibility_of_open_and_closed_executions() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn domain_tags_and_tag_conditions() {
     use aws_sdk_swf::types::ResourceTag;
-    let base = config_text();
-    let cut = base.rfind(']').unwrap();
-    let config = format!(
-        r#"{},
-  {{"arn": "arn:aws:iam::123456789012:role/tagger", "accessKeys": [{{"accessKeyId": "AKIATAGGER", "secretAccessKey": "tagger-secret"}}],
-   "policies": [{{"Version": "2012-10-17", "Statement": [
-     {{"Effect": "Allow", "Action": "swf:*", "Resource": "*"}},
-     {{"Sid": "NoProdTags", "Effect": "Deny", "Action": ["swf:TagResource", "swf:RegisterDomain"], "Resource": "*", "Condition": {{"StringEquals": {{"aws:RequestTag/env": "prod"}}}}}},
-     {{"Sid": "KeepOwner", "Effect": "Deny", "Action": "swf:UntagResource", "Resource": "*", "Condition": {{"ForAnyValue:StringEquals": {{"aws:TagKeys": "owner"}}}}}},
-     {{"Sid": "NoSecrets", "Effect": "Deny", "Action": "swf:DescribeDomain", "Resource": "*", "Condition": {{"StringEquals": {{"aws:ResourceTag/secret": "yes"}}}}}}]}}]}}
-]}}"#,
-        base[..cut].trim_end()
+    let config = config_with_role(
+        "tagger",
+        ("AKIATAGGER", "tagger-secret"),
+        r#"
+     {"Effect": "Allow", "Action": "swf:*", "Resource": "*"},
+     {"Sid": "NoProdTags", "Effect": "Deny", "Action": ["swf:TagResource", "swf:RegisterDomain"], "Resource": "*", "Condition": {"StringEquals": {"aws:RequestTag/env": "prod"}}},
+     {"Sid": "KeepOwner", "Effect": "Deny", "Action": "swf:UntagResource", "Resource": "*", "Condition": {"ForAnyValue:StringEquals": {"aws:TagKeys": "owner"}}},
+     {"Sid": "NoSecrets", "Effect": "Deny", "Action": "swf:DescribeDomain", "Resource": "*", "Condition": {"StringEquals": {"aws:ResourceTag/secret": "yes"}}}"#,
     );
     let dir = std::env::temp_dir().join(format!("swf-iam-tags-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -961,16 +957,12 @@ async fn external_signal_and_cancel_decisions() {
         RequestCancelExternalWorkflowExecutionDecisionAttributes as Rc,
         SignalExternalWorkflowExecutionDecisionAttributes as Sig, WorkflowExecution, WorkflowType,
     };
-    let base = config_text();
-    let cut = base.rfind(']').unwrap();
-    let config = format!(
-        r#"{},
-  {{"arn": "arn:aws:iam::123456789012:role/nosignal", "accessKeys": [{{"accessKeyId": "AKIANOSIGNAL", "secretAccessKey": "nosignal-secret"}}],
-   "policies": [{{"Version": "2012-10-17", "Statement": [
-     {{"Effect": "Allow", "Action": "swf:*", "Resource": "*"}},
-     {{"Sid": "NoSignals", "Effect": "Deny", "Action": "swf:SignalExternalWorkflowExecution", "Resource": "*"}}]}}]}}
-]}}"#,
-        base[..cut].trim_end()
+    let config = config_with_role(
+        "nosignal",
+        ("AKIANOSIGNAL", "nosignal-secret"),
+        r#"
+     {"Effect": "Allow", "Action": "swf:*", "Resource": "*"},
+     {"Sid": "NoSignals", "Effect": "Deny", "Action": "swf:SignalExternalWorkflowExecution", "Resource": "*"}"#,
     );
     let dir = std::env::temp_dir().join(format!("swf-iam-external-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -1433,16 +1425,12 @@ async fn child_workflows_and_child_policies() {
         ChildPolicy, CloseStatus, CompleteWorkflowExecutionDecisionAttributes as Complete,
         ExecutionStatus, ScheduleLambdaFunctionDecisionAttributes as Lambda, WorkflowType,
     };
-    let base = config_text();
-    let cut = base.rfind(']').unwrap();
-    let config = format!(
-        r#"{},
-  {{"arn": "arn:aws:iam::123456789012:role/nochild", "accessKeys": [{{"accessKeyId": "AKIANOCHILD", "secretAccessKey": "nochild-secret"}}],
-   "policies": [{{"Version": "2012-10-17", "Statement": [
-     {{"Effect": "Allow", "Action": "swf:*", "Resource": "*"}},
-     {{"Sid": "NoChildren", "Effect": "Deny", "Action": "swf:StartChildWorkflowExecution", "Resource": "*"}}]}}]}}
-]}}"#,
-        base[..cut].trim_end()
+    let config = config_with_role(
+        "nochild",
+        ("AKIANOCHILD", "nochild-secret"),
+        r#"
+     {"Effect": "Allow", "Action": "swf:*", "Resource": "*"},
+     {"Sid": "NoChildren", "Effect": "Deny", "Action": "swf:StartChildWorkflowExecution", "Resource": "*"}"#,
     );
     let dir = std::env::temp_dir().join(format!("swf-iam-children-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -77,10 +77,12 @@ fn run(url: &str, key: (&str, &str), workflow: &str, wid: &str, input: &str) -> 
     }
 }
 
-/// The closed runs of `wid`, newest first: (close status, last event's result or reason).
-async fn closed(c: &aws_sdk_swf::Client, wid: &str) -> Vec<(CloseStatus, String)> {
-    let infos = c
-        .list_closed_workflow_executions()
+/// The closed runs of `wid`, newest first.
+async fn closed_runs(
+    c: &aws_sdk_swf::Client,
+    wid: &str,
+) -> Vec<aws_sdk_swf::types::WorkflowExecutionInfo> {
+    c.list_closed_workflow_executions()
         .domain("orders")
         .start_time_filter(
             ExecutionTimeFilter::builder()
@@ -98,7 +100,12 @@ async fn closed(c: &aws_sdk_swf::Client, wid: &str) -> Vec<(CloseStatus, String)
         .await
         .unwrap()
         .execution_infos()
-        .to_vec();
+        .to_vec()
+}
+
+/// The closed runs of `wid`, newest first: (close status, last event's result or reason).
+async fn closed(c: &aws_sdk_swf::Client, wid: &str) -> Vec<(CloseStatus, String)> {
+    let infos = closed_runs(c, wid).await;
     let mut out = Vec::new();
     for i in infos {
         let h = c
@@ -210,28 +217,11 @@ async fn simpleflow_workflows_run_unchanged_against_serve() {
         denied[0].1.contains("OPERATION_NOT_PERMITTED"),
         "{denied:?}"
     );
-    let infos = c
-        .list_closed_workflow_executions()
-        .domain("orders")
-        .start_time_filter(
-            ExecutionTimeFilter::builder()
-                .oldest_date(aws_sdk_swf::primitives::DateTime::from_secs(0))
-                .build()
-                .unwrap(),
-        )
-        .execution_filter(
-            WorkflowExecutionFilter::builder()
-                .workflow_id(wid("ChildWorkflow", NOCHILD))
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let infos = closed_runs(&c, &wid("ChildWorkflow", NOCHILD)).await;
     let h = c
         .get_workflow_execution_history()
         .domain("orders")
-        .execution(infos.execution_infos()[0].execution().unwrap().clone())
+        .execution(infos[0].execution().unwrap().clone())
         .send()
         .await
         .unwrap();

@@ -7,16 +7,7 @@ impl State {
     pub fn decision_task(&self, token: &str) -> Result<usize, WireError> {
         match self.tokens.get(token) {
             Some(TokenRef::Decision { exec, scheduled_id }) => {
-                let e = &self.executions[*exec];
-                if !e.open() {
-                    return Err(fault(
-                        Fault::UnknownResourceFault,
-                        format!(
-                            "Unknown execution: WorkflowExecution=[workflowId={}, runId={}]",
-                            e.workflow_id, e.run_id
-                        ),
-                    ));
-                }
+                let e = self.open_execution(*exec)?;
                 match &e.decision {
                     DecisionState::Started {
                         scheduled_id: s2,

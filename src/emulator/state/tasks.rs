@@ -171,16 +171,7 @@ impl State {
     pub(super) fn activity_of(&self, token: &str) -> Result<(usize, u64), WireError> {
         match self.tokens.get(token) {
             Some(TokenRef::Activity { exec, scheduled_id }) => {
-                let e = &self.executions[*exec];
-                if !e.open() {
-                    return Err(fault(
-                        Fault::UnknownResourceFault,
-                        format!(
-                            "Unknown execution: WorkflowExecution=[workflowId={}, runId={}]",
-                            e.workflow_id, e.run_id
-                        ),
-                    ));
-                }
+                let e = self.open_execution(*exec)?;
                 if !e.activities.contains_key(scheduled_id) {
                     return Err(fault(
                         Fault::UnknownResourceFault,
