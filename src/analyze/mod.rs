@@ -1103,12 +1103,20 @@ fn cidr_text(c: &Cidr) -> String {
 /// A set of requests that all decide alike on every side: a cube of value sets, one
 /// set per dimension (resource, time, keys...), with its representative decided.
 struct Cell {
-    /// The values per dimension the cube spans.
+    /// The values per dimension the cube spans; the first of each is the representative.
     sets: Vec<Vec<usize>>,
-    /// The representative (the first value of each set).
-    at: Vec<usize>,
     /// The representative's decision per side.
     decisions: Vec<DecisionKind>,
+}
+
+impl Cell {
+    /// The representative request's value per dimension.
+    fn representative(&self) -> Vec<usize> {
+        self.sets
+            .iter()
+            .map(|s| s.first().copied().unwrap_or(0))
+            .collect()
+    }
 }
 
 /// Three-valued truth while some dimensions are still open.
@@ -1388,11 +1396,7 @@ fn explore(e: &mut Explore<'_, '_>, depth: usize, at: &mut Vec<usize>, open: &mu
                 .decision
             })
             .collect();
-        e.out.push(Cell {
-            sets,
-            at: rep,
-            decisions,
-        });
+        e.out.push(Cell { sets, decisions });
         return;
     }
     let d = e.order[depth];
@@ -2026,7 +2030,7 @@ pub fn diff(
                         };
                         first.get_or_insert_with(|| {
                             (
-                                witness(side, sp, &c.at, &action, opts),
+                                witness(side, sp, &c.representative(), &action, opts),
                                 c.decisions[0],
                                 c.decisions[1],
                             )
