@@ -10,7 +10,7 @@ use crate::compile::{CompiledPolicySet, LoadedPolicy, PolicyError, PolicySet};
 use crate::eval::context::PrincipalType;
 use crate::eval::{Context, Principal};
 use crate::json::{self, Member, Node, Value};
-use crate::source::{Pointer, SourceFile};
+use crate::source::{Origin, Pointer, SourceFile, TextMap};
 use crate::swf::arn::{check_account, check_region, PARTITIONS};
 use crate::validate::PolicyKind;
 use std::fmt;
@@ -171,11 +171,10 @@ pub struct PolicyRef {
     pub kind: PolicyKind,
     /// The file the policy's text is in.
     pub file: PathBuf,
-    /// The policy's text: the file's bytes, or for an inline policy the enclosing file
-    /// with everything before the object blanked (so positions are the file's).
+    /// The policy's text: the file's bytes, or an inline policy's own text.
     pub text: Vec<u8>,
-    /// The JSON pointer of an inline policy in `file`; empty for a policy file.
-    pub pointer: String,
+    /// Where an inline policy's text sits in `file`; `None` for a policy file.
+    pub origin: Option<Arc<Origin>>,
 }
 
 impl Config {
@@ -187,8 +186,10 @@ impl Config {
             path.display().to_string(),
             String::from_utf8_lossy(bytes).into_owned(),
         );
+        let file = Arc::new(source);
         let r = Reader {
-            source: &source,
+            source: &file,
+            file: file.clone(),
             dir: path.parent().unwrap_or(Path::new(".")).to_path_buf(),
             base: Pointer::root(),
         };
@@ -212,6 +213,7 @@ impl Config {
     ) -> Result<Vec<PolicyRef>, ConfigError> {
         Reader {
             source,
+            file: Arc::new(source.clone()),
             dir: path.parent().unwrap_or(Path::new(".")).to_path_buf(),
             base: pointer.clone(),
         }
@@ -236,6 +238,7 @@ impl Config {
         let root = json::parse(bytes).map_err(|e| {
             Reader {
                 source: &source,
+                file: Arc::new(SourceFile::new("", "")),
                 dir: PathBuf::new(),
                 base: Pointer::root(),
             }
@@ -259,6 +262,7 @@ impl Config {
     ) -> Result<Config, ConfigError> {
         let r = Reader {
             source,
+            file: Arc::new(source.clone()),
             dir: path.parent().unwrap_or(Path::new(".")).to_path_buf(),
             base: pointer.clone(),
         };
@@ -285,6 +289,8 @@ impl Config {
 
 struct Reader<'a> {
     source: &'a SourceFile,
+    /// The same file, shared by the origins of inline policies.
+    file: Arc<SourceFile>,
     dir: PathBuf,
     /// Pointer of the configuration inside its document (empty for a configuration file).
     base: Pointer,
@@ -316,18 +322,19 @@ const PRINCIPAL_FIELDS: &[&str] = &[
 ];
 
 impl Reader<'_> {
-    /// The file's text with everything before `node` blanked (line breaks kept), so that
-    /// positions in an inline policy read from it are positions in the enclosing file.
-    fn blanked(&self, node: &Node) -> String {
-        let whole = self.source.text();
-        let mut text: String = whole
-            .get(..node.span.start)
-            .unwrap_or("")
-            .chars()
-            .map(|c| if c == '\n' { '\n' } else { ' ' })
-            .collect();
-        text.push_str(whole.get(node.span.start..node.span.end).unwrap_or(""));
-        text
+    /// The text of an inline policy `node` at `pointer`, and where it sits in the file.
+    fn embedded(&self, node: &Node, pointer: &Pointer) -> (Vec<u8>, Arc<Origin>) {
+        let text = self
+            .source
+            .text()
+            .get(node.span.start..node.span.end)
+            .unwrap_or("");
+        let origin = Origin {
+            file: self.file.clone(),
+            map: TextMap::linear(node.span.start),
+            prefix: Some(pointer.clone()),
+        };
+        (text.as_bytes().to_vec(), Arc::new(origin))
     }
 
     fn err_at(&self, offset: usize, pointer: &Pointer, message: String) -> ConfigError {
@@ -646,16 +653,16 @@ impl Reader<'_> {
                     kind,
                     file: full,
                     text,
-                    pointer: String::new(),
+                    origin: None,
                 })
             }
             None => {
-                let text = self.blanked(node);
+                let (text, origin) = self.embedded(node, pointer);
                 Ok(PolicyRef {
                     kind,
                     file: PathBuf::from(self.source.name()),
-                    text: text.into_bytes(),
-                    pointer: pointer.to_string(),
+                    text,
+                    origin: Some(origin),
                 })
             }
         }
@@ -679,20 +686,13 @@ impl Reader<'_> {
                 self.policy_file(path.unwrap_or(""), arn, kind)
             }
             Value::Object(_) => {
-                // Blank out what precedes the object (keeping line breaks), so that positions in
-                // the policy are positions in the enclosing file.
-                let text = self.blanked(node);
+                let (text, origin) = self.embedded(node, pointer);
                 let file = Path::new(self.source.name()).file_name().map_or_else(
                     || self.source.name().to_owned(),
                     |f| f.to_string_lossy().into_owned(),
                 );
                 let name = format!("{file}#{pointer}");
-                LoadedPolicy::load(&name, text.as_bytes(), kind).map_err(|mut e| {
-                    // Report the enclosing file and the full pointer.
-                    e.name = self.source.name().to_owned();
-                    e.pointer = format!("{pointer}{}", e.pointer);
-                    ConfigError::Policy(e)
-                })
+                LoadedPolicy::load_embedded(&name, &text, kind, origin).map_err(ConfigError::Policy)
             }
             other => Err(self.err(
                 node,

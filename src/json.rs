@@ -126,6 +126,17 @@ pub fn parse(input: &[u8]) -> Result<Node, JsonError> {
             offset: MAX_INPUT_BYTES,
         });
     }
+    parse_unbounded(input)
+}
+
+/// [`parse`] without the size limit, for documents the user supplies about their own
+/// account (a Terraform plan, a CloudFormation template, authorization details), which
+/// may be far larger than a policy. Nesting is still limited to [`MAX_DEPTH`].
+pub fn parse_document(input: &[u8]) -> Result<Node, JsonError> {
+    parse_unbounded(input)
+}
+
+fn parse_unbounded(input: &[u8]) -> Result<Node, JsonError> {
     let text = std::str::from_utf8(input).map_err(|e| JsonError {
         kind: JsonErrorKind::InvalidUtf8,
         offset: e.valid_up_to(),

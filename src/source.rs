@@ -296,3 +296,138 @@ mod tests {
         assert_eq!(excerpt("", 0, 0).caret_len, 1);
     }
 }
+
+/// How offsets in a text cut, decoded or rendered from a larger file map back to
+/// offsets in that file: a sorted list of segments, each either a run copied verbatim
+/// (offsets shift linearly) or a single point (every offset in it maps to one place,
+/// for escapes, decoded characters and rendered values).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TextMap {
+    /// `(text offset, file offset, linear)`, sorted by text offset.
+    segments: Vec<(usize, usize, bool)>,
+}
+
+impl TextMap {
+    /// A map for a slice copied verbatim from file offset `file_start`.
+    pub fn linear(file_start: usize) -> Self {
+        TextMap {
+            segments: vec![(0, file_start, true)],
+        }
+    }
+
+    /// From text offset `text_start` on, text is copied verbatim from `file_start`.
+    pub fn push_run(&mut self, text_start: usize, file_start: usize) {
+        self.push(text_start, file_start, true);
+    }
+
+    /// From text offset `text_start` on (to the next segment), text stands for the
+    /// file's text at `file_start`.
+    pub fn push_point(&mut self, text_start: usize, file_start: usize) {
+        self.push(text_start, file_start, false);
+    }
+
+    fn push(&mut self, text_start: usize, file_start: usize, linear: bool) {
+        if let Some(last) = self.segments.last_mut() {
+            if last.0 == text_start {
+                *last = (text_start, file_start, linear);
+                return;
+            }
+            if last.0 > text_start {
+                return;
+            }
+            // A run continuing the previous run needs no segment of its own.
+            if linear && last.2 && last.1 + (text_start - last.0) == file_start {
+                return;
+            }
+        }
+        self.segments.push((text_start, file_start, linear));
+    }
+
+    /// The file offset of text offset `offset`.
+    pub fn file_offset(&self, offset: usize) -> usize {
+        let i = self.segments.partition_point(|s| s.0 <= offset);
+        match i.checked_sub(1).and_then(|i| self.segments.get(i)) {
+            Some(&(t, f, true)) => f + (offset - t),
+            Some(&(_, f, false)) => f,
+            None => 0,
+        }
+    }
+
+    /// The file span of text span `span` (never empty when `span` is not).
+    pub fn file_span(&self, span: Span) -> Span {
+        let start = self.file_offset(span.start);
+        if span.end <= span.start {
+            return Span::new(start, start);
+        }
+        let end = (self.file_offset(span.end - 1) + 1).max(start + 1);
+        Span::new(start, end)
+    }
+}
+
+#[cfg(test)]
+mod text_map_tests {
+    use super::*;
+
+    #[test]
+    fn runs_shift_and_points_stay() {
+        // text `ab"c` decoded from file `xxab\"c`: run at 2, escape at 4, run at 6.
+        let mut m = TextMap::default();
+        m.push_run(0, 2);
+        m.push_point(2, 4);
+        m.push_run(3, 6);
+        assert_eq!(m.file_offset(0), 2);
+        assert_eq!(m.file_offset(1), 3);
+        assert_eq!(m.file_offset(2), 4);
+        assert_eq!(m.file_offset(3), 6);
+        assert_eq!(m.file_span(Span::new(1, 4)), Span::new(3, 7));
+        assert_eq!(
+            TextMap::linear(10).file_span(Span::new(0, 3)),
+            Span::new(10, 13)
+        );
+        // Continuing runs merge.
+        let mut m = TextMap::default();
+        m.push_run(0, 5);
+        m.push_run(3, 8);
+        assert_eq!(m.segments.len(), 1);
+    }
+}
+
+/// Where a policy's text came from when it is not a file of its own: an inline policy
+/// of a configuration, or a policy inside a template, plan or authorization details.
+#[derive(Clone)]
+pub struct Origin {
+    /// The enclosing file.
+    pub file: std::sync::Arc<SourceFile>,
+    /// From offsets in the policy's text to offsets in `file`.
+    pub map: TextMap,
+    /// The JSON pointer of the policy object in `file`, when the policy is a JSON (or
+    /// YAML) structure there, so that pointers in the policy extend it; `None` when the
+    /// policy is encoded in a string (its pointers are the policy's own).
+    pub prefix: Option<Pointer>,
+}
+
+impl Origin {
+    /// Line and column in the enclosing file of policy-text offset `offset`.
+    pub fn line_col(&self, offset: usize) -> LineCol {
+        self.file.line_col(self.map.file_offset(offset))
+    }
+
+    /// A pointer in the policy as a pointer in the enclosing file, where it is one.
+    pub fn pointer(&self, inner: &Pointer) -> Pointer {
+        match &self.prefix {
+            Some(p) => p.join(inner),
+            None => inner.clone(),
+        }
+    }
+}
+
+/// Names the file without its text: the enclosing file may hold secrets (a
+/// configuration's access keys), and `Debug` output must never show them.
+impl fmt::Debug for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Origin")
+            .field("file", &self.file.name())
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}

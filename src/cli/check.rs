@@ -478,7 +478,10 @@ pub fn text(d: &Decision, set: &CompiledPolicySet) -> String {
             .policies
             .iter()
             .position(|p| p.name == m.policy && p.layer.policy_type() == m.policy_type)
-            .and_then(|i| set.sources.get(i));
+            .and_then(|i| match set.origins.get(i) {
+                Some(Some(o)) => Some(&*o.file),
+                _ => set.sources.get(i),
+            });
         if let Some(src) = source {
             let _ = writeln!(out, "   --> {}:{}:{}", src.name(), m.line, m.column);
             let last = m.end_line.max(m.line);

@@ -142,14 +142,12 @@ fn case_file_references(
     }
 }
 
-/// Validates a referenced policy: the findings of an inline one are placed in its
-/// enclosing file, under its pointer.
+/// Validates a referenced policy: the findings of an inline or imported one are placed
+/// in its enclosing file, under its pointer.
 fn validate_reference(r: &PolicyRef) -> ValidationReport {
     let mut report = validate(&r.file.display().to_string(), &r.text, &r.kind);
-    if let Some(prefix) = Pointer::parse(&r.pointer).filter(|p| !p.as_str().is_empty()) {
-        for f in &mut report.findings {
-            f.pointer = prefix.join(&f.pointer);
-        }
+    if let Some(origin) = &r.origin {
+        report.relocate(origin);
     }
     report
 }
@@ -212,7 +210,7 @@ pub fn run(args: &Args) -> u8 {
     }
     // Policy files named by a configuration: (canonical path, kinds).
     let mut named: Vec<(PathBuf, Vec<PolicyKind>)> = Vec::new();
-    for r in refs_of.iter().flatten().filter(|r| r.pointer.is_empty()) {
+    for r in refs_of.iter().flatten().filter(|r| r.origin.is_none()) {
         let c = std::fs::canonicalize(&r.file).unwrap_or(r.file.clone());
         match named.iter_mut().find(|(p, _)| *p == c) {
             Some((_, kinds)) if !kinds.contains(&r.kind) => kinds.push(r.kind.clone()),
@@ -240,7 +238,7 @@ pub fn run(args: &Args) -> u8 {
             }
             Shape::Config | Shape::Cases => {
                 for r in refs {
-                    if r.pointer.is_empty() {
+                    if r.origin.is_none() {
                         let c = std::fs::canonicalize(&r.file).unwrap_or(r.file.clone());
                         if is_input(&c) || done.contains(&(c.clone(), r.kind.clone())) {
                             continue;

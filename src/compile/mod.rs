@@ -11,12 +11,13 @@ pub mod template;
 use crate::diagnostic::{Finding, IamStep, Severity};
 use crate::pattern::Pattern;
 use crate::policy::model::{Effect, PolicyDocument, Version};
-use crate::source::SourceFile;
+use crate::source::{LineCol, Origin, SourceFile};
 use crate::swf::catalog::{self, ACTIONS};
 use crate::validate::{validate_iam, PolicyKind};
 use condition::CompiledCondition;
 use std::collections::HashMap as StdHashMap;
 use std::hash::BuildHasherDefault;
+use std::sync::Arc;
 
 pub use crate::hash::FxHasher;
 
@@ -62,6 +63,8 @@ pub struct LoadedPolicy {
     pub document: PolicyDocument,
     /// The source text, for locations.
     pub source: SourceFile,
+    /// Where the text sits in a larger file (an inline or imported policy), if it does.
+    pub origin: Option<Arc<Origin>>,
     /// Findings of IAM's checks that did not prevent loading (a missing or old
     /// `Version`). swf-iam's lints are `validate`'s, not the loader's.
     pub warnings: Vec<Finding>,
@@ -97,6 +100,34 @@ impl LoadedPolicy {
     /// Validates and loads policy text of `kind`. Refuses anything IAM would refuse
     /// (and duplicate JSON members), except a missing or `2008-10-17` Version.
     pub fn load(name: &str, bytes: &[u8], kind: &PolicyKind) -> Result<Self, PolicyError> {
+        Self::load_from(name, bytes, kind, None)
+    }
+
+    /// [`LoadedPolicy::load`] of a policy whose text sits in a larger file: errors are
+    /// placed in that file (`origin`).
+    pub fn load_embedded(
+        name: &str,
+        bytes: &[u8],
+        kind: &PolicyKind,
+        origin: Arc<Origin>,
+    ) -> Result<Self, PolicyError> {
+        Self::load_from(name, bytes, kind, Some(origin))
+    }
+
+    /// Line and column of an offset of the policy's text, in the file that holds it.
+    pub fn line_col(&self, offset: usize) -> LineCol {
+        match &self.origin {
+            Some(o) => o.line_col(offset),
+            None => self.source.line_col(offset),
+        }
+    }
+
+    fn load_from(
+        name: &str,
+        bytes: &[u8],
+        kind: &PolicyKind,
+        origin: Option<Arc<Origin>>,
+    ) -> Result<Self, PolicyError> {
         let report = validate_iam(name, bytes, kind);
         let (errors, warnings): (Vec<Finding>, Vec<Finding>) =
             report.findings.into_iter().partition(|f| {
@@ -109,18 +140,24 @@ impl LoadedPolicy {
                 name: name.to_owned(),
                 arn: None,
                 document,
-                source: report.source,
+                source: Arc::unwrap_or_clone(report.source),
+                origin,
                 warnings,
             }),
             (first, _) => {
-                let lc = first
-                    .and_then(|f| f.span)
-                    .map(|s| report.source.line_col(s.start));
+                let lc = first.and_then(|f| f.span).map(|s| match &origin {
+                    Some(o) => o.line_col(s.start),
+                    None => report.source.line_col(s.start),
+                });
+                let pointer = first.map(|f| match &origin {
+                    Some(o) => o.pointer(&f.pointer),
+                    None => f.pointer.clone(),
+                });
                 Err(PolicyError {
-                    name: name.to_owned(),
+                    name: origin.as_ref().map_or(name, |o| o.file.name()).to_owned(),
                     line: lc.map_or(1, |l| l.line),
                     column: lc.map_or(1, |l| l.column),
-                    pointer: first.map(|f| f.pointer.to_string()).unwrap_or_default(),
+                    pointer: pointer.map(|p| p.to_string()).unwrap_or_default(),
                     message: first.map_or_else(
                         || "not a policy document".to_owned(),
                         |f| match &f.detail {
@@ -270,6 +307,8 @@ pub struct CompiledPolicySet {
     pub policies: Vec<CompiledPolicy>,
     /// Sources of the policies (same order), for explanations.
     pub sources: Vec<SourceFile>,
+    /// Where each policy's text sits in a larger file, if it does (same order).
+    pub origins: Vec<Option<Arc<Origin>>>,
     /// Every statement, in layer order.
     pub statements: Vec<CompiledStatement>,
     /// Number of SCP levels (0 = no SCPs configured).
@@ -318,6 +357,7 @@ impl CompiledPolicySet {
 
         let mut policies = Vec::with_capacity(layered.len());
         let mut sources = Vec::with_capacity(layered.len());
+        let mut origins = Vec::with_capacity(layered.len());
         let mut statements = Vec::new();
         for (pi, (layer, p)) in layered.iter().enumerate() {
             let version = p.document.language();
@@ -329,6 +369,7 @@ impl CompiledPolicySet {
                 version,
             });
             sources.push(p.source.clone());
+            origins.push(p.origin.clone());
             for st in &p.document.statements {
                 let Some(effect) = st.effect() else { continue };
                 let (negated, list) = match (&st.action, &st.not_action) {
@@ -367,8 +408,8 @@ impl CompiledPolicySet {
                             .map(move |k| CompiledCondition::new(o, k, v2012))
                     })
                     .collect();
-                let lc = p.source.line_col(st.loc.span.start);
-                let end_line = p.source.line_col(st.loc.span.end.saturating_sub(1)).line;
+                let lc = p.line_col(st.loc.span.start);
+                let end_line = p.line_col(st.loc.span.end.saturating_sub(1)).line;
                 statements.push(CompiledStatement {
                     policy: pi as u32,
                     index: st.index as u32,
@@ -458,6 +499,7 @@ impl CompiledPolicySet {
         Ok(CompiledPolicySet {
             policies,
             sources,
+            origins,
             statements,
             scp_levels: set.scps.len() as u8,
             has_boundary: set.boundary.is_some(),

@@ -11,7 +11,8 @@ use crate::diagnostic::{Finding, IamStep, Severity};
 use crate::json::MAX_INPUT_BYTES;
 use crate::policy::model::PolicyDocument;
 use crate::policy::parse::parse;
-use crate::source::{Pointer, SourceFile, Span};
+use crate::source::{Origin, Pointer, SourceFile, Span};
+use std::sync::Arc;
 
 /// What kind of policy a document is, which sets IAM's size quota (§2.5).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,8 +84,9 @@ impl PolicyKind {
 /// The outcome of validating one document.
 #[derive(Debug, Clone)]
 pub struct ValidationReport {
-    /// The source, for rendering positions.
-    pub source: SourceFile,
+    /// The source, for rendering positions: the policy's file, or after
+    /// [`ValidationReport::relocate`] the file that holds the policy.
+    pub source: Arc<SourceFile>,
     /// The document as parsed (absent when the text is not a JSON object).
     pub document: Option<PolicyDocument>,
     /// Every finding: IAM's verdict first (if IAM rejects), then the rest of IAM's
@@ -104,6 +106,20 @@ impl ValidationReport {
             .first()
             .filter(|f| f.iam_step.is_some())
             .map(|f| f.message.as_str())
+    }
+
+    /// Moves the report from the policy's own text to the file that holds it: spans
+    /// become the file's, pointers extend the policy's pointer in the file where the
+    /// policy is a structure there, and positions render against the file.
+    pub fn relocate(&mut self, origin: &Origin) {
+        for f in &mut self.findings {
+            f.span = f.span.map(|s| origin.map.file_span(s));
+            for r in &mut f.related {
+                r.span = origin.map.file_span(r.span);
+            }
+            f.pointer = origin.pointer(&f.pointer);
+        }
+        self.source = origin.file.clone();
     }
 
     /// Number of findings of `severity`.
@@ -144,7 +160,7 @@ pub fn validate_iam(name: &str, input: &[u8], kind: &PolicyKind) -> ValidationRe
 
 fn validate_with(name: &str, input: &[u8], kind: &PolicyKind, lints: bool) -> ValidationReport {
     let text = String::from_utf8_lossy(input).into_owned();
-    let source = SourceFile::new(name, text);
+    let source = Arc::new(SourceFile::new(name, text));
     if input.len() > MAX_INPUT_BYTES {
         let f = Finding::new(
             Severity::Error,
