@@ -24,6 +24,7 @@ pub mod render;
 #[cfg(feature = "server")]
 pub mod server;
 pub mod source;
+pub mod sources;
 pub mod swf;
 pub mod testing;
 pub mod validate;

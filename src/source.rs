@@ -343,6 +343,36 @@ impl TextMap {
         self.segments.push((text_start, file_start, linear));
     }
 
+    /// This map (text → middle) followed by `outer` (middle → file): text → file.
+    pub fn then(&self, outer: &TextMap) -> TextMap {
+        let mut out = TextMap::default();
+        for (i, &(t, m, linear)) in self.segments.iter().enumerate() {
+            if !linear {
+                out.push_point(t, outer.file_offset(m));
+                continue;
+            }
+            let len = self
+                .segments
+                .get(i + 1)
+                .map_or(usize::MAX - t, |next| next.0 - t);
+            let end = m.saturating_add(len);
+            // The outer segment holding `m`, then every later one that starts before `end`.
+            let first = outer
+                .segments
+                .partition_point(|s| s.0 <= m)
+                .saturating_sub(1);
+            for (j, &(os, of, ol)) in outer.segments.iter().enumerate().skip(first) {
+                if j > first && os >= end {
+                    break;
+                }
+                let from = os.max(m);
+                let file = if ol { of + (from - os) } else { of };
+                out.push(t + (from - m), file, ol);
+            }
+        }
+        out
+    }
+
     /// The file offset of text offset `offset`.
     pub fn file_offset(&self, offset: usize) -> usize {
         let i = self.segments.partition_point(|s| s.0 <= offset);
@@ -384,6 +414,20 @@ mod text_map_tests {
             TextMap::linear(10).file_span(Span::new(0, 3)),
             Span::new(10, 13)
         );
+        // Composition: text → middle (percent-decoding) → file (JSON string escapes).
+        let mut inner = TextMap::default();
+        inner.push_run(0, 0);
+        inner.push_point(1, 1);
+        inner.push_run(2, 4);
+        let mut outer = TextMap::default();
+        outer.push_run(0, 100);
+        outer.push_point(5, 105);
+        outer.push_run(6, 107);
+        let c = inner.then(&outer);
+        for t in 0..6 {
+            let via = outer.file_offset(inner.file_offset(t));
+            assert_eq!(c.file_offset(t), via, "offset {t}");
+        }
         // Continuing runs merge.
         let mut m = TextMap::default();
         m.push_run(0, 5);

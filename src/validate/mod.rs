@@ -19,6 +19,9 @@ use std::sync::Arc;
 pub enum PolicyKind {
     /// A customer managed policy (6,144 characters).
     Managed,
+    /// An AWS managed policy (`arn:aws:iam::aws:policy/...`): AWS's own, not held to
+    /// the account's quotas.
+    AwsManaged,
     /// A permissions boundary (a managed policy: 6,144).
     Boundary,
     /// An inline policy of the named user (2,048).
@@ -38,6 +41,7 @@ impl PolicyKind {
     pub fn limit(&self) -> usize {
         match self {
             PolicyKind::Managed | PolicyKind::Boundary => 6144,
+            PolicyKind::AwsManaged => usize::MAX,
             PolicyKind::InlineUser(_) | PolicyKind::Session => 2048,
             PolicyKind::InlineGroup(_) | PolicyKind::Scp => 5120,
             PolicyKind::InlineRole(_) => 10240,
@@ -50,6 +54,7 @@ impl PolicyKind {
             PolicyKind::Managed | PolicyKind::Boundary => {
                 "Cannot exceed quota for PolicySize: 6144".into()
             }
+            PolicyKind::AwsManaged => String::new(),
             PolicyKind::InlineUser(n) => {
                 format!("Maximum policy size of 2048 bytes exceeded for user {n}")
             }
@@ -71,6 +76,7 @@ impl PolicyKind {
     pub fn describe(&self) -> &'static str {
         match self {
             PolicyKind::Managed => "the managed policy",
+            PolicyKind::AwsManaged => "the AWS managed policy",
             PolicyKind::Boundary => "the permissions boundary",
             PolicyKind::InlineUser(_) | PolicyKind::InlineGroup(_) | PolicyKind::InlineRole(_) => {
                 "the inline policy"

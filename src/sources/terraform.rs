@@ -1,0 +1,764 @@
+//! Terraform plans as `terraform show -json PLAN` prints them.
+//!
+//! Principals are `aws_iam_role`s (evaluated as sessions) and `aws_iam_user`s, with
+//! `inline_policy`, `managed_policy_arns`, `permissions_boundary`, `aws_iam_*_policy`,
+//! the `*_policy_attachment` resources, `aws_iam_group` with `aws_iam_group_membership`
+//! / `aws_iam_user_group_membership`, and `aws_iam_policy`. `aws_organizations_policy`
+//! of type `SERVICE_CONTROL_POLICY` gives service control policies, with their
+//! `aws_organizations_policy_attachment` targets. Policy JSON is read from the planned
+//! values (`jsonencode(...)`, heredocs and `aws_iam_policy_document` data sources alike);
+//! where a value is known only after apply, the plan's `configuration` section says
+//! which resource it refers to, and that resource's value is used. What neither gives is
+//! reported, never guessed.
+
+use super::{
+    decode_json_string, get, get_items, get_str, iam_arn, Imported, ImportedPolicy,
+    ImportedPrincipal, ImportedScp, PolicyText, PolicyUse, Settings, SourceError, SourceKind,
+};
+use crate::json::{Node, Value};
+use crate::source::{Origin, Pointer, SourceFile};
+use crate::validate::PolicyKind;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// One resource instance of the plan, with its configuration.
+struct Res<'a> {
+    /// `module.m.aws_iam_role.r["k"]`.
+    address: String,
+    /// `module.m.` (the module path references are relative to).
+    module: String,
+    /// `aws_iam_role`.
+    ty: String,
+    /// `r`.
+    name: String,
+    values: Option<&'a Node>,
+    pointer: Pointer,
+    /// The resource's `expressions` in `configuration`.
+    expressions: Option<&'a Node>,
+}
+
+/// Reads a plan already parsed as `root`.
+pub fn import(
+    file: Arc<SourceFile>,
+    root: &Node,
+    settings: &Settings,
+) -> Result<Imported, SourceError> {
+    if get(root, "planned_values").is_none() && get(root, "configuration").is_none() {
+        return Err(SourceError(file.locate(
+            root.span.start,
+            &Pointer::root(),
+            "a Terraform plan (`terraform show -json PLAN`) has `planned_values`",
+        )));
+    }
+    // Configuration expressions by configuration address.
+    let mut config: HashMap<String, &Node> = HashMap::new();
+    if let Some(m) = get(root, "configuration").and_then(|c| get(c, "root_module")) {
+        walk_config(m, "", &mut config);
+    }
+    let mut resources: Vec<Res<'_>> = Vec::new();
+    if let Some(m) = get(root, "planned_values").and_then(|p| get(p, "root_module")) {
+        walk_values(
+            m,
+            &Pointer::root().key("planned_values").key("root_module"),
+            &config,
+            &mut resources,
+        );
+    }
+    // Data sources read while planning are in the prior state.
+    if let Some(m) = get(root, "prior_state")
+        .and_then(|p| get(p, "values"))
+        .and_then(|v| get(v, "root_module"))
+    {
+        let mut prior = Vec::new();
+        walk_values(
+            m,
+            &Pointer::root()
+                .key("prior_state")
+                .key("values")
+                .key("root_module"),
+            &config,
+            &mut prior,
+        );
+        for r in prior {
+            if r.address.starts_with("data.") || r.address.contains(".data.") {
+                if !resources.iter().any(|x| x.address == r.address) {
+                    resources.push(r);
+                }
+            }
+        }
+    }
+    let mut b = Build {
+        file: file.clone(),
+        settings,
+        resources: &resources,
+        policies: Vec::new(),
+    };
+    let (principals, scps) = b.run();
+    Ok(Imported {
+        kind: SourceKind::TerraformPlan,
+        file,
+        policies: b.policies,
+        principals,
+        scps,
+    })
+}
+
+fn walk_config<'a>(module: &'a Node, prefix: &str, out: &mut HashMap<String, &'a Node>) {
+    for r in get_items(module, "resources") {
+        if let (Some(addr), Some(ex)) = (get_str(r, "address"), get(r, "expressions")) {
+            out.insert(format!("{prefix}{addr}"), ex);
+        }
+    }
+    if let Some(Value::Object(calls)) = get(module, "module_calls").map(|n| &n.value) {
+        for c in calls {
+            if let Some(m) = get(&c.value, "module") {
+                walk_config(m, &format!("{prefix}module.{}.", c.key), out);
+            }
+        }
+    }
+}
+
+/// `module.a["x"].aws_iam_role.r[0]` → `module.a.aws_iam_role.r`.
+fn config_address(address: &str) -> String {
+    let mut out = String::with_capacity(address.len());
+    let mut depth = 0usize;
+    let mut in_str = false;
+    for c in address.chars() {
+        match c {
+            '"' if depth > 0 => in_str = !in_str,
+            '[' if !in_str => depth += 1,
+            ']' if !in_str => depth = depth.saturating_sub(1),
+            _ if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+fn walk_values<'a>(
+    module: &'a Node,
+    ptr: &Pointer,
+    config: &HashMap<String, &'a Node>,
+    out: &mut Vec<Res<'a>>,
+) {
+    for (i, r) in get_items(module, "resources").iter().enumerate() {
+        let (Some(address), Some(ty), Some(name)) = (
+            get_str(r, "address"),
+            get_str(r, "type"),
+            get_str(r, "name"),
+        ) else {
+            continue;
+        };
+        let caddr = config_address(address);
+        let module_path = caddr
+            .rfind(if get_str(r, "mode") == Some("data") {
+                "data."
+            } else {
+                ty
+            })
+            .map_or(String::new(), |at| caddr[..at].to_owned());
+        out.push(Res {
+            address: address.to_owned(),
+            module: module_path,
+            ty: ty.to_owned(),
+            name: name.to_owned(),
+            values: get(r, "values"),
+            pointer: ptr.key("resources").index(i).key("values"),
+            expressions: config.get(&caddr).copied(),
+        });
+    }
+    for (i, c) in get_items(module, "child_modules").iter().enumerate() {
+        walk_values(c, &ptr.key("child_modules").index(i), config, out);
+    }
+}
+
+struct Entity {
+    /// Index into the resources.
+    res: usize,
+    noun: &'static str,
+    name: String,
+    arn: String,
+    identity: Vec<PolicyUse>,
+    boundary: Option<PolicyUse>,
+    tags: Vec<(String, String)>,
+    groups: Vec<usize>,
+    missing: Vec<String>,
+}
+
+struct Build<'p, 'a> {
+    file: Arc<SourceFile>,
+    settings: &'p Settings,
+    resources: &'p [Res<'a>],
+    policies: Vec<ImportedPolicy>,
+}
+
+impl Build<'_, '_> {
+    fn value<'n>(&self, r: &Res<'n>, attr: &str) -> Option<&'n Node> {
+        r.values
+            .and_then(|v| get(v, attr))
+            .filter(|n| n.value != Value::Null)
+    }
+
+    fn string(&self, r: &Res<'_>, attr: &str) -> Option<String> {
+        match self.value(r, attr).map(|n| &n.value) {
+            Some(Value::String(s)) => Some(s.clone()),
+            _ => None,
+        }
+    }
+
+    /// The resources `attr`'s configuration expression refers to (module-relative
+    /// references made absolute, attribute suffixes dropped), of type `ty`.
+    fn references(&self, r: &Res<'_>, attr: &str, ty: &str) -> Vec<usize> {
+        let refs = r
+            .expressions
+            .and_then(|e| get(e, attr))
+            .map(|e| get_items(e, "references"))
+            .unwrap_or(&[]);
+        let mut out: Vec<usize> = Vec::new();
+        for rf in refs {
+            let Value::String(rf) = &rf.value else {
+                continue;
+            };
+            let parts: Vec<&str> = rf.split('.').collect();
+            let base = if parts.first() == Some(&"data") {
+                parts.get(..3).map(|p| p.join("."))
+            } else {
+                parts.get(..2).map(|p| p.join("."))
+            };
+            let Some(base) = base else { continue };
+            let target = format!("{}{}", r.module, config_address(&base));
+            for (i, x) in self.resources.iter().enumerate() {
+                if x.ty == ty && config_address(&x.address) == target && !out.contains(&i) {
+                    out.push(i);
+                }
+            }
+        }
+        out
+    }
+
+    /// A policy JSON string attribute, or where it is known only after apply, the
+    /// `aws_iam_policy_document` (or other resource) its configuration refers to.
+    fn policy_text(
+        &self,
+        r: &Res<'_>,
+        node: Option<&Node>,
+        attr: &str,
+    ) -> Result<PolicyText, String> {
+        if let Some(n) = node.or_else(|| self.value(r, attr)) {
+            return self
+                .decode(n)
+                .ok_or_else(|| format!("{}.{attr} is not a JSON string", r.address));
+        }
+        for ty in ["aws_iam_policy_document", "aws_iam_policy"] {
+            let targets = self.references(r, attr, ty);
+            if let [t] = targets.as_slice() {
+                let target = &self.resources[*t];
+                let key = if ty == "aws_iam_policy_document" {
+                    "json"
+                } else {
+                    "policy"
+                };
+                return match self.value(target, key) {
+                    Some(n) => self
+                        .decode(n)
+                        .ok_or_else(|| format!("{}.{key} is not a JSON string", target.address)),
+                    None => Err(format!(
+                        "{}.{attr} comes from {}.{key}, which is known only after apply",
+                        r.address, target.address
+                    )),
+                };
+            }
+        }
+        Err(format!("{}.{attr} is known only after apply", r.address))
+    }
+
+    fn decode(&self, n: &Node) -> Option<PolicyText> {
+        let (text, map) = decode_json_string(&self.file, n)?;
+        Some(PolicyText {
+            text,
+            origin: Arc::new(Origin {
+                file: self.file.clone(),
+                map,
+                prefix: None,
+            }),
+        })
+    }
+
+    fn push(
+        &mut self,
+        name: String,
+        arn: Option<String>,
+        kind: PolicyKind,
+        pointer: Pointer,
+        offset: usize,
+        text: Result<PolicyText, String>,
+    ) -> usize {
+        self.policies.push(ImportedPolicy {
+            name,
+            arn,
+            kind,
+            pointer,
+            offset,
+            text,
+        });
+        self.policies.len() - 1
+    }
+
+    /// The entities a single-valued attribute (`role`, `user`, `group`) names.
+    fn targets(
+        &self,
+        r: &Res<'_>,
+        attr: &str,
+        ty: &str,
+        entities: &[Entity],
+    ) -> Result<Vec<usize>, String> {
+        let by_value = |s: &str| {
+            entities
+                .iter()
+                .position(|e| self.resources[e.res].ty == ty && (e.name == s || e.arn == s))
+        };
+        match self.value(r, attr).map(|n| &n.value) {
+            Some(Value::String(s)) => Ok(by_value(s).into_iter().collect()),
+            Some(Value::Array(items)) => Ok(items
+                .iter()
+                .filter_map(|i| match &i.value {
+                    Value::String(s) => by_value(s),
+                    _ => None,
+                })
+                .collect()),
+            _ => {
+                let refs = self.references(r, attr, ty);
+                if refs.is_empty() && r.expressions.and_then(|e| get(e, attr)).is_none() {
+                    return Ok(Vec::new());
+                }
+                let idx: Vec<usize> = refs
+                    .iter()
+                    .filter_map(|ri| entities.iter().position(|e| e.res == *ri))
+                    .collect();
+                if idx.is_empty() {
+                    Err(format!(
+                        "{}.{attr} is known only after apply and names no {ty} of the plan",
+                        r.address
+                    ))
+                } else {
+                    Ok(idx)
+                }
+            }
+        }
+    }
+
+    fn policy_arn_use(
+        &self,
+        r: &Res<'_>,
+        by_res: &HashMap<usize, usize>,
+    ) -> Result<PolicyUse, String> {
+        if let Some(s) = self.string(r, "policy_arn") {
+            return Ok(PolicyUse::Arn(s));
+        }
+        match self
+            .references(r, "policy_arn", "aws_iam_policy")
+            .as_slice()
+        {
+            [t] => by_res
+                .get(t)
+                .map(|&i| PolicyUse::Imported(i))
+                .ok_or_else(|| {
+                    format!(
+                        "{}.policy_arn names a policy the plan does not hold",
+                        r.address
+                    )
+                }),
+            _ => Err(format!(
+                "{}.policy_arn is known only after apply",
+                r.address
+            )),
+        }
+    }
+
+    fn run(&mut self) -> (Vec<ImportedPrincipal>, Vec<ImportedScp>) {
+        let mut entities: Vec<Entity> = Vec::new();
+        for (ri, r) in self.resources.iter().enumerate() {
+            let noun = match r.ty.as_str() {
+                "aws_iam_role" => "role",
+                "aws_iam_user" => "user",
+                "aws_iam_group" => "group",
+                _ => continue,
+            };
+            let name = self.string(r, "name").unwrap_or_else(|| r.name.clone());
+            let path = self.string(r, "path");
+            let mut e = Entity {
+                res: ri,
+                noun,
+                arn: self
+                    .string(r, "arn")
+                    .unwrap_or_else(|| iam_arn(self.settings, noun, path.as_deref(), &name)),
+                name,
+                identity: Vec::new(),
+                boundary: None,
+                tags: Vec::new(),
+                groups: Vec::new(),
+                missing: Vec::new(),
+            };
+            if self.string(r, "name").is_none() && self.value(r, "name_prefix").is_some() {
+                e.missing.push(format!(
+                    "{}'s name is generated from name_prefix at apply; it is named {} here",
+                    r.address, r.name
+                ));
+            }
+            if let Some(Value::Object(tags)) = self.value(r, "tags").map(|n| &n.value) {
+                for t in tags {
+                    if let Value::String(v) = &t.value.value {
+                        e.tags.push((t.key.clone(), v.clone()));
+                    }
+                }
+            }
+            let kind = match noun {
+                "role" => PolicyKind::InlineRole(e.name.clone()),
+                "user" => PolicyKind::InlineUser(e.name.clone()),
+                _ => PolicyKind::InlineGroup(e.name.clone()),
+            };
+            if let Some(Value::Array(items)) = self.value(r, "inline_policy").map(|n| &n.value) {
+                for (j, ip) in items.iter().enumerate() {
+                    let pname = get_str(ip, "name").unwrap_or("(unnamed)");
+                    if pname.is_empty()
+                        && get(ip, "policy").is_none_or(|p| p.value == Value::String(String::new()))
+                    {
+                        continue;
+                    }
+                    let text = match get(ip, "policy") {
+                        Some(p) => self.decode(p).ok_or_else(|| {
+                            format!(
+                                "{}.inline_policy[{j}].policy is not a JSON string",
+                                r.address
+                            )
+                        }),
+                        None => Err(format!(
+                            "{}.inline_policy[{j}].policy is known only after apply",
+                            r.address
+                        )),
+                    };
+                    let i = self.push(
+                        format!("{} inline_policy {pname}", r.address),
+                        None,
+                        kind.clone(),
+                        r.pointer.key("inline_policy").index(j),
+                        ip.span.start,
+                        text,
+                    );
+                    e.identity.push(PolicyUse::Imported(i));
+                }
+            }
+            if let Some(Value::Array(items)) =
+                self.value(r, "managed_policy_arns").map(|n| &n.value)
+            {
+                for a in items {
+                    if let Value::String(a) = &a.value {
+                        e.identity.push(PolicyUse::Arn(a.clone()));
+                    }
+                }
+            }
+            if let Some(b) = self.string(r, "permissions_boundary") {
+                e.boundary = Some(PolicyUse::Arn(b));
+            } else if r
+                .expressions
+                .and_then(|x| get(x, "permissions_boundary"))
+                .is_some()
+            {
+                e.missing.push(format!(
+                    "{}.permissions_boundary is known only after apply",
+                    r.address
+                ));
+            }
+            entities.push(e);
+        }
+        // Managed policies.
+        let mut by_res: HashMap<usize, usize> = HashMap::new();
+        for (ri, r) in self.resources.iter().enumerate() {
+            if r.ty != "aws_iam_policy" {
+                continue;
+            }
+            let name = self.string(r, "name").unwrap_or_else(|| r.name.clone());
+            let arn = self.string(r, "arn").unwrap_or_else(|| {
+                iam_arn(
+                    self.settings,
+                    "policy",
+                    self.string(r, "path").as_deref(),
+                    &name,
+                )
+            });
+            let text = self.policy_text(r, None, "policy");
+            let offset = self.value(r, "policy").map_or(0, |n| n.span.start);
+            let i = self.push(
+                format!("{} ({name})", r.address),
+                Some(arn),
+                PolicyKind::Managed,
+                r.pointer.key("policy"),
+                offset,
+                text,
+            );
+            by_res.insert(ri, i);
+        }
+        // Inline policy resources, attachments, memberships, SCPs.
+        let mut scps: Vec<(usize, ImportedScp)> = Vec::new();
+        for (ri, r) in self.resources.iter().enumerate() {
+            let single = |ty: &str| match ty {
+                "aws_iam_role_policy" | "aws_iam_role_policy_attachment" => {
+                    Some(("role", "aws_iam_role"))
+                }
+                "aws_iam_user_policy" | "aws_iam_user_policy_attachment" => {
+                    Some(("user", "aws_iam_user"))
+                }
+                "aws_iam_group_policy" | "aws_iam_group_policy_attachment" => {
+                    Some(("group", "aws_iam_group"))
+                }
+                _ => None,
+            };
+            match r.ty.as_str() {
+                t @ ("aws_iam_role_policy" | "aws_iam_user_policy" | "aws_iam_group_policy") => {
+                    let Some((attr, ety)) = single(t) else {
+                        continue;
+                    };
+                    let targets = self.targets(r, attr, ety, &entities);
+                    let owner = match &targets {
+                        Ok(t) => t.first().map(|&i| entities[i].name.clone()),
+                        Err(_) => None,
+                    }
+                    .or_else(|| self.string(r, attr))
+                    .unwrap_or_else(|| r.name.clone());
+                    let kind = match attr {
+                        "role" => PolicyKind::InlineRole(owner),
+                        "user" => PolicyKind::InlineUser(owner),
+                        _ => PolicyKind::InlineGroup(owner),
+                    };
+                    let text = self.policy_text(r, None, "policy");
+                    let offset = self.value(r, "policy").map_or(0, |n| n.span.start);
+                    let i = self.push(
+                        r.address.clone(),
+                        None,
+                        kind,
+                        r.pointer.key("policy"),
+                        offset,
+                        text,
+                    );
+                    self.attach(&mut entities, r, targets, PolicyUse::Imported(i), ety);
+                }
+                t @ ("aws_iam_role_policy_attachment"
+                | "aws_iam_user_policy_attachment"
+                | "aws_iam_group_policy_attachment") => {
+                    let Some((attr, ety)) = single(t) else {
+                        continue;
+                    };
+                    let targets = self.targets(r, attr, ety, &entities);
+                    match self.policy_arn_use(r, &by_res) {
+                        Ok(u) => self.attach(&mut entities, r, targets, u, ety),
+                        Err(err) => self.attach_missing(&mut entities, targets, ety, err),
+                    }
+                }
+                "aws_iam_policy_attachment" => {
+                    let u = self.policy_arn_use(r, &by_res);
+                    for (attr, ety) in [
+                        ("roles", "aws_iam_role"),
+                        ("users", "aws_iam_user"),
+                        ("groups", "aws_iam_group"),
+                    ] {
+                        let targets = self.targets(r, attr, ety, &entities);
+                        match &u {
+                            Ok(u) => self.attach(&mut entities, r, targets, u.clone(), ety),
+                            Err(err) => {
+                                self.attach_missing(&mut entities, targets, ety, err.clone())
+                            }
+                        }
+                    }
+                }
+                "aws_iam_group_membership" | "aws_iam_user_group_membership" => {
+                    let (gattr, uattr) = if r.ty == "aws_iam_group_membership" {
+                        ("group", "users")
+                    } else {
+                        ("groups", "user")
+                    };
+                    let groups = self.targets(r, gattr, "aws_iam_group", &entities);
+                    let users = self.targets(r, uattr, "aws_iam_user", &entities);
+                    match (groups, users) {
+                        (Ok(gs), Ok(us)) => {
+                            for &u in &us {
+                                for &g in &gs {
+                                    if !entities[u].groups.contains(&g) {
+                                        entities[u].groups.push(g);
+                                    }
+                                }
+                            }
+                            // Groups named by value that the plan does not define.
+                            if let Some(Value::Array(names)) =
+                                self.value(r, gattr).map(|n| &n.value)
+                            {
+                                for n in names {
+                                    if let Value::String(n) = &n.value {
+                                        if !gs.iter().any(|&g| entities[g].name == *n) {
+                                            for &u in &us {
+                                                entities[u].missing.push(format!(
+                                                    "group {n} ({}) is not defined in the plan",
+                                                    r.address
+                                                ));
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                        (Err(err), Ok(us)) => {
+                            for &u in &us {
+                                entities[u].missing.push(err.clone());
+                            }
+                        }
+                        (_, Err(err)) => {
+                            for e in entities.iter_mut().filter(|e| e.noun == "user") {
+                                e.missing.push(err.clone());
+                            }
+                        }
+                    }
+                }
+                "aws_organizations_policy" => {
+                    if self
+                        .string(r, "type")
+                        .is_some_and(|t| t != "SERVICE_CONTROL_POLICY")
+                    {
+                        continue;
+                    }
+                    let name = self.string(r, "name").unwrap_or_else(|| r.name.clone());
+                    let text = self.policy_text(r, None, "content");
+                    let offset = self.value(r, "content").map_or(0, |n| n.span.start);
+                    let i = self.push(
+                        format!("{} ({name})", r.address),
+                        None,
+                        PolicyKind::Scp,
+                        r.pointer.key("content"),
+                        offset,
+                        text,
+                    );
+                    scps.push((
+                        ri,
+                        ImportedScp {
+                            name,
+                            policy: i,
+                            targets: Vec::new(),
+                        },
+                    ));
+                }
+                _ => {}
+            }
+        }
+        for r in self
+            .resources
+            .iter()
+            .filter(|r| r.ty == "aws_organizations_policy_attachment")
+        {
+            let target = self
+                .string(r, "target_id")
+                .unwrap_or_else(|| "(known after apply)".into());
+            let policy = match self.string(r, "policy_id") {
+                Some(id) => scps.iter_mut().find(|(ri, _)| {
+                    self.string(&self.resources[*ri], "id").as_deref() == Some(&id)
+                }),
+                None => {
+                    let refs = self.references(r, "policy_id", "aws_organizations_policy");
+                    scps.iter_mut().find(|(ri, _)| refs.first() == Some(ri))
+                }
+            };
+            if let Some((_, scp)) = policy {
+                scp.targets.push(target);
+            }
+        }
+        // Groups' policies go to their members.
+        let group_uses: Vec<(usize, Vec<PolicyUse>, String)> = entities
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.noun == "group")
+            .map(|(i, e)| (i, e.identity.clone(), e.name.clone()))
+            .collect();
+        let mut principals = Vec::new();
+        for e in entities.iter().filter(|e| e.noun != "group") {
+            let mut identity = e.identity.clone();
+            let mut groups = Vec::new();
+            for g in &e.groups {
+                if let Some((_, uses, name)) = group_uses.iter().find(|(i, _, _)| i == g) {
+                    identity.extend(uses.iter().cloned());
+                    groups.push(name.clone());
+                }
+            }
+            principals.push(ImportedPrincipal {
+                arn: e.arn.clone(),
+                defined_by: self.resources[e.res].address.clone(),
+                tags: e.tags.clone(),
+                identity,
+                boundary: e.boundary.clone(),
+                groups,
+                missing: e.missing.clone(),
+            });
+        }
+        (principals, scps.into_iter().map(|(_, s)| s).collect())
+    }
+
+    fn attach(
+        &self,
+        entities: &mut [Entity],
+        r: &Res<'_>,
+        targets: Result<Vec<usize>, String>,
+        u: PolicyUse,
+        ety: &str,
+    ) {
+        match targets {
+            Ok(t) => {
+                for i in t {
+                    if !entities[i].identity.contains(&u) {
+                        entities[i].identity.push(u.clone());
+                    }
+                }
+            }
+            Err(err) => self.attach_missing(
+                entities,
+                Err(err),
+                ety,
+                format!("{}: whom it attaches to is unknown", r.address),
+            ),
+        }
+    }
+
+    fn attach_missing(
+        &self,
+        entities: &mut [Entity],
+        targets: Result<Vec<usize>, String>,
+        ety: &str,
+        why: String,
+    ) {
+        match targets {
+            Ok(t) => {
+                for i in t {
+                    entities[i].missing.push(why.clone());
+                }
+            }
+            Err(err) => {
+                // Every entity of the kind may be the one: none is complete.
+                for e in entities
+                    .iter_mut()
+                    .filter(|e| self.resources[e.res].ty == ety)
+                {
+                    e.missing.push(format!("{err} ({why})"));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_drop_their_indexes() {
+        assert_eq!(
+            config_address(r#"module.a["x"].aws_iam_role.r[0]"#),
+            "module.a.aws_iam_role.r"
+        );
+        assert_eq!(config_address(r#"aws_iam_role.r["a]b"]"#), "aws_iam_role.r");
+    }
+}
