@@ -669,6 +669,13 @@ fn run_case(file: &CaseFile, case: &Case, now: i64) -> CaseResult {
     };
     let decision = eval::evaluate(&pc.compiled, &req);
     let mut failures = Vec::new();
+    if !pc.missing.is_empty() {
+        // A deny on part of the policies proves nothing: the case cannot pass.
+        failures.push(format!(
+            "not every policy of the principal is known: {}",
+            pc.missing.join("; ")
+        ));
+    }
     if decision.decision != case.expect {
         failures.push(format!(
             "expected {}, got {}",

@@ -304,6 +304,13 @@ fn space(
 ) -> Space {
     let has_domain = action.has_domain_resource();
     let mut incomplete: Vec<String> = Vec::new();
+    for s in sides {
+        if let Some(why) = &s.set().incomplete {
+            incomplete.push(format!(
+                "not every policy of the principal is known ({why}): every request of it is denied"
+            ));
+        }
+    }
     let ctxs: Vec<Arc<Context>> = sides
         .iter()
         .map(|s| Arc::new(fixed_context(s, region, opts, opts.now, action.decision)))

@@ -213,6 +213,17 @@ impl Setup {
                         .first()
                         .ok_or_else(|| format!("`{}` configures no principal", c.path.display()))?,
                 };
+                if !p.missing.is_empty() {
+                    return Err(format!(
+                        "principal `{}` cannot be decided: not every policy of it is known:\n{}",
+                        p.principal.arn,
+                        p.missing
+                            .iter()
+                            .map(|m| format!("  - {m}"))
+                            .collect::<Vec<_>>()
+                            .join("\n")
+                    ));
+                }
                 Ok(Caller {
                     principal: p.principal.clone(),
                     compiled: p.compiled.clone(),

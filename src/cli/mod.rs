@@ -5,6 +5,7 @@ pub mod analysis;
 pub mod check;
 pub mod inputs;
 pub mod out;
+pub mod principals;
 pub mod proxy;
 pub mod serve;
 pub mod test;
@@ -47,6 +48,8 @@ pub enum Command {
     WhoCan(analysis::WhoCanArgs),
     /// What a configuration change widens or narrows, each change with a witness request.
     Diff(analysis::DiffArgs),
+    /// List the principals a configuration defines and imports, and what is unresolved.
+    Principals(principals::Args),
 }
 
 /// Output formats of `validate`.
@@ -100,5 +103,6 @@ pub fn run(cli: Cli) -> u8 {
         Command::Access(args) => analysis::run_access(&args),
         Command::WhoCan(args) => analysis::run_who_can(&args),
         Command::Diff(args) => analysis::run_diff(&args),
+        Command::Principals(args) => principals::run(&args),
     }
 }

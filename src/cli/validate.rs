@@ -43,9 +43,15 @@ pub struct Args {
     /// with the inline kinds).
     #[arg(long, required_if_eq_any = [("kind", "inline-user"), ("kind", "inline-group"), ("kind", "inline-role")])]
     pub name: Option<String>,
+    /// CloudFormation parameter values for templates given directly (JSON: an object of
+    /// values, `{"Parameters": {...}}`, or the CLI's `[{"ParameterKey", "ParameterValue"}]`).
+    #[arg(long)]
+    pub parameters: Option<PathBuf>,
     /// Files, directories (every *.json below), glob patterns, or - for standard input. A
     /// swf-iam configuration or case file is recognised by its shape: the policies it
-    /// names are validated, each with its own kind.
+    /// names are validated, each with its own kind. So are Terraform plans (`terraform
+    /// show -json`), CloudFormation templates (JSON or YAML) and authorization details:
+    /// every policy inside, with the rules IAM applies to it.
     #[arg(required = true)]
     pub paths: Vec<String>,
 }
@@ -72,9 +78,14 @@ enum Shape {
     Config,
     /// A case file (`cases`).
     Cases,
+    /// A Terraform plan, CloudFormation template or authorization details.
+    Source(crate::sources::SourceKind),
 }
 
 fn shape(bytes: &[u8]) -> Shape {
+    if let Some(kind) = crate::sources::detect(bytes) {
+        return Shape::Source(kind);
+    }
     let Ok(root) = crate::json::parse(bytes) else {
         return Shape::Policy;
     };
@@ -152,6 +163,43 @@ fn validate_reference(r: &PolicyRef) -> ValidationReport {
     report
 }
 
+/// Validates every policy of a source file: each placed in the file, each held to the
+/// rules IAM applies to its kind; a policy the file leaves unresolved is a warning that
+/// names what is missing.
+fn validate_source(imported: &crate::sources::Imported) -> Vec<ValidationReport> {
+    use crate::diagnostic::Finding;
+    let name = imported.file.name();
+    imported
+        .policies
+        .iter()
+        .map(|p| match &p.text {
+            Ok(t) => {
+                let mut r = validate(name, t.text.as_bytes(), &p.kind);
+                r.relocate(&t.origin);
+                r
+            }
+            Err(why) => ValidationReport {
+                source: imported.file.clone(),
+                document: None,
+                findings: vec![Finding::new(
+                    Severity::Warning,
+                    "unresolved-policy",
+                    format!("{} cannot be resolved offline, so it is not validated: {why}", p.name),
+                    Some(crate::source::Span::new(p.offset, p.offset + 1)),
+                    p.pointer.clone(),
+                )],
+            },
+        })
+        .collect()
+}
+
+fn read_parameters(path: &Path) -> Result<Vec<(String, crate::sources::ParameterValue)>, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+    let node = crate::json::parse(&bytes)
+        .map_err(|e| format!("`{}` is not valid JSON: {e}", path.display()))?;
+    crate::sources::parameters(&node).map_err(|e| format!("{}: {e}", path.display()))
+}
+
 /// Runs `validate`: 0 when no finding is an error, 1 when some is, 2 on usage or I/O errors.
 ///
 /// A swf-iam configuration or a case file among the inputs is recognised by its shape:
@@ -194,7 +242,7 @@ pub fn run(args: &Args) -> u8 {
     let mut refs_of: Vec<Vec<PolicyRef>> = Vec::with_capacity(items.len());
     for (name, bytes, sh, _) in &items {
         let refs = match sh {
-            Shape::Policy => Ok(Vec::new()),
+            Shape::Policy | Shape::Source(_) => Ok(Vec::new()),
             Shape::Config => {
                 Config::policy_references(Path::new(name), bytes).map_err(|e| e.to_string())
             }
@@ -219,11 +267,66 @@ pub fn run(args: &Args) -> u8 {
         }
     }
     let is_input = |c: &PathBuf| items.iter().any(|i| i.3.as_ref() == Some(c));
+    let parameters = match &args.parameters {
+        Some(p) => match read_parameters(p) {
+            Ok(v) => v,
+            Err(e) => {
+                eprintln!("swf-iam: {e}");
+                return EXIT_USAGE;
+            }
+        },
+        None => Vec::new(),
+    };
+    // Source files: given directly, or named by a configuration (each once).
+    let mut sources_seen: Vec<PathBuf> = Vec::new();
+    let mut source_reports: Vec<Vec<ValidationReport>> = Vec::with_capacity(items.len());
+    for (name, bytes, sh, canonical) in &items {
+        let mut reports = Vec::new();
+        let result = match sh {
+            Shape::Source(kind) => {
+                if let Some(c) = canonical {
+                    sources_seen.push(c.clone());
+                }
+                let settings = crate::sources::Settings {
+                    partition: "aws".into(),
+                    account: "123456789012".into(),
+                    region: "us-east-1".into(),
+                };
+                crate::sources::import(name, bytes, *kind, &settings, &parameters)
+                    .map(|i| reports.extend(validate_source(&i)))
+                    .map_err(|e| e.to_string())
+            }
+            Shape::Config => Config::source_references(Path::new(name), bytes)
+                .map_err(|e| e.to_string())
+                .and_then(|(settings, refs)| {
+                    for r in refs {
+                        let c = std::fs::canonicalize(&r.path).unwrap_or(r.path.clone());
+                        if sources_seen.contains(&c) || is_input(&c) {
+                            continue;
+                        }
+                        sources_seen.push(c);
+                        let imported = crate::config::import_source(&r, &settings)?;
+                        reports.extend(validate_source(&imported));
+                    }
+                    Ok(())
+                }),
+            _ => Ok(()),
+        };
+        if let Err(e) = result {
+            eprintln!("swf-iam: {e}");
+            return EXIT_USAGE;
+        }
+        source_reports.push(reports);
+    }
     // Pass 2: in input order, each policy once per kind it is held to.
     let mut reports: Vec<ValidationReport> = Vec::with_capacity(items.len());
     let mut done: Vec<(PathBuf, PolicyKind)> = Vec::new();
-    for ((name, bytes, sh, canonical), refs) in items.iter().zip(&refs_of) {
+    for (((name, bytes, sh, canonical), refs), from_sources) in
+        items.iter().zip(&refs_of).zip(source_reports)
+    {
+        reports.extend(from_sources);
         match sh {
+            Shape::Source(_) => {}
             Shape::Policy => {
                 let kinds = canonical
                     .as_ref()

@@ -311,6 +311,10 @@ pub struct CompiledPolicySet {
     pub origins: Vec<Option<Arc<Origin>>>,
     /// Every statement, in layer order.
     pub statements: Vec<CompiledStatement>,
+    /// Why the principal's policies are not all known (a managed policy or an
+    /// intrinsic its source does not resolve). When set, every request is denied with
+    /// this as the error: a decision is never made on part of the policies.
+    pub incomplete: Option<Arc<str>>,
     /// Number of SCP levels (0 = no SCPs configured).
     pub scp_levels: u8,
     /// Whether a permissions boundary is set.
@@ -497,6 +501,7 @@ impl CompiledPolicySet {
             action_index[len].push(i as u16);
         }
         Ok(CompiledPolicySet {
+            incomplete: None,
             policies,
             sources,
             origins,

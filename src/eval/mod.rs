@@ -228,6 +228,9 @@ impl Recorder for Full {
 /// decides), then at `Allow` statements, exact resources first, skipping every layer
 /// already satisfied. The result is the same as [`evaluate`]'s (tests check it).
 pub fn decide(set: &CompiledPolicySet, req: &Request<'_>) -> Outcome {
+    if set.incomplete.is_some() {
+        return INTERNAL;
+    }
     match set.action_id(req.action).and_then(|i| set.buckets.get(i)) {
         Some(bucket) => fast(set, bucket, req),
         None => core(set, req, &mut Quiet),
@@ -355,6 +358,9 @@ fn fast(set: &CompiledPolicySet, bucket: &crate::compile::Bucket, req: &Request<
 
 /// Decides `req` and explains the decision.
 pub fn evaluate(set: &CompiledPolicySet, req: &Request<'_>) -> Decision {
+    if let Some(why) = &set.incomplete {
+        return internal_error(req, format!("not every policy of the principal is known: {why}"));
+    }
     let mut rec = Full::default();
     let out = core(set, req, &mut rec);
     if out == INTERNAL {

@@ -4,11 +4,11 @@
 //! objects (as the CLI prints them) or URL-encoded strings (as the raw API returns them).
 
 use super::{
-    decode_json_string, get, get_items, get_str, managed_kind, percent_decode, render, Imported,
+    get, get_items, get_str, managed_kind, Imported,
     ImportedPolicy, ImportedPrincipal, PolicyText, PolicyUse, SourceError, SourceKind,
 };
 use crate::json::{Node, Value};
-use crate::source::{Origin, Pointer, SourceFile};
+use crate::source::{Pointer, SourceFile};
 use crate::validate::PolicyKind;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -157,46 +157,8 @@ struct Reader {
 }
 
 impl Reader {
-    /// A policy document: an object (rendered), a JSON string, or a URL-encoded string.
     fn document(&self, doc: &Node, pointer: &Pointer) -> Result<PolicyText, String> {
-        match &doc.value {
-            Value::Object(_) => {
-                let (text, map) = render::render(doc);
-                Ok(PolicyText {
-                    text,
-                    origin: Arc::new(Origin {
-                        file: self.file.clone(),
-                        map,
-                        prefix: Some(pointer.clone()),
-                    }),
-                })
-            }
-            Value::String(_) => {
-                let (decoded, outer) = decode_json_string(&self.file, doc).ok_or_else(|| {
-                    format!("the policy document at {pointer} is not a valid string")
-                })?;
-                let (text, map) = if decoded.trim_start().starts_with('{') {
-                    (decoded, outer)
-                } else {
-                    let (text, inner) = percent_decode(&decoded).ok_or_else(|| {
-                        format!("the URL-encoded policy document at {pointer} is not UTF-8")
-                    })?;
-                    (text, inner.then(&outer))
-                };
-                Ok(PolicyText {
-                    text,
-                    origin: Arc::new(Origin {
-                        file: self.file.clone(),
-                        map,
-                        prefix: None,
-                    }),
-                })
-            }
-            other => Err(format!(
-                "the policy document at {pointer} is {}, not an object or a string",
-                other.type_name()
-            )),
-        }
+        super::document_text(&self.file, doc, pointer)
     }
 
     /// The inline policies of an entity (`key`: `UserPolicyList`, ...).

@@ -338,6 +338,50 @@ pub fn percent_decode(text: &str) -> Option<(String, TextMap)> {
     Some((String::from_utf8(out).ok()?, map))
 }
 
+/// A policy document given as a JSON object (its text rendered), a JSON string, or a
+/// URL-encoded string (as IAM's API returns documents), with its way back to `file`.
+pub fn document_text(file: &Arc<SourceFile>, doc: &Node, pointer: &Pointer) -> Result<PolicyText, String> {
+    match &doc.value {
+        Value::Object(_) => {
+            let (text, map) = render::render(doc);
+            Ok(PolicyText {
+                text,
+                origin: Arc::new(Origin {
+                    file: file.clone(),
+                    map,
+                    prefix: Some(pointer.clone()),
+                }),
+            })
+        }
+        Value::String(_) => {
+            let (decoded, outer) = decode_json_string(&file, doc).ok_or_else(|| {
+                format!("the policy document at {pointer} is not a valid string")
+            })?;
+            let (text, map) = if decoded.trim_start().starts_with('{') {
+                (decoded, outer)
+            } else {
+                let (text, inner) = percent_decode(&decoded).ok_or_else(|| {
+                    format!("the URL-encoded policy document at {pointer} is not UTF-8")
+                })?;
+                (text, inner.then(&outer))
+            };
+            Ok(PolicyText {
+                text,
+                origin: Arc::new(Origin {
+                    file: file.clone(),
+                    map,
+                    prefix: None,
+                }),
+            })
+        }
+        other => Err(format!(
+            "the policy document at {pointer} is {}, not an object or a string",
+            other.type_name()
+        )),
+    }
+}
+
+
 /// The member `key` of an object node.
 pub(crate) fn get<'n>(node: &'n Node, key: &str) -> Option<&'n Node> {
     match &node.value {
@@ -440,5 +484,52 @@ mod tests {
         assert_eq!(detect(br#"{"Version":"2012-10-17","Statement":[]}"#), None);
         assert_eq!(detect(br#"{"principals":[]}"#), None);
         assert_eq!(detect(b"just: yaml\n"), None);
+    }
+}
+
+/// CloudFormation parameter values from JSON in any of the shapes tools use: an object
+/// of values (`{"Env": "prod", "Domains": ["a", "b"]}`), a template configuration file
+/// (`{"Parameters": {...}}`), or the CLI's list
+/// (`[{"ParameterKey": "Env", "ParameterValue": "prod"}]`).
+pub fn parameters(node: &Node) -> Result<Vec<(String, ParameterValue)>, String> {
+    let value = |n: &Node, k: &str| -> Result<ParameterValue, String> {
+        match &n.value {
+            Value::String(s) | Value::Number(s) => Ok(ParameterValue::String(s.clone())),
+            Value::Bool(b) => Ok(ParameterValue::String(b.to_string())),
+            Value::Array(items) => items
+                .iter()
+                .map(|i| match &i.value {
+                    Value::String(s) | Value::Number(s) => Ok(s.clone()),
+                    _ => Err(format!("parameter `{k}`: list values must be strings")),
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map(ParameterValue::List),
+            other => Err(format!(
+                "parameter `{k}` must be a string or a list of strings, not {}",
+                other.type_name()
+            )),
+        }
+    };
+    match &node.value {
+        Value::Object(members) => {
+            if let (1, Some(p)) = (members.len(), get(node, "Parameters")) {
+                return parameters(p);
+            }
+            members.iter().map(|m| Ok((m.key.clone(), value(&m.value, &m.key)?))).collect()
+        }
+        Value::Array(items) => items
+            .iter()
+            .map(|i| {
+                let k = get_str(i, "ParameterKey")
+                    .ok_or("each entry of a parameter list needs `ParameterKey`")?;
+                let v = get(i, "ParameterValue")
+                    .ok_or_else(|| format!("parameter `{k}` needs `ParameterValue`"))?;
+                Ok((k.to_owned(), value(v, k)?))
+            })
+            .collect(),
+        other => Err(format!(
+            "parameters are an object or a list, not {}",
+            other.type_name()
+        )),
     }
 }

@@ -17,6 +17,9 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+mod imports;
+pub use imports::{import as import_source, SourceRef};
+
 /// A configuration problem, with where it is.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ConfigError {
@@ -87,6 +90,12 @@ pub struct PrincipalConfig {
     /// The context keys every request of this principal carries (principal keys);
     /// requests layer their own keys over it ([`Context::over`]).
     pub base_context: Arc<Context>,
+    /// What its source leaves unresolved (a managed policy given only by ARN, an
+    /// intrinsic that cannot be evaluated offline). When not empty, every request of the
+    /// principal is denied with this as the error.
+    pub missing: Vec<String>,
+    /// Where an imported principal was defined (`plan.json: aws_iam_role.worker`).
+    pub origin: Option<String>,
 }
 
 /// A loaded configuration.
@@ -108,6 +117,8 @@ pub struct Config {
     pub principals: Vec<PrincipalConfig>,
     /// What `serve` registers in its emulator at start, in order (`register`).
     pub registrations: Vec<Registration>,
+    /// The sources read (`sources`), in order.
+    pub sources: Vec<Arc<crate::sources::Imported>>,
 }
 
 /// One registration `serve` makes at start: the body of an SWF `RegisterDomain`,
@@ -201,6 +212,41 @@ impl Config {
             )
         })?;
         r.references(&root)
+    }
+
+    /// The sources the configuration at `path` (text `bytes`) names, with the account,
+    /// region and partition they are read with, without importing them.
+    pub fn source_references(
+        path: &Path,
+        bytes: &[u8],
+    ) -> Result<(crate::sources::Settings, Vec<SourceRef>), ConfigError> {
+        let file = Arc::new(SourceFile::new(
+            path.display().to_string(),
+            String::from_utf8_lossy(bytes).into_owned(),
+        ));
+        let r = Reader {
+            source: &file,
+            file: file.clone(),
+            dir: path.parent().unwrap_or(Path::new(".")).to_path_buf(),
+            base: Pointer::root(),
+        };
+        let root = json::parse(bytes).map_err(|e| {
+            r.err_at(e.offset, &Pointer::root(), format!("not valid JSON: {}", e.kind))
+        })?;
+        let text = |k: &str, d: &str| match crate::sources::get(&root, k).map(|n| &n.value) {
+            Some(Value::String(s)) => s.clone(),
+            _ => d.to_owned(),
+        };
+        let settings = crate::sources::Settings {
+            partition: text("partition", "aws"),
+            account: text("account", "123456789012"),
+            region: text("region", "us-east-1"),
+        };
+        let refs = match crate::sources::get(&root, "sources") {
+            Some(n) => r.source_refs(n, &Pointer::root().key("sources"))?,
+            None => Vec::new(),
+        };
+        Ok((settings, refs))
     }
 
     /// [`Config::policy_references`] of a configuration embedded at `pointer` in
@@ -307,6 +353,9 @@ const CONFIG_FIELDS: &[&str] = &[
     "scps",
     "principals",
     "register",
+    "sources",
+    "managedPolicies",
+    "accessKeys",
 ];
 
 /// The members a principal may have.
@@ -519,6 +568,89 @@ impl Reader<'_> {
                 principals.push(pc);
             }
         }
+        // Imported principals.
+        let settings = crate::sources::Settings {
+            partition: partition.clone(),
+            account: account.clone(),
+            region: region.clone(),
+        };
+        let mut imported = Vec::new();
+        if let Some(m) = get("sources") {
+            let sp = ptr.key("sources");
+            for (i, sr) in self.source_refs(&m.value, &sp)?.iter().enumerate() {
+                let imp = imports::import(sr, &settings).map_err(|e| {
+                    let at = match &m.value.value {
+                        Value::Array(items) => items.get(i).unwrap_or(&m.value),
+                        _ => &m.value,
+                    };
+                    self.err(at, &sp.index(i), e)
+                })?;
+                imported.push(Arc::new(imp));
+            }
+        }
+        let managed_dir = match get("managedPolicies") {
+            Some(m) => Some(self.dir.join(self.string(&m.value, &ptr.key("managedPolicies"))?)),
+            None => None,
+        };
+        if let Some(d) = &managed_dir {
+            if !d.is_dir() {
+                let m = get("managedPolicies").map_or(root, |m| &m.value);
+                return Err(self.err(
+                    m,
+                    &ptr.key("managedPolicies"),
+                    format!("`{}` is not a directory", d.display()),
+                ));
+            }
+        }
+        if !imported.is_empty() {
+            let mut resolver = imports::Resolver::new(&imported, managed_dir);
+            let at = get("sources").map_or(root, |m| &m.value);
+            for pc in imports::principals(&imported, &mut resolver, &scps)
+                .map_err(|e| self.err(at, &ptr.key("sources"), e))?
+            {
+                if let Some(o) = principals
+                    .iter()
+                    .find(|o: &&PrincipalConfig| o.principal.arn == pc.principal.arn)
+                {
+                    return Err(self.err(
+                        at,
+                        &ptr.key("sources"),
+                        format!(
+                            "principal `{}` is defined twice ({} and {})",
+                            pc.principal.arn,
+                            o.origin.as_deref().unwrap_or("`principals`"),
+                            pc.origin.as_deref().unwrap_or("?")
+                        ),
+                    ));
+                }
+                principals.push(pc);
+            }
+        }
+        if let Some(m) = get("accessKeys") {
+            for (arn, key, offset, kp) in self.access_keys(&m.value, &ptr.key("accessKeys"))? {
+                if principals
+                    .iter()
+                    .any(|o| o.access_keys.iter().any(|k| k.access_key_id == key.access_key_id))
+                {
+                    return Err(self.err_at(
+                        offset,
+                        &kp,
+                        format!("access key `{}` belongs to two principals", key.access_key_id),
+                    ));
+                }
+                let Some(p) = principals
+                    .iter_mut()
+                    .find(|p| p.principal.arn == arn || p.principal.caller_arn == arn)
+                else {
+                    return Err(self.err_at(
+                        offset,
+                        &kp.key("principal"),
+                        format!("no configured or imported principal is `{arn}`"),
+                    ));
+                };
+                p.access_keys.push(key);
+            }
+        }
         let mut registrations = Vec::new();
         if let Some(m) = get("register") {
             let p = ptr.key("register");
@@ -565,6 +697,7 @@ impl Reader<'_> {
             account,
             principals,
             registrations,
+            sources: imported,
         })
     }
 
@@ -814,18 +947,34 @@ impl Reader<'_> {
                 });
             }
         }
-        let compiled =
-            CompiledPolicySet::compile(&set).map_err(|e| self.err(node, pointer, e.to_string()))?;
-        let mut base_context = Context::new();
-        principal.fill_context(&mut base_context);
-        Ok(PrincipalConfig {
-            principal,
-            policies: set,
-            compiled: Arc::new(compiled),
-            access_keys,
-            base_context: Arc::new(base_context),
-        })
+        finish(principal, set, access_keys, Vec::new(), None).map_err(|e| self.err(node, pointer, e))
     }
+}
+
+/// A principal with its policies compiled (denying everything when `missing` is not
+/// empty).
+fn finish(
+    principal: Principal,
+    set: PolicySet,
+    access_keys: Vec<AccessKey>,
+    missing: Vec<String>,
+    origin: Option<String>,
+) -> Result<PrincipalConfig, String> {
+    let mut compiled = CompiledPolicySet::compile(&set).map_err(|e| e.to_string())?;
+    if !missing.is_empty() {
+        compiled.incomplete = Some(missing.join("; ").into());
+    }
+    let mut base_context = Context::new();
+    principal.fill_context(&mut base_context);
+    Ok(PrincipalConfig {
+        principal,
+        policies: set,
+        compiled: Arc::new(compiled),
+        access_keys,
+        base_context: Arc::new(base_context),
+        missing,
+        origin,
+    })
 }
 
 #[cfg(test)]

@@ -1,0 +1,302 @@
+//! The configuration's `sources` (Terraform plans, CloudFormation templates,
+//! authorization details), `managedPolicies` and `accessKeys`: imported principals with
+//! their policies resolved, and what could not be resolved named.
+
+use super::{AccessKey, PrincipalConfig, Reader, Res, Secret};
+use crate::compile::{LoadedPolicy, PolicySet};
+use crate::eval::Principal;
+use crate::json::{Node, Value};
+use crate::source::{Pointer, SourceFile};
+use crate::sources::{
+    self, managed_kind, Imported, ParameterValue, PolicyUse, Settings, SourceKind,
+};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// A source a configuration names.
+#[derive(Debug, Clone)]
+pub struct SourceRef {
+    /// Its kind.
+    pub kind: SourceKind,
+    /// Its path (resolved against the configuration's directory).
+    pub path: PathBuf,
+    /// CloudFormation parameter values.
+    pub parameters: Vec<(String, ParameterValue)>,
+}
+
+/// The members a source entry may have.
+const SOURCE_FIELDS: &[&str] = &["terraformPlan", "cloudFormation", "authorizationDetails", "parameters"];
+
+impl Reader<'_> {
+    /// The entries of `sources`.
+    pub(super) fn source_refs(&self, node: &Node, ptr: &Pointer) -> Res<Vec<SourceRef>> {
+        let Value::Array(items) = &node.value else {
+            return Err(self.err(node, ptr, "`sources` must be an array".into()));
+        };
+        let mut out = Vec::new();
+        for (i, it) in items.iter().enumerate() {
+            let ip = ptr.index(i);
+            let members = self.object(it, &ip, SOURCE_FIELDS)?;
+            let kinds: Vec<(SourceKind, &crate::json::Member)> = members
+                .iter()
+                .filter_map(|m| {
+                    let k = match m.key.as_str() {
+                        "terraformPlan" => SourceKind::TerraformPlan,
+                        "cloudFormation" => SourceKind::CloudFormation,
+                        "authorizationDetails" => SourceKind::AuthorizationDetails,
+                        _ => return None,
+                    };
+                    Some((k, m))
+                })
+                .collect();
+            let [(kind, m)] = kinds.as_slice() else {
+                return Err(self.err(
+                    it,
+                    &ip,
+                    "a source names exactly one of `terraformPlan`, `cloudFormation`, `authorizationDetails`".into(),
+                ));
+            };
+            let rel = self.string(&m.value, &ip.key(&m.key))?;
+            let path = self.dir.join(rel);
+            let mut parameters = Vec::new();
+            if let Some(p) = members.iter().find(|m| m.key == "parameters") {
+                let pp = ip.key("parameters");
+                if *kind != SourceKind::CloudFormation {
+                    return Err(self.err(&p.value, &pp, "`parameters` are for `cloudFormation` sources".into()));
+                }
+                parameters = match &p.value.value {
+                    Value::String(file) => {
+                        let full = self.dir.join(file);
+                        let bytes = std::fs::read(&full).map_err(|e| {
+                            self.err(&p.value, &pp, format!("cannot read parameters `{}`: {e}", full.display()))
+                        })?;
+                        let node = crate::json::parse(&bytes).map_err(|e| {
+                            self.err(&p.value, &pp, format!("parameters `{}` are not valid JSON: {e}", full.display()))
+                        })?;
+                        sources::parameters(&node)
+                            .map_err(|e| self.err(&p.value, &pp, format!("{}: {e}", full.display())))?
+                    }
+                    _ => sources::parameters(&p.value).map_err(|e| self.err(&p.value, &pp, e))?,
+                };
+            }
+            out.push(SourceRef {
+                kind: *kind,
+                path,
+                parameters,
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// Reads and imports a source.
+pub fn import(r: &SourceRef, settings: &Settings) -> Result<Imported, String> {
+    let bytes = std::fs::read(&r.path)
+        .map_err(|e| format!("cannot read {} `{}`: {e}", r.kind.as_str(), r.path.display()))?;
+    sources::import(&r.path.display().to_string(), &bytes, r.kind, settings, &r.parameters)
+        .map_err(|e| e.to_string())
+}
+
+/// Loads the policies principals of the sources use: their own, by ARN across every
+/// source, or from the managed policy directory. Each is loaded once.
+pub(super) struct Resolver<'a> {
+    imports: &'a [Arc<Imported>],
+    dir: Option<PathBuf>,
+    by_arn: HashMap<&'a str, (usize, usize)>,
+    cache: HashMap<(usize, usize), Result<LoadedPolicy, String>>,
+    files: HashMap<String, Result<LoadedPolicy, String>>,
+}
+
+impl<'a> Resolver<'a> {
+    pub(super) fn new(imports: &'a [Arc<Imported>], dir: Option<PathBuf>) -> Self {
+        let mut by_arn = HashMap::new();
+        for (s, imp) in imports.iter().enumerate() {
+            for (i, p) in imp.policies.iter().enumerate() {
+                if let Some(a) = &p.arn {
+                    by_arn.entry(a.as_str()).or_insert((s, i));
+                }
+            }
+        }
+        Resolver {
+            imports,
+            dir,
+            by_arn,
+            cache: HashMap::new(),
+            files: HashMap::new(),
+        }
+    }
+
+    /// Policy `idx` of source `src`, loaded.
+    pub(super) fn imported(&mut self, src: usize, idx: usize) -> Result<LoadedPolicy, String> {
+        if let Some(r) = self.cache.get(&(src, idx)) {
+            return r.clone();
+        }
+        let imp = &self.imports[src];
+        let r = match imp.policies.get(idx) {
+            None => Err("internal error: a policy index names no policy".to_owned()),
+            Some(p) => match &p.text {
+                Err(why) => Err(format!("policy {} cannot be resolved: {why}", p.name)),
+                Ok(t) => {
+                    let file = Path::new(imp.file.name()).file_name().map_or_else(
+                        || imp.file.name().to_owned(),
+                        |f| f.to_string_lossy().into_owned(),
+                    );
+                    LoadedPolicy::load_embedded(
+                        &format!("{file}: {}", p.name),
+                        t.text.as_bytes(),
+                        &p.kind,
+                        t.origin.clone(),
+                    )
+                    .map(|mut l| {
+                        l.arn = p.arn.clone();
+                        l
+                    })
+                    .map_err(|e| format!("policy {} is invalid: {e}", p.name))
+                }
+            },
+        };
+        self.cache.insert((src, idx), r.clone());
+        r
+    }
+
+    /// The managed policy `arn`: from a source, else from the managed policy directory.
+    pub(super) fn arn(&mut self, arn: &str) -> Result<LoadedPolicy, String> {
+        if let Some(&(s, i)) = self.by_arn.get(arn) {
+            return self.imported(s, i);
+        }
+        if let Some(r) = self.files.get(arn) {
+            return r.clone();
+        }
+        let r = self.from_dir(arn);
+        self.files.insert(arn.to_owned(), r.clone());
+        r
+    }
+
+    fn from_dir(&self, arn: &str) -> Result<LoadedPolicy, String> {
+        let owner = if sources::is_aws_managed(arn) { "AWS managed policy" } else { "managed policy" };
+        let Some(dir) = &self.dir else {
+            return Err(format!(
+                "{owner} {arn} is not in any source (give `managedPolicies`, a directory of policy documents named NAME.json)"
+            ));
+        };
+        let rest = arn.split_once(":policy/").map_or(arn, |(_, r)| r);
+        let name = rest.rsplit('/').next().unwrap_or(rest);
+        let candidates = [dir.join(format!("{rest}.json")), dir.join(format!("{name}.json"))];
+        let Some((path, bytes)) = candidates
+            .iter()
+            .find_map(|p| std::fs::read(p).ok().map(|b| (p.clone(), b)))
+        else {
+            return Err(format!(
+                "{owner} {arn} is not in any source nor in `{}` (looked for {name}.json)",
+                dir.display()
+            ));
+        };
+        let shown = path.display().to_string();
+        let root = crate::json::parse(&bytes).map_err(|e| format!("{shown}: not valid JSON: {e}"))?;
+        // `aws iam get-policy-version` output, or the document itself.
+        let doc = sources::get(&root, "PolicyVersion").and_then(|v| sources::get(v, "Document"));
+        let kind = managed_kind(arn);
+        let mut p = match doc {
+            Some(d) => {
+                let file = Arc::new(SourceFile::new(shown.clone(), String::from_utf8_lossy(&bytes).into_owned()));
+                let ptr = Pointer::root().key("PolicyVersion").key("Document");
+                let t = sources::document_text(&file, d, &ptr)?;
+                LoadedPolicy::load_embedded(&shown, t.text.as_bytes(), &kind, t.origin)
+            }
+            None => LoadedPolicy::load(&shown, &bytes, &kind),
+        }
+        .map_err(|e| format!("{owner} {arn}: {e}"))?;
+        p.arn = Some(arn.to_owned());
+        Ok(p)
+    }
+
+    fn use_policy(&mut self, src: usize, u: &PolicyUse) -> Result<LoadedPolicy, String> {
+        match u {
+            PolicyUse::Imported(i) => self.imported(src, *i),
+            PolicyUse::Arn(a) => self.arn(a),
+        }
+    }
+}
+
+/// The principals of every source, with their policies loaded (SCP levels `scps`
+/// added); a principal whose policies are not all known is kept with what is missing,
+/// and denies every request.
+pub(super) fn principals(
+    imports: &[Arc<Imported>],
+    resolver: &mut Resolver<'_>,
+    scps: &[Vec<LoadedPolicy>],
+) -> Result<Vec<PrincipalConfig>, String> {
+    let mut out = Vec::new();
+    for (s, imp) in imports.iter().enumerate() {
+        let file = imp.file.name();
+        for ip in &imp.principals {
+            let mut principal = Principal::from_arn(&ip.arn, "swf-iam", None)
+                .map_err(|e| format!("{file}: {} defines principal {}: {e}", ip.defined_by, ip.arn))?;
+            principal.tags.extend(ip.tags.iter().cloned());
+            let mut missing = ip.missing.clone();
+            let mut set = PolicySet {
+                scps: scps.to_vec(),
+                ..PolicySet::default()
+            };
+            let mut uses: Vec<&PolicyUse> = Vec::with_capacity(ip.identity.len());
+            for u in &ip.identity {
+                // The same policy reached twice (attached and through a group) is one policy.
+                if !uses.contains(&u) {
+                    uses.push(u);
+                }
+            }
+            for u in uses {
+                match resolver.use_policy(s, u) {
+                    Ok(p) => set.identity.push(p),
+                    Err(e) => missing.push(e),
+                }
+            }
+            if let Some(b) = &ip.boundary {
+                match resolver.use_policy(s, b) {
+                    Ok(p) => set.boundary = Some(p),
+                    Err(e) => missing.push(format!("permissions boundary: {e}")),
+                }
+            }
+            missing.dedup();
+            let origin = format!("{file}: {}", ip.defined_by);
+            out.push(super::finish(principal, set, Vec::new(), missing, Some(origin))?);
+        }
+    }
+    Ok(out)
+}
+
+/// The top-level `accessKeys`: `[{"principal": ARN, "accessKeyId", "secretAccessKey"}]`.
+impl Reader<'_> {
+    pub(super) fn access_keys(&self, node: &Node, ptr: &Pointer) -> Res<Vec<(String, AccessKey, usize, Pointer)>> {
+        let Value::Array(items) = &node.value else {
+            return Err(self.err(node, ptr, "`accessKeys` must be an array".into()));
+        };
+        let mut out = Vec::new();
+        for (i, it) in items.iter().enumerate() {
+            let ip = ptr.index(i);
+            let km = self.object(it, &ip, &["principal", "accessKeyId", "secretAccessKey"])?;
+            let field = |k: &str| -> Res<String> {
+                let m = km
+                    .iter()
+                    .find(|m| m.key == k)
+                    .ok_or_else(|| self.err(it, &ip, format!("an access key needs `{k}`")))?;
+                let s = self.string(&m.value, &ip.key(k))?;
+                if s.is_empty() {
+                    return Err(self.err(&m.value, &ip.key(k), format!("`{k}` must not be empty")));
+                }
+                Ok(s.to_owned())
+            };
+            out.push((
+                field("principal")?,
+                AccessKey {
+                    access_key_id: field("accessKeyId")?,
+                    secret_access_key: Secret::new(field("secretAccessKey")?),
+                },
+                it.span.start,
+                ip,
+            ));
+        }
+        Ok(out)
+    }
+}
