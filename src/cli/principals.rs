@@ -44,7 +44,11 @@ pub fn run(args: &Args) -> u8 {
             return EXIT_USAGE;
         }
     };
-    let unresolved = config.principals.iter().filter(|p| !p.missing.is_empty()).count();
+    let unresolved = config
+        .principals
+        .iter()
+        .filter(|p| !p.missing.is_empty())
+        .count();
     let mut out = Out::new();
     match args.format {
         OutputFormat::Json => {
@@ -81,17 +85,30 @@ pub fn run(args: &Args) -> u8 {
                     let _ = writeln!(s, "  caller:   {}", p.principal.caller_arn);
                 }
                 if !p.principal.tags.is_empty() {
-                    let tags: Vec<String> = p.principal.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                    let tags: Vec<String> = p
+                        .principal
+                        .tags
+                        .iter()
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .collect();
                     let _ = writeln!(s, "  tags:     {}", tags.join(", "));
                 }
                 for (i, pol) in policies(p).iter().enumerate() {
-                    let _ = writeln!(s, "  {} {pol}", if i == 0 { "policies:" } else { "         " });
+                    let _ = writeln!(
+                        s,
+                        "  {} {pol}",
+                        if i == 0 { "policies:" } else { "         " }
+                    );
                 }
                 if let Some(b) = &p.policies.boundary {
                     let _ = writeln!(s, "  boundary: {}", b.arn.as_deref().unwrap_or(&b.name));
                 }
                 if !p.access_keys.is_empty() {
-                    let keys: Vec<&str> = p.access_keys.iter().map(|k| k.access_key_id.as_str()).collect();
+                    let keys: Vec<&str> = p
+                        .access_keys
+                        .iter()
+                        .map(|k| k.access_key_id.as_str())
+                        .collect();
                     let _ = writeln!(s, "  keys:     {}", keys.join(", "));
                 }
                 if !p.missing.is_empty() {
@@ -108,7 +125,11 @@ pub fn run(args: &Args) -> u8 {
                         "service control policy {} ({}), attached to {}",
                         scp.name,
                         src.file.name(),
-                        if scp.targets.is_empty() { "nothing".to_owned() } else { scp.targets.join(", ") }
+                        if scp.targets.is_empty() {
+                            "nothing".to_owned()
+                        } else {
+                            scp.targets.join(", ")
+                        }
                     );
                 }
             }
@@ -116,7 +137,11 @@ pub fn run(args: &Args) -> u8 {
                 s,
                 "{} principal{}, {} with unresolved policies",
                 config.principals.len(),
-                if config.principals.len() == 1 { "" } else { "s" },
+                if config.principals.len() == 1 {
+                    ""
+                } else {
+                    "s"
+                },
                 unresolved
             );
             out.write(&s);

@@ -184,7 +184,10 @@ fn validate_source(imported: &crate::sources::Imported) -> Vec<ValidationReport>
                 findings: vec![Finding::new(
                     Severity::Warning,
                     "unresolved-policy",
-                    format!("{} cannot be resolved offline, so it is not validated: {why}", p.name),
+                    format!(
+                        "{} cannot be resolved offline, so it is not validated: {why}",
+                        p.name
+                    ),
                     Some(crate::source::Span::new(p.offset, p.offset + 1)),
                     p.pointer.clone(),
                 )],
@@ -194,7 +197,8 @@ fn validate_source(imported: &crate::sources::Imported) -> Vec<ValidationReport>
 }
 
 fn read_parameters(path: &Path) -> Result<Vec<(String, crate::sources::ParameterValue)>, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+    let bytes =
+        std::fs::read(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
     let node = crate::json::parse(&bytes)
         .map_err(|e| format!("`{}` is not valid JSON: {e}", path.display()))?;
     crate::sources::parameters(&node).map_err(|e| format!("{}: {e}", path.display()))

@@ -26,7 +26,12 @@ pub struct SourceRef {
 }
 
 /// The members a source entry may have.
-const SOURCE_FIELDS: &[&str] = &["terraformPlan", "cloudFormation", "authorizationDetails", "parameters"];
+const SOURCE_FIELDS: &[&str] = &[
+    "terraformPlan",
+    "cloudFormation",
+    "authorizationDetails",
+    "parameters",
+];
 
 impl Reader<'_> {
     /// The entries of `sources`.
@@ -63,19 +68,32 @@ impl Reader<'_> {
             if let Some(p) = members.iter().find(|m| m.key == "parameters") {
                 let pp = ip.key("parameters");
                 if *kind != SourceKind::CloudFormation {
-                    return Err(self.err(&p.value, &pp, "`parameters` are for `cloudFormation` sources".into()));
+                    return Err(self.err(
+                        &p.value,
+                        &pp,
+                        "`parameters` are for `cloudFormation` sources".into(),
+                    ));
                 }
                 parameters = match &p.value.value {
                     Value::String(file) => {
                         let full = self.dir.join(file);
                         let bytes = std::fs::read(&full).map_err(|e| {
-                            self.err(&p.value, &pp, format!("cannot read parameters `{}`: {e}", full.display()))
+                            self.err(
+                                &p.value,
+                                &pp,
+                                format!("cannot read parameters `{}`: {e}", full.display()),
+                            )
                         })?;
                         let node = crate::json::parse(&bytes).map_err(|e| {
-                            self.err(&p.value, &pp, format!("parameters `{}` are not valid JSON: {e}", full.display()))
+                            self.err(
+                                &p.value,
+                                &pp,
+                                format!("parameters `{}` are not valid JSON: {e}", full.display()),
+                            )
                         })?;
-                        sources::parameters(&node)
-                            .map_err(|e| self.err(&p.value, &pp, format!("{}: {e}", full.display())))?
+                        sources::parameters(&node).map_err(|e| {
+                            self.err(&p.value, &pp, format!("{}: {e}", full.display()))
+                        })?
                     }
                     _ => sources::parameters(&p.value).map_err(|e| self.err(&p.value, &pp, e))?,
                 };
@@ -92,10 +110,21 @@ impl Reader<'_> {
 
 /// Reads and imports a source.
 pub fn import(r: &SourceRef, settings: &Settings) -> Result<Imported, String> {
-    let bytes = std::fs::read(&r.path)
-        .map_err(|e| format!("cannot read {} `{}`: {e}", r.kind.as_str(), r.path.display()))?;
-    sources::import(&r.path.display().to_string(), &bytes, r.kind, settings, &r.parameters)
-        .map_err(|e| e.to_string())
+    let bytes = std::fs::read(&r.path).map_err(|e| {
+        format!(
+            "cannot read {} `{}`: {e}",
+            r.kind.as_str(),
+            r.path.display()
+        )
+    })?;
+    sources::import(
+        &r.path.display().to_string(),
+        &bytes,
+        r.kind,
+        settings,
+        &r.parameters,
+    )
+    .map_err(|e| e.to_string())
 }
 
 /// Loads the policies principals of the sources use: their own, by ARN across every
@@ -174,7 +203,11 @@ impl<'a> Resolver<'a> {
     }
 
     fn from_dir(&self, arn: &str) -> Result<LoadedPolicy, String> {
-        let owner = if sources::is_aws_managed(arn) { "AWS managed policy" } else { "managed policy" };
+        let owner = if sources::is_aws_managed(arn) {
+            "AWS managed policy"
+        } else {
+            "managed policy"
+        };
         let Some(dir) = &self.dir else {
             return Err(format!(
                 "{owner} {arn} is not in any source (give `managedPolicies`, a directory of policy documents named NAME.json)"
@@ -182,7 +215,10 @@ impl<'a> Resolver<'a> {
         };
         let rest = arn.split_once(":policy/").map_or(arn, |(_, r)| r);
         let name = rest.rsplit('/').next().unwrap_or(rest);
-        let candidates = [dir.join(format!("{rest}.json")), dir.join(format!("{name}.json"))];
+        let candidates = [
+            dir.join(format!("{rest}.json")),
+            dir.join(format!("{name}.json")),
+        ];
         let Some((path, bytes)) = candidates
             .iter()
             .find_map(|p| std::fs::read(p).ok().map(|b| (p.clone(), b)))
@@ -193,13 +229,17 @@ impl<'a> Resolver<'a> {
             ));
         };
         let shown = path.display().to_string();
-        let root = crate::json::parse(&bytes).map_err(|e| format!("{shown}: not valid JSON: {e}"))?;
+        let root =
+            crate::json::parse(&bytes).map_err(|e| format!("{shown}: not valid JSON: {e}"))?;
         // `aws iam get-policy-version` output, or the document itself.
         let doc = sources::get(&root, "PolicyVersion").and_then(|v| sources::get(v, "Document"));
         let kind = managed_kind(arn);
         let mut p = match doc {
             Some(d) => {
-                let file = Arc::new(SourceFile::new(shown.clone(), String::from_utf8_lossy(&bytes).into_owned()));
+                let file = Arc::new(SourceFile::new(
+                    shown.clone(),
+                    String::from_utf8_lossy(&bytes).into_owned(),
+                ));
                 let ptr = Pointer::root().key("PolicyVersion").key("Document");
                 let t = sources::document_text(&file, d, &ptr)?;
                 LoadedPolicy::load_embedded(&shown, t.text.as_bytes(), &kind, t.origin)
@@ -231,8 +271,12 @@ pub(super) fn principals(
     for (s, imp) in imports.iter().enumerate() {
         let file = imp.file.name();
         for ip in &imp.principals {
-            let mut principal = Principal::from_arn(&ip.arn, "swf-iam", None)
-                .map_err(|e| format!("{file}: {} defines principal {}: {e}", ip.defined_by, ip.arn))?;
+            let mut principal = Principal::from_arn(&ip.arn, "swf-iam", None).map_err(|e| {
+                format!(
+                    "{file}: {} defines principal {}: {e}",
+                    ip.defined_by, ip.arn
+                )
+            })?;
             principal.tags.extend(ip.tags.iter().cloned());
             let mut missing = ip.missing.clone();
             let mut set = PolicySet {
@@ -260,7 +304,13 @@ pub(super) fn principals(
             }
             missing.dedup();
             let origin = format!("{file}: {}", ip.defined_by);
-            out.push(super::finish(principal, set, Vec::new(), missing, Some(origin))?);
+            out.push(super::finish(
+                principal,
+                set,
+                Vec::new(),
+                missing,
+                Some(origin),
+            )?);
         }
     }
     Ok(out)
@@ -268,7 +318,11 @@ pub(super) fn principals(
 
 /// The top-level `accessKeys`: `[{"principal": ARN, "accessKeyId", "secretAccessKey"}]`.
 impl Reader<'_> {
-    pub(super) fn access_keys(&self, node: &Node, ptr: &Pointer) -> Res<Vec<(String, AccessKey, usize, Pointer)>> {
+    pub(super) fn access_keys(
+        &self,
+        node: &Node,
+        ptr: &Pointer,
+    ) -> Res<Vec<(String, AccessKey, usize, Pointer)>> {
         let Value::Array(items) = &node.value else {
             return Err(self.err(node, ptr, "`accessKeys` must be an array".into()));
         };

@@ -231,7 +231,11 @@ impl Config {
             base: Pointer::root(),
         };
         let root = json::parse(bytes).map_err(|e| {
-            r.err_at(e.offset, &Pointer::root(), format!("not valid JSON: {}", e.kind))
+            r.err_at(
+                e.offset,
+                &Pointer::root(),
+                format!("not valid JSON: {}", e.kind),
+            )
         })?;
         let text = |k: &str, d: &str| match crate::sources::get(&root, k).map(|n| &n.value) {
             Some(Value::String(s)) => s.clone(),
@@ -589,7 +593,10 @@ impl Reader<'_> {
             }
         }
         let managed_dir = match get("managedPolicies") {
-            Some(m) => Some(self.dir.join(self.string(&m.value, &ptr.key("managedPolicies"))?)),
+            Some(m) => Some(
+                self.dir
+                    .join(self.string(&m.value, &ptr.key("managedPolicies"))?),
+            ),
             None => None,
         };
         if let Some(d) = &managed_dir {
@@ -628,14 +635,18 @@ impl Reader<'_> {
         }
         if let Some(m) = get("accessKeys") {
             for (arn, key, offset, kp) in self.access_keys(&m.value, &ptr.key("accessKeys"))? {
-                if principals
-                    .iter()
-                    .any(|o| o.access_keys.iter().any(|k| k.access_key_id == key.access_key_id))
-                {
+                if principals.iter().any(|o| {
+                    o.access_keys
+                        .iter()
+                        .any(|k| k.access_key_id == key.access_key_id)
+                }) {
                     return Err(self.err_at(
                         offset,
                         &kp,
-                        format!("access key `{}` belongs to two principals", key.access_key_id),
+                        format!(
+                            "access key `{}` belongs to two principals",
+                            key.access_key_id
+                        ),
                     ));
                 }
                 let Some(p) = principals
@@ -947,7 +958,8 @@ impl Reader<'_> {
                 });
             }
         }
-        finish(principal, set, access_keys, Vec::new(), None).map_err(|e| self.err(node, pointer, e))
+        finish(principal, set, access_keys, Vec::new(), None)
+            .map_err(|e| self.err(node, pointer, e))
     }
 }
 

@@ -359,7 +359,10 @@ fn fast(set: &CompiledPolicySet, bucket: &crate::compile::Bucket, req: &Request<
 /// Decides `req` and explains the decision.
 pub fn evaluate(set: &CompiledPolicySet, req: &Request<'_>) -> Decision {
     if let Some(why) = &set.incomplete {
-        return internal_error(req, format!("not every policy of the principal is known: {why}"));
+        return internal_error(
+            req,
+            format!("not every policy of the principal is known: {why}"),
+        );
     }
     let mut rec = Full::default();
     let out = core(set, req, &mut rec);

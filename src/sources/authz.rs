@@ -4,8 +4,8 @@
 //! objects (as the CLI prints them) or URL-encoded strings (as the raw API returns them).
 
 use super::{
-    get, get_items, get_str, managed_kind, Imported,
-    ImportedPolicy, ImportedPrincipal, PolicyText, PolicyUse, SourceError, SourceKind,
+    get, get_items, get_str, managed_kind, Imported, ImportedPolicy, ImportedPrincipal, PolicyText,
+    PolicyUse, SourceError, SourceKind,
 };
 use crate::json::{Node, Value};
 use crate::source::{Pointer, SourceFile};

@@ -340,7 +340,11 @@ pub fn percent_decode(text: &str) -> Option<(String, TextMap)> {
 
 /// A policy document given as a JSON object (its text rendered), a JSON string, or a
 /// URL-encoded string (as IAM's API returns documents), with its way back to `file`.
-pub fn document_text(file: &Arc<SourceFile>, doc: &Node, pointer: &Pointer) -> Result<PolicyText, String> {
+pub fn document_text(
+    file: &Arc<SourceFile>,
+    doc: &Node,
+    pointer: &Pointer,
+) -> Result<PolicyText, String> {
     match &doc.value {
         Value::Object(_) => {
             let (text, map) = render::render(doc);
@@ -354,9 +358,8 @@ pub fn document_text(file: &Arc<SourceFile>, doc: &Node, pointer: &Pointer) -> R
             })
         }
         Value::String(_) => {
-            let (decoded, outer) = decode_json_string(&file, doc).ok_or_else(|| {
-                format!("the policy document at {pointer} is not a valid string")
-            })?;
+            let (decoded, outer) = decode_json_string(&file, doc)
+                .ok_or_else(|| format!("the policy document at {pointer} is not a valid string"))?;
             let (text, map) = if decoded.trim_start().starts_with('{') {
                 (decoded, outer)
             } else {
@@ -380,7 +383,6 @@ pub fn document_text(file: &Arc<SourceFile>, doc: &Node, pointer: &Pointer) -> R
         )),
     }
 }
-
 
 /// The member `key` of an object node.
 pub(crate) fn get<'n>(node: &'n Node, key: &str) -> Option<&'n Node> {
@@ -515,7 +517,10 @@ pub fn parameters(node: &Node) -> Result<Vec<(String, ParameterValue)>, String> 
             if let (1, Some(p)) = (members.len(), get(node, "Parameters")) {
                 return parameters(p);
             }
-            members.iter().map(|m| Ok((m.key.clone(), value(&m.value, &m.key)?))).collect()
+            members
+                .iter()
+                .map(|m| Ok((m.key.clone(), value(&m.value, &m.key)?)))
+                .collect()
         }
         Value::Array(items) => items
             .iter()

@@ -32,4 +32,5 @@ mod hostile;
 mod parse_props;
 mod proxy_moto;
 mod simpleflow;
+mod sources;
 mod validate_cases;
