@@ -197,12 +197,12 @@ impl<'a> Resolver<'a> {
         if let Some(r) = self.files.get(arn) {
             return r.clone();
         }
-        let r = self.from_dir(arn);
+        let r = self.read_managed(arn);
         self.files.insert(arn.to_owned(), r.clone());
         r
     }
 
-    fn from_dir(&self, arn: &str) -> Result<LoadedPolicy, String> {
+    fn read_managed(&self, arn: &str) -> Result<LoadedPolicy, String> {
         let owner = if sources::is_aws_managed(arn) {
             "AWS managed policy"
         } else {

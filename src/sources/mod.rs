@@ -358,7 +358,7 @@ pub fn document_text(
             })
         }
         Value::String(_) => {
-            let (decoded, outer) = decode_json_string(&file, doc)
+            let (decoded, outer) = decode_json_string(file, doc)
                 .ok_or_else(|| format!("the policy document at {pointer} is not a valid string"))?;
             let (text, map) = if decoded.trim_start().starts_with('{') {
                 (decoded, outer)
@@ -431,6 +431,56 @@ pub fn managed_kind(arn: &str) -> PolicyKind {
     }
 }
 
+/// CloudFormation parameter values from JSON in any of the shapes tools use: an object
+/// of values (`{"Env": "prod", "Domains": ["a", "b"]}`), a template configuration file
+/// (`{"Parameters": {...}}`), or the CLI's list
+/// (`[{"ParameterKey": "Env", "ParameterValue": "prod"}]`).
+pub fn parameters(node: &Node) -> Result<Vec<(String, ParameterValue)>, String> {
+    let value = |n: &Node, k: &str| -> Result<ParameterValue, String> {
+        match &n.value {
+            Value::String(s) | Value::Number(s) => Ok(ParameterValue::String(s.clone())),
+            Value::Bool(b) => Ok(ParameterValue::String(b.to_string())),
+            Value::Array(items) => items
+                .iter()
+                .map(|i| match &i.value {
+                    Value::String(s) | Value::Number(s) => Ok(s.clone()),
+                    _ => Err(format!("parameter `{k}`: list values must be strings")),
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map(ParameterValue::List),
+            other => Err(format!(
+                "parameter `{k}` must be a string or a list of strings, not {}",
+                other.type_name()
+            )),
+        }
+    };
+    match &node.value {
+        Value::Object(members) => {
+            if let (1, Some(p)) = (members.len(), get(node, "Parameters")) {
+                return parameters(p);
+            }
+            members
+                .iter()
+                .map(|m| Ok((m.key.clone(), value(&m.value, &m.key)?)))
+                .collect()
+        }
+        Value::Array(items) => items
+            .iter()
+            .map(|i| {
+                let k = get_str(i, "ParameterKey")
+                    .ok_or("each entry of a parameter list needs `ParameterKey`")?;
+                let v = get(i, "ParameterValue")
+                    .ok_or_else(|| format!("parameter `{k}` needs `ParameterValue`"))?;
+                Ok((k.to_owned(), value(v, k)?))
+            })
+            .collect(),
+        other => Err(format!(
+            "parameters are an object or a list, not {}",
+            other.type_name()
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -487,54 +537,25 @@ mod tests {
         assert_eq!(detect(br#"{"principals":[]}"#), None);
         assert_eq!(detect(b"just: yaml\n"), None);
     }
-}
 
-/// CloudFormation parameter values from JSON in any of the shapes tools use: an object
-/// of values (`{"Env": "prod", "Domains": ["a", "b"]}`), a template configuration file
-/// (`{"Parameters": {...}}`), or the CLI's list
-/// (`[{"ParameterKey": "Env", "ParameterValue": "prod"}]`).
-pub fn parameters(node: &Node) -> Result<Vec<(String, ParameterValue)>, String> {
-    let value = |n: &Node, k: &str| -> Result<ParameterValue, String> {
-        match &n.value {
-            Value::String(s) | Value::Number(s) => Ok(ParameterValue::String(s.clone())),
-            Value::Bool(b) => Ok(ParameterValue::String(b.to_string())),
-            Value::Array(items) => items
-                .iter()
-                .map(|i| match &i.value {
-                    Value::String(s) | Value::Number(s) => Ok(s.clone()),
-                    _ => Err(format!("parameter `{k}`: list values must be strings")),
-                })
-                .collect::<Result<Vec<_>, _>>()
-                .map(ParameterValue::List),
-            other => Err(format!(
-                "parameter `{k}` must be a string or a list of strings, not {}",
-                other.type_name()
-            )),
+    #[test]
+    fn parameter_files_in_every_shape() {
+        let want = vec![
+            ("Env".to_owned(), ParameterValue::String("prod".into())),
+            (
+                "Ds".to_owned(),
+                ParameterValue::List(vec!["a".into(), "b".into()]),
+            ),
+        ];
+        for text in [
+            r#"{"Env": "prod", "Ds": ["a", "b"]}"#,
+            r#"{"Parameters": {"Env": "prod", "Ds": ["a", "b"]}}"#,
+            r#"[{"ParameterKey": "Env", "ParameterValue": "prod"}, {"ParameterKey": "Ds", "ParameterValue": ["a", "b"]}]"#,
+        ] {
+            let node = crate::json::parse(text.as_bytes()).unwrap();
+            assert_eq!(parameters(&node).unwrap(), want, "{text}");
         }
-    };
-    match &node.value {
-        Value::Object(members) => {
-            if let (1, Some(p)) = (members.len(), get(node, "Parameters")) {
-                return parameters(p);
-            }
-            members
-                .iter()
-                .map(|m| Ok((m.key.clone(), value(&m.value, &m.key)?)))
-                .collect()
-        }
-        Value::Array(items) => items
-            .iter()
-            .map(|i| {
-                let k = get_str(i, "ParameterKey")
-                    .ok_or("each entry of a parameter list needs `ParameterKey`")?;
-                let v = get(i, "ParameterValue")
-                    .ok_or_else(|| format!("parameter `{k}` needs `ParameterValue`"))?;
-                Ok((k.to_owned(), value(v, k)?))
-            })
-            .collect(),
-        other => Err(format!(
-            "parameters are an object or a list, not {}",
-            other.type_name()
-        )),
+        let node = crate::json::parse(br#"{"Env": {"x": 1}}"#).unwrap();
+        assert!(parameters(&node).unwrap_err().contains("parameter `Env`"));
     }
 }

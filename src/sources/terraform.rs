@@ -80,10 +80,10 @@ pub fn import(
             &mut prior,
         );
         for r in prior {
-            if r.address.starts_with("data.") || r.address.contains(".data.") {
-                if !resources.iter().any(|x| x.address == r.address) {
-                    resources.push(r);
-                }
+            if (r.address.starts_with("data.") || r.address.contains(".data."))
+                && !resources.iter().any(|x| x.address == r.address)
+            {
+                resources.push(r);
             }
         }
     }
