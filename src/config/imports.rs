@@ -330,17 +330,7 @@ impl Reader<'_> {
         for (i, it) in items.iter().enumerate() {
             let ip = ptr.index(i);
             let km = self.object(it, &ip, &["principal", "accessKeyId", "secretAccessKey"])?;
-            let field = |k: &str| -> Res<String> {
-                let m = km
-                    .iter()
-                    .find(|m| m.key == k)
-                    .ok_or_else(|| self.err(it, &ip, format!("an access key needs `{k}`")))?;
-                let s = self.string(&m.value, &ip.key(k))?;
-                if s.is_empty() {
-                    return Err(self.err(&m.value, &ip.key(k), format!("`{k}` must not be empty")));
-                }
-                Ok(s.to_owned())
-            };
+            let field = |k: &str| self.required_text(km, it, &ip, k);
             out.push((
                 field("principal")?,
                 AccessKey {

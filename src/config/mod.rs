@@ -204,13 +204,7 @@ impl Config {
             dir: path.parent().unwrap_or(Path::new(".")).to_path_buf(),
             base: Pointer::root(),
         };
-        let root = json::parse(bytes).map_err(|e| {
-            r.err_at(
-                e.offset,
-                &Pointer::root(),
-                format!("not valid JSON: {}", e.kind),
-            )
-        })?;
+        let root = r.parse_root(bytes)?;
         r.references(&root)
     }
 
@@ -230,13 +224,7 @@ impl Config {
             dir: path.parent().unwrap_or(Path::new(".")).to_path_buf(),
             base: Pointer::root(),
         };
-        let root = json::parse(bytes).map_err(|e| {
-            r.err_at(
-                e.offset,
-                &Pointer::root(),
-                format!("not valid JSON: {}", e.kind),
-            )
-        })?;
+        let root = r.parse_root(bytes)?;
         let text = |k: &str, d: &str| match crate::sources::get(&root, k).map(|n| &n.value) {
             Some(Value::String(s)) => s.clone(),
             _ => d.to_owned(),
@@ -388,6 +376,40 @@ impl Reader<'_> {
             prefix: Some(pointer.clone()),
         };
         (text.as_bytes().to_vec(), Arc::new(origin))
+    }
+
+    /// `bytes` parsed as the configuration's JSON.
+    fn parse_root(&self, bytes: &[u8]) -> Res<Node> {
+        json::parse(bytes).map_err(|e| {
+            self.err_at(
+                e.offset,
+                &Pointer::root(),
+                format!("not valid JSON: {}", e.kind),
+            )
+        })
+    }
+
+    /// The non-empty string member `key` of `members` (of object `node` at `ptr`).
+    fn required_text(
+        &self,
+        members: &[Member],
+        node: &Node,
+        ptr: &Pointer,
+        key: &str,
+    ) -> Res<String> {
+        let m = members
+            .iter()
+            .find(|m| m.key == key)
+            .ok_or_else(|| self.err(node, ptr, format!("an access key needs `{key}`")))?;
+        let s = self.string(&m.value, &ptr.key(key))?;
+        if s.is_empty() {
+            return Err(self.err(
+                &m.value,
+                &ptr.key(key),
+                format!("`{key}` must not be empty"),
+            ));
+        }
+        Ok(s.to_owned())
     }
 
     fn err_at(&self, offset: usize, pointer: &Pointer, message: String) -> ConfigError {
@@ -937,21 +959,7 @@ impl Reader<'_> {
             for (i, it) in items.iter().enumerate() {
                 let ip = kp.index(i);
                 let km = self.object(it, &ip, &["accessKeyId", "secretAccessKey"])?;
-                let field = |k: &str| -> Res<String> {
-                    let m = km
-                        .iter()
-                        .find(|m| m.key == k)
-                        .ok_or_else(|| self.err(it, &ip, format!("an access key needs `{k}`")))?;
-                    let s = self.string(&m.value, &ip.key(k))?;
-                    if s.is_empty() {
-                        return Err(self.err(
-                            &m.value,
-                            &ip.key(k),
-                            format!("`{k}` must not be empty"),
-                        ));
-                    }
-                    Ok(s.to_owned())
-                };
+                let field = |k: &str| self.required_text(km, it, &ip, k);
                 access_keys.push(AccessKey {
                     access_key_id: field("accessKeyId")?,
                     secret_access_key: Secret::new(field("secretAccessKey")?),
