@@ -736,3 +736,96 @@ fn every_fixture_validates_and_an_unresolved_principal_denies_with_the_missing_p
         DecisionKind::Allowed
     );
 }
+
+#[tokio::test]
+async fn the_gate_authorizes_imported_principals_by_their_access_keys_and_denies_unresolved_ones() {
+    use std::sync::Arc;
+    use swf_iam::emulator::{Clock, Emulator, ManualClock};
+    use swf_iam::gate::GateLayer;
+    use tower::Layer;
+    let dir = tmp("gate");
+    std::fs::copy(
+        fixtures().join("cloudformation/lambda-poller.yaml"),
+        dir.join("poller.yaml"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("workers.yaml"),
+        "Resources:\n  Worker:\n    Type: AWS::IAM::Role\n    Properties:\n      RoleName: worker\n      Policies:\n        - PolicyName: orders\n          PolicyDocument:\n            Version: 2012-10-17\n            Statement:\n              - Effect: Allow\n                Action: swf:RegisterDomain\n                Resource: '*'\n              - Effect: Allow\n                Action: swf:DescribeDomain\n                Resource: !Sub arn:${AWS::Partition}:swf:${AWS::Region}:${AWS::AccountId}:/domain/orders\n",
+    )
+    .unwrap();
+    let config = load(
+        &dir,
+        json!({"account": "123456789012", "region": "us-east-1",
+               "sources": [{"cloudFormation": "workers.yaml"}, {"cloudFormation": "poller.yaml"}],
+               "accessKeys": [
+                 {"principal": "arn:aws:iam::123456789012:role/worker", "accessKeyId": "AKIAWORKER", "secretAccessKey": "w"},
+                 {"principal": "arn:aws:iam::123456789012:role/PollerEventRuleIamRole", "accessKeyId": "AKIAPOLLER", "secretAccessKey": "p"}]}),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let clock = Arc::new(ManualClock::new(1_795_600_800.0));
+    let emu = Emulator::new(
+        "aws",
+        "us-east-1",
+        "123456789012",
+        clock as Arc<dyn Clock>,
+        std::time::Duration::from_secs(1),
+    );
+    let svc = GateLayer::new(config, emu.clone()).layer(emu.service());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(swf_iam::server::serve(
+        listener,
+        svc,
+        async {
+            let _ = rx.await;
+        },
+        std::time::Duration::from_secs(1),
+    ));
+    let client = |k: &str, s: &str| {
+        let creds = aws_credential_types::Credentials::new(k, s, None, None, "t");
+        aws_sdk_swf::Client::from_conf(
+            aws_sdk_swf::Config::builder()
+                .behavior_version(aws_sdk_swf::config::BehaviorVersion::latest())
+                .region(aws_sdk_swf::config::Region::new("us-east-1"))
+                .credentials_provider(creds)
+                .endpoint_url(format!("http://{addr}"))
+                .build(),
+        )
+    };
+    let worker = client("AKIAWORKER", "w");
+    let register = |c: &aws_sdk_swf::Client, name: &str| {
+        c.register_domain()
+            .name(name)
+            .workflow_execution_retention_period_in_days("1")
+            .send()
+    };
+    register(&worker, "orders").await.unwrap();
+    worker
+        .describe_domain()
+        .name("orders")
+        .send()
+        .await
+        .unwrap();
+    let e = worker
+        .describe_domain()
+        .name("billing")
+        .send()
+        .await
+        .unwrap_err();
+    let e = e.into_service_error();
+    assert!(e.is_operation_not_permitted_fault(), "{e:?}");
+    let poller = client("AKIAPOLLER", "p");
+    let e = register(&poller, "orders")
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(e.is_operation_not_permitted_fault(), "{e:?}");
+    let msg = e.meta().message().unwrap_or_default().to_owned();
+    assert!(
+        msg.contains("not every policy of the principal is known")
+            && msg.contains("has no FunctionName"),
+        "{msg}"
+    );
+    let _ = tx.send(());
+}
