@@ -114,6 +114,30 @@ pub struct JsonError {
     pub offset: usize,
 }
 
+/// The member `key` of an object node.
+pub fn get<'n>(node: &'n Node, key: &str) -> Option<&'n Node> {
+    match &node.value {
+        Value::Object(members) => members.iter().find(|m| m.key == key).map(|m| &m.value),
+        _ => None,
+    }
+}
+
+/// The string value of member `key`.
+pub fn get_str<'n>(node: &'n Node, key: &str) -> Option<&'n str> {
+    match get(node, key).map(|n| &n.value) {
+        Some(Value::String(s)) => Some(s),
+        _ => None,
+    }
+}
+
+/// The items of array member `key` (none when absent or not an array).
+pub fn get_items<'n>(node: &'n Node, key: &str) -> &'n [Node] {
+    match get(node, key).map(|n| &n.value) {
+        Some(Value::Array(items)) => items,
+        _ => &[],
+    }
+}
+
 /// Parses `input` as one JSON value, surrounded only by whitespace.
 ///
 /// Rejects, with the offset: non-UTF-8 bytes, inputs over [`MAX_INPUT_BYTES`],
@@ -126,17 +150,13 @@ pub fn parse(input: &[u8]) -> Result<Node, JsonError> {
             offset: MAX_INPUT_BYTES,
         });
     }
-    parse_unbounded(input)
+    parse_document(input)
 }
 
 /// [`parse`] without the size limit, for documents the user supplies about their own
 /// account (a Terraform plan, a CloudFormation template, authorization details), which
 /// may be far larger than a policy. Nesting is still limited to [`MAX_DEPTH`].
 pub fn parse_document(input: &[u8]) -> Result<Node, JsonError> {
-    parse_unbounded(input)
-}
-
-fn parse_unbounded(input: &[u8]) -> Result<Node, JsonError> {
     let text = std::str::from_utf8(input).map_err(|e| JsonError {
         kind: JsonErrorKind::InvalidUtf8,
         offset: e.valid_up_to(),

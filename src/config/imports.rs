@@ -232,7 +232,8 @@ impl<'a> Resolver<'a> {
         let root =
             crate::json::parse(&bytes).map_err(|e| format!("{shown}: not valid JSON: {e}"))?;
         // `aws iam get-policy-version` output, or the document itself.
-        let doc = sources::get(&root, "PolicyVersion").and_then(|v| sources::get(v, "Document"));
+        let doc =
+            crate::json::get(&root, "PolicyVersion").and_then(|v| crate::json::get(v, "Document"));
         let kind = managed_kind(arn);
         let mut p = match doc {
             Some(d) => {

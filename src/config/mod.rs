@@ -225,7 +225,7 @@ impl Config {
             base: Pointer::root(),
         };
         let root = r.parse_root(bytes)?;
-        let text = |k: &str, d: &str| match crate::sources::get(&root, k).map(|n| &n.value) {
+        let text = |k: &str, d: &str| match crate::json::get(&root, k).map(|n| &n.value) {
             Some(Value::String(s)) => s.clone(),
             _ => d.to_owned(),
         };
@@ -234,7 +234,7 @@ impl Config {
             account: text("account", "123456789012"),
             region: text("region", "us-east-1"),
         };
-        let refs = match crate::sources::get(&root, "sources") {
+        let refs = match crate::json::get(&root, "sources") {
             Some(n) => r.source_refs(n, &Pointer::root().key("sources"))?,
             None => Vec::new(),
         };

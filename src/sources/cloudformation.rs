@@ -622,11 +622,7 @@ impl Template<'_> {
 fn plain(n: &Node) -> serde_json::Value {
     match &n.value {
         Value::Array(a) => a.iter().map(plain).collect(),
-        other => scalar(&Node {
-            value: other.clone(),
-            span: n.span,
-        })
-        .map_or(serde_json::Value::Null, serde_json::Value::String),
+        _ => scalar(n).map_or(serde_json::Value::Null, serde_json::Value::String),
     }
 }
 
@@ -634,8 +630,8 @@ struct Build<'t, 'a> {
     cx: &'t Template<'a>,
     policies: Vec<ImportedPolicy>,
     principals: Vec<ImportedPrincipal>,
-    /// Group name → its policies.
-    groups: HashMap<String, Vec<PolicyUse>>,
+    /// Group name → its policies and what is unknown about it.
+    groups: HashMap<String, (Vec<PolicyUse>, Vec<String>)>,
     scps: Vec<ImportedScp>,
 }
 
@@ -659,16 +655,27 @@ impl Build<'_, '_> {
         };
         let ptr = Pointer::root().key("Resources");
         let mut entities: Vec<Entity> = Vec::new();
-        // Resources whose Condition is false do not exist.
-        let live: Vec<&Member> = resources
+        // Resources whose Condition is false do not exist; one whose Condition cannot be
+        // evaluated may or may not: what it would grant or deny is unknown.
+        let live: Vec<(&Member, Option<String>)> = resources
             .iter()
-            .filter(|m| match get_str(&m.value, "Condition") {
-                Some(c) => self.cx.condition(c, 0).unwrap_or(true),
-                None => true,
+            .filter_map(|m| match get_str(&m.value, "Condition") {
+                None => Some((m, None)),
+                Some(c) => match self.cx.condition(c, 0) {
+                    Ok(true) => Some((m, None)),
+                    Ok(false) => None,
+                    Err(e) => Some((
+                        m,
+                        Some(format!(
+                            "whether {} exists depends on its Condition {c}, which cannot be evaluated: {e}",
+                            m.key
+                        )),
+                    )),
+                },
             })
             .collect();
         // Principals and groups first, so that policies can attach to them by name.
-        for m in &live {
+        for (m, unknown) in &live {
             let ty = get_str(&m.value, "Type").unwrap_or("");
             let rp = ptr.key(&m.key);
             let (noun, name_prop) = match ty {
@@ -721,6 +728,7 @@ impl Build<'_, '_> {
                     missing,
                 }
             };
+            e.missing.extend(unknown.iter().cloned());
             let Some(props) = props else {
                 entities.push(e);
                 continue;
@@ -779,7 +787,8 @@ impl Build<'_, '_> {
             entities.push(e);
         }
         // Policies attached by name, and group memberships.
-        for m in &live {
+        for (m, unknown) in &live {
+            let unknown = unknown.as_deref();
             let ty = get_str(&m.value, "Type").unwrap_or("");
             let rp = ptr.key(&m.key);
             let Some(props) = get(&m.value, "Properties") else {
@@ -841,7 +850,13 @@ impl Build<'_, '_> {
                         match list {
                             Ok(names) => {
                                 for n in names {
-                                    self.attach(&mut entities, noun, &n, PolicyUse::Imported(idx));
+                                    self.attach(
+                                        &mut entities,
+                                        noun,
+                                        &n,
+                                        PolicyUse::Imported(idx),
+                                        unknown,
+                                    );
                                 }
                             }
                             Err(err) => {
@@ -870,7 +885,13 @@ impl Build<'_, '_> {
                         _ => PolicyKind::InlineGroup(target.clone()),
                     };
                     let idx = self.document(props, &pp, &m.key, kind, None);
-                    self.attach(&mut entities, noun, &target, PolicyUse::Imported(idx));
+                    self.attach(
+                        &mut entities,
+                        noun,
+                        &target,
+                        PolicyUse::Imported(idx),
+                        unknown,
+                    );
                 }
                 "AWS::IAM::UserToGroupAddition" => {
                     let group =
@@ -883,7 +904,10 @@ impl Build<'_, '_> {
                                     .iter_mut()
                                     .find(|e| e.noun == "user" && e.name == u)
                                 {
-                                    e.groups.push(g.clone());
+                                    match unknown {
+                                        None => e.groups.push(g.clone()),
+                                        Some(why) => e.missing.push(why.to_owned()),
+                                    }
                                 }
                             }
                         }
@@ -930,14 +954,19 @@ impl Build<'_, '_> {
                 _ => {}
             }
         }
-        // Groups' policies go to their members.
+        // Groups' policies, and what is unknown about them, go to their members.
         for e in entities.iter().filter(|e| e.noun == "group") {
-            self.groups.insert(e.name.clone(), e.identity.clone());
+            self.groups
+                .insert(e.name.clone(), (e.identity.clone(), e.missing.clone()));
         }
         for mut e in entities.into_iter().filter(|e| e.noun != "group") {
             for g in e.groups.clone() {
                 match self.groups.get(&g) {
-                    Some(uses) => e.identity.extend(uses.iter().cloned()),
+                    Some((uses, missing)) => {
+                        e.identity.extend(uses.iter().cloned());
+                        e.missing
+                            .extend(missing.iter().map(|m| format!("group {g}: {m}")));
+                    }
                     None => e.missing.push(format!(
                         "group {g} is not defined in the template (its policies are unknown)"
                     )),
@@ -955,12 +984,24 @@ impl Build<'_, '_> {
         }
     }
 
-    fn attach(&self, entities: &mut [Entity], noun: &str, name: &str, u: PolicyUse) {
+    /// Attaches `u` to the `noun` named `name`, or where the attaching resource may not
+    /// exist (`unknown`), records that instead.
+    fn attach(
+        &self,
+        entities: &mut [Entity],
+        noun: &str,
+        name: &str,
+        u: PolicyUse,
+        unknown: Option<&str>,
+    ) {
         if let Some(e) = entities
             .iter_mut()
             .find(|e| e.noun == noun && e.name == name)
         {
-            e.identity.push(u);
+            match unknown {
+                None => e.identity.push(u),
+                Some(why) => e.missing.push(why.to_owned()),
+            }
         }
     }
 
@@ -1104,18 +1145,13 @@ impl Build<'_, '_> {
             Ok(items) => {
                 for it in &items {
                     match scalar(it) {
-                        Some(arn) => e.identity.push(self.use_arn(arn)),
+                        Some(arn) => e.identity.push(PolicyUse::Arn(arn)),
                         None => e.missing.push(format!("{key}: an entry is not a string")),
                     }
                 }
             }
             Err(err) => e.missing.push(format!("{key}: {err}")),
         }
-    }
-
-    /// A managed policy of this template by ARN, else the ARN for the configuration.
-    fn use_arn(&self, arn: String) -> PolicyUse {
-        PolicyUse::Arn(arn)
     }
 
     /// SAM's `Policies` on a function: managed policy names or ARNs, policy documents,
@@ -1384,5 +1420,72 @@ Conditions:
         );
         assert_eq!(i.policies[1].kind, PolicyKind::InlineUser("alice".into()));
         assert_eq!(text(&i, 1)["Statement"]["Effect"], "Deny");
+    }
+
+    #[test]
+    fn what_cannot_be_known_about_a_group_or_a_conditional_resource_reaches_the_principal() {
+        // A Deny that may or may not exist, and a group whose policy is unresolvable: the
+        // user is unresolved (a decision without them could allow by accident).
+        let t = r#"
+Parameters:
+  Mode: {Type: String}
+Conditions:
+  Strict: !Equals [!Ref Mode, strict]
+Resources:
+  G: {Type: AWS::IAM::Group, Properties: {GroupName: g, ManagedPolicyArns: [!ImportValue shared-deny]}}
+  U: {Type: AWS::IAM::User, Properties: {UserName: u, Groups: [g]}}
+  V: {Type: AWS::IAM::User, Properties: {UserName: v}}
+  D:
+    Type: AWS::IAM::Policy
+    Condition: Strict
+    Properties:
+      PolicyName: deny
+      Users: [v]
+      PolicyDocument: {Version: "2012-10-17", Statement: [{Effect: Deny, Action: "swf:*", Resource: "*"}]}
+"#;
+        let i = load(t, &[]);
+        let u = i
+            .principals
+            .iter()
+            .find(|p| p.arn.ends_with("user/u"))
+            .unwrap();
+        assert!(
+            u.missing
+                .iter()
+                .any(|m| m.starts_with("group g: ManagedPolicyArns: Fn::ImportValue")),
+            "{:?}",
+            u.missing
+        );
+        let v = i
+            .principals
+            .iter()
+            .find(|p| p.arn.ends_with("user/v"))
+            .unwrap();
+        assert!(v.identity.is_empty(), "{:?}", v.identity);
+        assert!(
+            v.missing
+                .iter()
+                .any(|m| m.contains("whether D exists depends on its Condition Strict")),
+            "{:?}",
+            v.missing
+        );
+        // With the parameter the condition is known both ways.
+        let strict = load(
+            t,
+            &[("Mode".into(), ParameterValue::String("strict".into()))],
+        );
+        let v = strict
+            .principals
+            .iter()
+            .find(|p| p.arn.ends_with("user/v"))
+            .unwrap();
+        assert!(v.missing.is_empty() && v.identity.len() == 1, "{v:?}");
+        let lax = load(t, &[("Mode".into(), ParameterValue::String("lax".into()))]);
+        let v = lax
+            .principals
+            .iter()
+            .find(|p| p.arn.ends_with("user/v"))
+            .unwrap();
+        assert!(v.missing.is_empty() && v.identity.is_empty(), "{v:?}");
     }
 }

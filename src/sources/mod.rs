@@ -15,6 +15,7 @@ pub mod render;
 pub mod terraform;
 pub mod yaml;
 
+pub(crate) use crate::json::{get, get_items, get_str};
 use crate::json::{Node, Value};
 use crate::source::{Origin, Pointer, SourceFile, TextMap};
 use crate::validate::PolicyKind;
@@ -147,10 +148,7 @@ pub const MAX_SOURCE_BYTES: usize = 256 << 20;
 
 /// The kind of a source file, by its shape (`None`: not a source file).
 pub fn detect(bytes: &[u8]) -> Option<SourceKind> {
-    let first = bytes
-        .iter()
-        .find(|b| !b.is_ascii_whitespace() && **b != 0xEF && **b != 0xBB && **b != 0xBF)?;
-    if *first == b'{' {
+    if is_json_object(bytes) {
         let root = crate::json::parse_document(bytes).ok()?;
         return detect_node(&root);
     }
@@ -160,6 +158,12 @@ pub fn detect(bytes: &[u8]) -> Option<SourceKind> {
         Some(SourceKind::CloudFormation) => Some(SourceKind::CloudFormation),
         _ => None,
     }
+}
+
+/// Whether the text starts (after whitespace) as a JSON object; otherwise a template is
+/// read as YAML.
+fn is_json_object(bytes: &[u8]) -> bool {
+    bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
 }
 
 fn detect_node(root: &Node) -> Option<SourceKind> {
@@ -226,8 +230,7 @@ pub fn import(
         SourceKind::TerraformPlan => terraform::import(file.clone(), &json_root()?, settings),
         SourceKind::AuthorizationDetails => authz::import(file.clone(), &json_root()?),
         SourceKind::CloudFormation => {
-            let is_json = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
-            let root = if is_json {
+            let root = if is_json_object(bytes) {
                 json_root()?
             } else {
                 yaml::parse(file.text()).map_err(|e| at(e.offset, e.message))?
@@ -283,7 +286,7 @@ pub fn decode_json_string(file: &SourceFile, node: &Node) -> Option<(String, Tex
                     i += 4;
                     let c = if (0xD800..0xDC00).contains(&hi) && inner.get(i..i + 2) == Some("\\u")
                     {
-                        let lo = hex(i + 2)?;
+                        let lo = hex(i + 2).filter(|lo| (0xDC00..0xE000).contains(lo))?;
                         i += 6;
                         char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00))?
                     } else {
@@ -381,30 +384,6 @@ pub fn document_text(
             "the policy document at {pointer} is {}, not an object or a string",
             other.type_name()
         )),
-    }
-}
-
-/// The member `key` of an object node.
-pub(crate) fn get<'n>(node: &'n Node, key: &str) -> Option<&'n Node> {
-    match &node.value {
-        Value::Object(members) => members.iter().find(|m| m.key == key).map(|m| &m.value),
-        _ => None,
-    }
-}
-
-/// The string value of member `key`.
-pub(crate) fn get_str<'n>(node: &'n Node, key: &str) -> Option<&'n str> {
-    match get(node, key).map(|n| &n.value) {
-        Some(Value::String(s)) => Some(s),
-        _ => None,
-    }
-}
-
-/// The items of array member `key` (none when absent or not an array).
-pub(crate) fn get_items<'n>(node: &'n Node, key: &str) -> &'n [Node] {
-    match get(node, key).map(|n| &n.value) {
-        Some(Value::Array(items)) => items,
-        _ => &[],
     }
 }
 

@@ -25,6 +25,9 @@ use std::sync::Arc;
 struct Res<'a> {
     /// `module.m.aws_iam_role.r["k"]`.
     address: String,
+    /// `module.m.aws_iam_role.r`: the address without instance keys, as `configuration`
+    /// and references name it.
+    caddr: String,
     /// `module.m.` (the module path references are relative to).
     module: String,
     /// `aws_iam_role`.
@@ -150,21 +153,22 @@ fn walk_values<'a>(
             continue;
         };
         let caddr = config_address(address);
-        let module_path = caddr
-            .rfind(if get_str(r, "mode") == Some("data") {
-                "data."
-            } else {
-                ty
-            })
-            .map_or(String::new(), |at| caddr[..at].to_owned());
+        // The module path is what precedes `TYPE.NAME` (`data.TYPE.NAME`).
+        let own = if get_str(r, "mode") == Some("data") {
+            format!("data.{ty}.{name}")
+        } else {
+            format!("{ty}.{name}")
+        };
+        let module_path = caddr.strip_suffix(&own).unwrap_or("").to_owned();
         out.push(Res {
             address: address.to_owned(),
+            expressions: config.get(&caddr).copied(),
+            caddr,
             module: module_path,
             ty: ty.to_owned(),
             name: name.to_owned(),
             values: get(r, "values"),
             pointer: ptr.key("resources").index(i).key("values"),
-            expressions: config.get(&caddr).copied(),
         });
     }
     for (i, c) in get_items(module, "child_modules").iter().enumerate() {
@@ -228,7 +232,7 @@ impl Build<'_, '_> {
             let Some(base) = base else { continue };
             let target = format!("{}{}", r.module, config_address(&base));
             for (i, x) in self.resources.iter().enumerate() {
-                if x.ty == ty && config_address(&x.address) == target && !out.contains(&i) {
+                if x.ty == ty && x.caddr == target && !out.contains(&i) {
                     out.push(i);
                 }
             }
@@ -399,11 +403,18 @@ impl Build<'_, '_> {
                 groups: Vec::new(),
                 missing: Vec::new(),
             };
-            if self.string(r, "name").is_none() && self.value(r, "name_prefix").is_some() {
-                e.missing.push(format!(
-                    "{}'s name is generated from name_prefix at apply; it is named {} here",
-                    r.address, r.name
-                ));
+            if self.string(r, "name").is_none() {
+                if self.value(r, "name_prefix").is_some() {
+                    e.missing.push(format!(
+                        "{}'s name is generated from name_prefix at apply; it is named {} here",
+                        r.address, r.name
+                    ));
+                } else if r.expressions.and_then(|x| get(x, "name")).is_some() {
+                    e.missing.push(format!(
+                        "{}'s name is known only after apply; it is named {} here",
+                        r.address, r.name
+                    ));
+                }
             }
             if let Some(Value::Object(tags)) = self.value(r, "tags").map(|n| &n.value) {
                 for t in tags {
@@ -668,22 +679,24 @@ impl Build<'_, '_> {
                 scp.targets.push(target);
             }
         }
-        // Groups' policies go to their members.
-        let group_uses: Vec<(usize, Vec<PolicyUse>, String)> = entities
-            .iter()
-            .enumerate()
-            .filter(|(_, e)| e.noun == "group")
-            .map(|(i, e)| (i, e.identity.clone(), e.name.clone()))
-            .collect();
+        // Groups' policies, and what is unknown about them, go to their members.
         let mut principals = Vec::new();
         for e in entities.iter().filter(|e| e.noun != "group") {
             let mut identity = e.identity.clone();
+            let mut missing = e.missing.clone();
             let mut groups = Vec::new();
-            for g in &e.groups {
-                if let Some((_, uses, name)) = group_uses.iter().find(|(i, _, _)| i == g) {
-                    identity.extend(uses.iter().cloned());
-                    groups.push(name.clone());
-                }
+            for &g in &e.groups {
+                let Some(group) = entities.get(g) else {
+                    continue;
+                };
+                identity.extend(group.identity.iter().cloned());
+                missing.extend(
+                    group
+                        .missing
+                        .iter()
+                        .map(|m| format!("group {}: {m}", group.name)),
+                );
+                groups.push(group.name.clone());
             }
             principals.push(ImportedPrincipal {
                 arn: e.arn.clone(),
@@ -692,7 +705,7 @@ impl Build<'_, '_> {
                 identity,
                 boundary: e.boundary.clone(),
                 groups,
-                missing: e.missing.clone(),
+                missing,
             });
         }
         (principals, scps.into_iter().map(|(_, s)| s).collect())
@@ -760,5 +773,86 @@ mod tests {
             "module.a.aws_iam_role.r"
         );
         assert_eq!(config_address(r#"aws_iam_role.r["a]b"]"#), "aws_iam_role.r");
+    }
+
+    fn load(plan: serde_json::Value) -> Imported {
+        let text = plan.to_string();
+        let root = crate::json::parse(text.as_bytes()).unwrap();
+        let settings = Settings {
+            partition: "aws".into(),
+            account: "123456789012".into(),
+            region: "us-east-1".into(),
+        };
+        import(
+            Arc::new(SourceFile::new("plan.json", text)),
+            &root,
+            &settings,
+        )
+        .unwrap()
+    }
+
+    fn res(ty: &str, name: &str, values: serde_json::Value) -> serde_json::Value {
+        serde_json::json!({"address": format!("{ty}.{name}"), "mode": "managed", "type": ty, "name": name, "values": values})
+    }
+
+    #[test]
+    fn references_name_resources_whose_names_contain_their_type() {
+        // `role` is known only after apply; the reference names a resource whose name
+        // contains its own type.
+        let plan = serde_json::json!({"format_version": "1.2",
+          "planned_values": {"root_module": {"resources": [
+            res("aws_iam_role", "aws_iam_role_worker", serde_json::json!({"name": "worker"})),
+            res("aws_iam_role_policy", "p", serde_json::json!({"name": "p", "policy": "{\"Version\":\"2012-10-17\",\"Statement\":{\"Effect\":\"Allow\",\"Action\":\"swf:*\",\"Resource\":\"*\"}}"}))]}},
+          "configuration": {"root_module": {"resources": [
+            {"address": "aws_iam_role.aws_iam_role_worker", "expressions": {"name": {"constant_value": "worker"}}},
+            {"address": "aws_iam_role_policy.p", "expressions": {"role": {"references": ["aws_iam_role.aws_iam_role_worker.id", "aws_iam_role.aws_iam_role_worker"]}}}]}}});
+        let i = load(plan);
+        assert_eq!(i.principals.len(), 1);
+        assert_eq!(i.principals[0].arn, "arn:aws:iam::123456789012:role/worker");
+        assert_eq!(i.principals[0].identity, [PolicyUse::Imported(0)]);
+        assert!(
+            i.principals[0].missing.is_empty(),
+            "{:?}",
+            i.principals[0].missing
+        );
+    }
+
+    #[test]
+    fn what_is_unknown_about_a_group_reaches_its_members() {
+        let plan = serde_json::json!({"format_version": "1.2",
+          "planned_values": {"root_module": {"resources": [
+            res("aws_iam_group", "g", serde_json::json!({"name": "g"})),
+            res("aws_iam_user", "u", serde_json::json!({"name": "u"})),
+            res("aws_iam_user", "later", serde_json::json!({})),
+            res("aws_iam_group_membership", "m", serde_json::json!({"name": "m", "group": "g", "users": ["u"]})),
+            res("aws_iam_group_policy_attachment", "a", serde_json::json!({"group": "g"}))]}},
+          "configuration": {"root_module": {"resources": [
+            {"address": "aws_iam_user.later", "expressions": {"name": {"references": ["random_pet.x.id", "random_pet.x"]}}},
+            {"address": "aws_iam_group_policy_attachment.a", "expressions": {"policy_arn": {"references": ["aws_iam_policy.elsewhere.arn"]}}}]}}});
+        let i = load(plan);
+        let u = i
+            .principals
+            .iter()
+            .find(|p| p.arn.ends_with("user/u"))
+            .unwrap();
+        assert_eq!(u.groups, ["g"]);
+        assert!(
+            u.missing.iter().any(|m| m == "group g: aws_iam_group_policy_attachment.a.policy_arn is known only after apply"),
+            "{:?}",
+            u.missing
+        );
+        let later = i
+            .principals
+            .iter()
+            .find(|p| p.arn.ends_with("user/later"))
+            .unwrap();
+        assert!(
+            later
+                .missing
+                .iter()
+                .any(|m| m.contains("name is known only after apply")),
+            "{:?}",
+            later.missing
+        );
     }
 }
