@@ -292,9 +292,9 @@ pub fn run(args: &Args) -> u8 {
                     sources_seen.push(c.clone());
                 }
                 let settings = crate::sources::Settings {
-                    partition: "aws".into(),
-                    account: "123456789012".into(),
-                    region: "us-east-1".into(),
+                    partition: crate::config::DEFAULT_PARTITION.into(),
+                    account: crate::config::DEFAULT_ACCOUNT.into(),
+                    region: crate::config::DEFAULT_REGION.into(),
                 };
                 crate::sources::import(name, bytes, *kind, &settings, &parameters)
                     .map(|i| reports.extend(validate_source(&i)))

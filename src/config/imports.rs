@@ -33,7 +33,7 @@ const SOURCE_FIELDS: &[&str] = &[
     "parameters",
 ];
 
-impl Reader<'_> {
+impl Reader {
     /// The entries of `sources`.
     pub(super) fn source_refs(&self, node: &Node, ptr: &Pointer) -> Res<Vec<SourceRef>> {
         let Value::Array(items) = &node.value else {
@@ -318,7 +318,7 @@ pub(super) fn principals(
 }
 
 /// The top-level `accessKeys`: `[{"principal": ARN, "accessKeyId", "secretAccessKey"}]`.
-impl Reader<'_> {
+impl Reader {
     pub(super) fn access_keys(
         &self,
         node: &Node,

@@ -20,6 +20,13 @@ use std::sync::Arc;
 mod imports;
 pub use imports::{import as import_source, SourceRef};
 
+/// The partition when a configuration names none.
+pub const DEFAULT_PARTITION: &str = "aws";
+/// The account when a configuration names none.
+pub const DEFAULT_ACCOUNT: &str = "123456789012";
+/// The region when a configuration names none.
+pub const DEFAULT_REGION: &str = "us-east-1";
+
 /// A configuration problem, with where it is.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ConfigError {
@@ -193,18 +200,7 @@ impl Config {
     /// kind — without loading or compiling them, so that each can be validated on its
     /// own. A missing file or a malformed configuration is an error with its place.
     pub fn policy_references(path: &Path, bytes: &[u8]) -> Result<Vec<PolicyRef>, ConfigError> {
-        let source = SourceFile::new(
-            path.display().to_string(),
-            String::from_utf8_lossy(bytes).into_owned(),
-        );
-        let file = Arc::new(source);
-        let r = Reader {
-            source: &file,
-            file: file.clone(),
-            dir: path.parent().unwrap_or(Path::new(".")).to_path_buf(),
-            base: Pointer::root(),
-        };
-        let root = r.parse_root(bytes)?;
+        let (r, root) = Reader::open(path, bytes)?;
         r.references(&root)
     }
 
@@ -214,25 +210,15 @@ impl Config {
         path: &Path,
         bytes: &[u8],
     ) -> Result<(crate::sources::Settings, Vec<SourceRef>), ConfigError> {
-        let file = Arc::new(SourceFile::new(
-            path.display().to_string(),
-            String::from_utf8_lossy(bytes).into_owned(),
-        ));
-        let r = Reader {
-            source: &file,
-            file: file.clone(),
-            dir: path.parent().unwrap_or(Path::new(".")).to_path_buf(),
-            base: Pointer::root(),
-        };
-        let root = r.parse_root(bytes)?;
+        let (r, root) = Reader::open(path, bytes)?;
         let text = |k: &str, d: &str| match crate::json::get(&root, k).map(|n| &n.value) {
             Some(Value::String(s)) => s.clone(),
             _ => d.to_owned(),
         };
         let settings = crate::sources::Settings {
-            partition: text("partition", "aws"),
-            account: text("account", "123456789012"),
-            region: text("region", "us-east-1"),
+            partition: text("partition", DEFAULT_PARTITION),
+            account: text("account", DEFAULT_ACCOUNT),
+            region: text("region", DEFAULT_REGION),
         };
         let refs = match crate::json::get(&root, "sources") {
             Some(n) => r.source_refs(n, &Pointer::root().key("sources"))?,
@@ -249,13 +235,7 @@ impl Config {
         node: &Node,
         pointer: &Pointer,
     ) -> Result<Vec<PolicyRef>, ConfigError> {
-        Reader {
-            source,
-            file: Arc::new(source.clone()),
-            dir: path.parent().unwrap_or(Path::new(".")).to_path_buf(),
-            base: pointer.clone(),
-        }
-        .references(node)
+        Reader::new(Arc::new(source.clone()), path, pointer.clone()).references(node)
     }
 
     /// Reads and checks a configuration file, loading and compiling every policy.
@@ -269,24 +249,8 @@ impl Config {
 
     /// Parses configuration text as if read from `path` (paths resolve against its directory).
     pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<Config, ConfigError> {
-        let source = SourceFile::new(
-            path.display().to_string(),
-            String::from_utf8_lossy(bytes).into_owned(),
-        );
-        let root = json::parse(bytes).map_err(|e| {
-            Reader {
-                source: &source,
-                file: Arc::new(SourceFile::new("", "")),
-                dir: PathBuf::new(),
-                base: Pointer::root(),
-            }
-            .err_at(
-                e.offset,
-                &Pointer::root(),
-                format!("not valid JSON: {}", e.kind),
-            )
-        })?;
-        Self::from_node(path, &source, &root, &Pointer::root())
+        let (r, root) = Reader::open(path, bytes)?;
+        r.config(&root, path)
     }
 
     /// Reads a configuration embedded at `pointer` in another JSON document (a case file's
@@ -298,13 +262,7 @@ impl Config {
         node: &Node,
         pointer: &Pointer,
     ) -> Result<Config, ConfigError> {
-        let r = Reader {
-            source,
-            file: Arc::new(source.clone()),
-            dir: path.parent().unwrap_or(Path::new(".")).to_path_buf(),
-            base: pointer.clone(),
-        };
-        r.config(node, path)
+        Reader::new(Arc::new(source.clone()), path, pointer.clone()).config(node, path)
     }
 
     /// The principal whose ARN (or caller ARN) is `arn`.
@@ -325,9 +283,8 @@ impl Config {
     }
 }
 
-struct Reader<'a> {
-    source: &'a SourceFile,
-    /// The same file, shared by the origins of inline policies.
+struct Reader {
+    /// The configuration's file (shared by the origins of its inline policies).
     file: Arc<SourceFile>,
     dir: PathBuf,
     /// Pointer of the configuration inside its document (empty for a configuration file).
@@ -362,11 +319,20 @@ const PRINCIPAL_FIELDS: &[&str] = &[
     "userId",
 ];
 
-impl Reader<'_> {
+impl Reader {
+    /// A reader of configuration `file` (read from `path`, embedded at `base`).
+    fn new(file: Arc<SourceFile>, path: &Path, base: Pointer) -> Self {
+        Reader {
+            file,
+            dir: path.parent().unwrap_or(Path::new(".")).to_path_buf(),
+            base,
+        }
+    }
+
     /// The text of an inline policy `node` at `pointer`, and where it sits in the file.
     fn embedded(&self, node: &Node, pointer: &Pointer) -> (Vec<u8>, Arc<Origin>) {
         let text = self
-            .source
+            .file
             .text()
             .get(node.span.start..node.span.end)
             .unwrap_or("");
@@ -378,15 +344,21 @@ impl Reader<'_> {
         (text.as_bytes().to_vec(), Arc::new(origin))
     }
 
-    /// `bytes` parsed as the configuration's JSON.
-    fn parse_root(&self, bytes: &[u8]) -> Res<Node> {
-        json::parse(bytes).map_err(|e| {
-            self.err_at(
+    /// A reader of the configuration file `path` with text `bytes`, and its parsed root.
+    fn open(path: &Path, bytes: &[u8]) -> Res<(Self, Node)> {
+        let file = Arc::new(SourceFile::new(
+            path.display().to_string(),
+            String::from_utf8_lossy(bytes).into_owned(),
+        ));
+        let r = Reader::new(file, path, Pointer::root());
+        let root = json::parse(bytes).map_err(|e| {
+            r.err_at(
                 e.offset,
                 &Pointer::root(),
                 format!("not valid JSON: {}", e.kind),
             )
-        })
+        })?;
+        Ok((r, root))
     }
 
     /// The non-empty string member `key` of `members` (of object `node` at `ptr`).
@@ -413,7 +385,7 @@ impl Reader<'_> {
     }
 
     fn err_at(&self, offset: usize, pointer: &Pointer, message: String) -> ConfigError {
-        ConfigError::Invalid(self.source.locate(offset, pointer, message))
+        ConfigError::Invalid(self.file.locate(offset, pointer, message))
     }
 
     fn err(&self, node: &Node, pointer: &Pointer, message: String) -> ConfigError {
@@ -472,7 +444,7 @@ impl Reader<'_> {
                 None => Ok(default.to_owned()),
             }
         };
-        let partition = text("partition", "aws")?;
+        let partition = text("partition", DEFAULT_PARTITION)?;
         if !PARTITIONS.contains(&partition.as_str()) {
             let m = get("partition").map_or(root, |m| &m.value);
             return Err(self.err(
@@ -481,7 +453,7 @@ impl Reader<'_> {
                 format!("unknown partition `{partition}`"),
             ));
         }
-        let region = text("region", "us-east-1")?;
+        let region = text("region", DEFAULT_REGION)?;
         if let Err(e) = check_region(&region) {
             let m = get("region").map_or(root, |m| &m.value);
             return Err(self.err(m, &ptr.key("region"), e.to_string()));
@@ -522,7 +494,7 @@ impl Reader<'_> {
                 out
             }
         };
-        let account = text("account", "123456789012")?;
+        let account = text("account", DEFAULT_ACCOUNT)?;
         if let Err(e) = check_account(&account) {
             let m = get("account").map_or(root, |m| &m.value);
             return Err(self.err(m, &ptr.key("account"), e.to_string()));
@@ -717,7 +689,7 @@ impl Reader<'_> {
                     registrations.push(Registration {
                         operation,
                         body,
-                        at: self.source.locate(it.span.start, &ip, ""),
+                        at: self.file.locate(it.span.start, &ip, ""),
                     });
                 }
             }
@@ -826,7 +798,7 @@ impl Reader<'_> {
                 let (text, origin) = self.embedded(node, pointer);
                 Ok(PolicyRef {
                     kind,
-                    file: PathBuf::from(self.source.name()),
+                    file: PathBuf::from(self.file.name()),
                     text,
                     origin: Some(origin),
                 })
@@ -853,8 +825,8 @@ impl Reader<'_> {
             }
             Value::Object(_) => {
                 let (text, origin) = self.embedded(node, pointer);
-                let file = Path::new(self.source.name()).file_name().map_or_else(
-                    || self.source.name().to_owned(),
+                let file = Path::new(self.file.name()).file_name().map_or_else(
+                    || self.file.name().to_owned(),
                     |f| f.to_string_lossy().into_owned(),
                 );
                 let name = format!("{file}#{pointer}");
