@@ -196,14 +196,6 @@ fn validate_source(imported: &crate::sources::Imported) -> Vec<ValidationReport>
         .collect()
 }
 
-fn read_parameters(path: &Path) -> Result<Vec<(String, crate::sources::ParameterValue)>, String> {
-    let bytes =
-        std::fs::read(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
-    let node = crate::json::parse(&bytes)
-        .map_err(|e| format!("`{}` is not valid JSON: {e}", path.display()))?;
-    crate::sources::parameters(&node).map_err(|e| format!("{}: {e}", path.display()))
-}
-
 /// Runs `validate`: 0 when no finding is an error, 1 when some is, 2 on usage or I/O errors.
 ///
 /// A swf-iam configuration or a case file among the inputs is recognised by its shape:
@@ -272,7 +264,7 @@ pub fn run(args: &Args) -> u8 {
     }
     let is_input = |c: &PathBuf| items.iter().any(|i| i.3.as_ref() == Some(c));
     let parameters = match &args.parameters {
-        Some(p) => match read_parameters(p) {
+        Some(p) => match crate::sources::read_parameters(p) {
             Ok(v) => v,
             Err(e) => {
                 eprintln!("swf-iam: {e}");

@@ -75,26 +75,8 @@ impl Reader {
                     ));
                 }
                 parameters = match &p.value.value {
-                    Value::String(file) => {
-                        let full = self.dir.join(file);
-                        let bytes = std::fs::read(&full).map_err(|e| {
-                            self.err(
-                                &p.value,
-                                &pp,
-                                format!("cannot read parameters `{}`: {e}", full.display()),
-                            )
-                        })?;
-                        let node = crate::json::parse(&bytes).map_err(|e| {
-                            self.err(
-                                &p.value,
-                                &pp,
-                                format!("parameters `{}` are not valid JSON: {e}", full.display()),
-                            )
-                        })?;
-                        sources::parameters(&node).map_err(|e| {
-                            self.err(&p.value, &pp, format!("{}: {e}", full.display()))
-                        })?
-                    }
+                    Value::String(file) => sources::read_parameters(&self.dir.join(file))
+                        .map_err(|e| self.err(&p.value, &pp, e))?,
                     _ => sources::parameters(&p.value).map_err(|e| self.err(&p.value, &pp, e))?,
                 };
             }

@@ -410,6 +410,15 @@ pub fn managed_kind(arn: &str) -> PolicyKind {
     }
 }
 
+/// [`parameters`] read from the JSON file `path`.
+pub fn read_parameters(path: &std::path::Path) -> Result<Vec<(String, ParameterValue)>, String> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| format!("cannot read parameters `{}`: {e}", path.display()))?;
+    let node = crate::json::parse(&bytes)
+        .map_err(|e| format!("parameters `{}` are not valid JSON: {e}", path.display()))?;
+    parameters(&node).map_err(|e| format!("{}: {e}", path.display()))
+}
+
 /// CloudFormation parameter values from JSON in any of the shapes tools use: an object
 /// of values (`{"Env": "prod", "Domains": ["a", "b"]}`), a template configuration file
 /// (`{"Parameters": {...}}`), or the CLI's list

@@ -829,3 +829,60 @@ async fn the_gate_authorizes_imported_principals_by_their_access_keys_and_denies
     );
     let _ = tx.send(());
 }
+
+#[test]
+fn validate_warns_of_unresolved_policies_until_parameters_resolve_them() {
+    let dir = tmp("validate-params");
+    let t = fixtures().join("cloudformation/lambda-poller.yaml");
+    let run = |extra: &[&str]| {
+        let out = bin()
+            .arg("validate")
+            .args(["--format", "json"])
+            .args(extra)
+            .arg(&t)
+            .output()
+            .unwrap();
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let codes: Vec<String> = v["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|f| {
+                f["findings"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|x| format!("{}: {}", x["code"], x["message"]))
+            })
+            .collect();
+        (out.status.code(), codes)
+    };
+    let (code, found) = run(&[]);
+    assert_eq!(code, Some(0), "warnings only: {found:?}");
+    assert!(
+        found.iter().any(|f| f.contains("unresolved-policy")
+            && f.contains("SnsPolicy")
+            && f.contains("SlackMessageRelayTopicArn")),
+        "{found:?}"
+    );
+    let params = dir.join("params.json");
+    std::fs::write(&params, r#"[{"ParameterKey": "SlackMessageRelayTopicArn", "ParameterValue": "arn:aws:sns:us-east-1:123456789012:relay"}]"#).unwrap();
+    let (_, found) = run(&["--parameters", params.to_str().unwrap()]);
+    assert!(!found.iter().any(|f| f.contains("SnsPolicy")), "{found:?}");
+    // The Lambda function's generated name stays unresolved.
+    assert!(
+        found
+            .iter()
+            .any(|f| f.contains("unresolved-policy") && f.contains("has no FunctionName")),
+        "{found:?}"
+    );
+    std::fs::write(&params, r#"{"Nope": "x"}"#).unwrap();
+    let out = bin()
+        .arg("validate")
+        .args(["--parameters", params.to_str().unwrap()])
+        .arg(&t)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("parameter `Nope`"));
+}
