@@ -121,20 +121,47 @@ pub(super) struct Resolver<'a> {
 
 impl<'a> Resolver<'a> {
     pub(super) fn new(imports: &'a [Arc<Imported>], dir: Option<PathBuf>) -> Self {
-        let mut by_arn = HashMap::new();
+        let mut by_arn: HashMap<&str, (usize, usize)> = HashMap::new();
+        let mut files = HashMap::new();
         for (s, imp) in imports.iter().enumerate() {
             for (i, p) in imp.policies.iter().enumerate() {
-                if let Some(a) = &p.arn {
-                    by_arn.entry(a.as_str()).or_insert((s, i));
+                let Some(a) = &p.arn else { continue };
+                match by_arn.get(a.as_str()) {
+                    None => {
+                        by_arn.insert(a, (s, i));
+                    }
+                    Some(&(s0, i0)) => {
+                        // Two documents under one ARN: which is deployed is unknown.
+                        let text = |s: usize, i: usize| {
+                            imports[s].policies[i]
+                                .text
+                                .as_ref()
+                                .ok()
+                                .map(|t| t.text.as_str())
+                        };
+                        if text(s0, i0).is_none() || text(s0, i0) != text(s, i) {
+                            files.insert(
+                                a.clone(),
+                                Err(format!(
+                                    "managed policy {a} has different documents in {} and {}",
+                                    imports[s0].file.name(),
+                                    imp.file.name()
+                                )),
+                            );
+                        }
+                    }
                 }
             }
+        }
+        for a in files.keys() {
+            by_arn.remove(a.as_str());
         }
         Resolver {
             imports,
             dir,
             by_arn,
             cache: HashMap::new(),
-            files: HashMap::new(),
+            files,
         }
     }
 
@@ -171,7 +198,8 @@ impl<'a> Resolver<'a> {
         r
     }
 
-    /// The managed policy `arn`: from a source, else from the managed policy directory.
+    /// The managed policy `arn`: from a source, else from the managed policy directory
+    /// (an ARN two sources give different documents for is an error).
     pub(super) fn arn(&mut self, arn: &str) -> Result<LoadedPolicy, String> {
         if let Some(&(s, i)) = self.by_arn.get(arn) {
             return self.imported(s, i);
@@ -197,6 +225,12 @@ impl<'a> Resolver<'a> {
         };
         let rest = arn.split_once(":policy/").map_or(arn, |(_, r)| r);
         let name = rest.rsplit('/').next().unwrap_or(rest);
+        if rest.split('/').any(|seg| seg == ".." || seg == ".") || name.is_empty() {
+            return Err(format!(
+                "{owner} {arn}: its path does not name a file in `{}`",
+                dir.display()
+            ));
+        }
         let candidates = [
             dir.join(format!("{rest}.json")),
             dir.join(format!("{name}.json")),

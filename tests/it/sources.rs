@@ -886,3 +886,42 @@ fn validate_warns_of_unresolved_policies_until_parameters_resolve_them() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("parameter `Nope`"));
 }
+
+#[test]
+fn one_arn_with_two_documents_and_paths_out_of_the_managed_directory_are_unresolved() {
+    let dir = tmp("conflict");
+    let mp = |effect: &str| {
+        format!("Resources:\n  MP:\n    Type: AWS::IAM::ManagedPolicy\n    Properties:\n      ManagedPolicyName: shared\n      PolicyDocument: {{Version: '2012-10-17', Statement: [{{Effect: {effect}, Action: 'swf:*', Resource: '*'}}]}}\n")
+    };
+    std::fs::write(dir.join("a.yaml"), mp("Allow")).unwrap();
+    std::fs::write(dir.join("b.yaml"), mp("Deny")).unwrap();
+    std::fs::write(dir.join("same.yaml"), mp("Allow")).unwrap();
+    std::fs::write(
+        dir.join("role.yaml"),
+        "Resources:\n  R:\n    Type: AWS::IAM::Role\n    Properties:\n      RoleName: r\n      ManagedPolicyArns: ['arn:aws:iam::123456789012:policy/shared', 'arn:aws:iam::aws:policy/../../swf-iam']\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.join("managed")).unwrap();
+    let role = "arn:aws:iam::123456789012:role/r";
+    let c = load(
+        &dir,
+        json!({"sources": [{"cloudFormation": "role.yaml"}, {"cloudFormation": "a.yaml"}, {"cloudFormation": "b.yaml"}], "managedPolicies": "managed"}),
+    );
+    let m = &c.principal(role).unwrap().missing;
+    assert!(
+        m.iter().any(|x| x.contains("has different documents in")),
+        "{m:?}"
+    );
+    assert!(
+        m.iter()
+            .any(|x| x.contains("its path does not name a file")),
+        "{m:?}"
+    );
+    // The same document twice is one policy.
+    let c = load(
+        &dir,
+        json!({"sources": [{"cloudFormation": "role.yaml"}, {"cloudFormation": "a.yaml"}, {"cloudFormation": "same.yaml"}], "managedPolicies": "managed"}),
+    );
+    let m = &c.principal(role).unwrap().missing;
+    assert_eq!(m.len(), 1, "{m:?}");
+}
