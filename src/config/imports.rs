@@ -92,6 +92,18 @@ impl Reader {
 
 /// Reads and imports a source.
 pub fn import(r: &SourceRef, settings: &Settings) -> Result<Imported, String> {
+    // Refuse an oversized file before reading it into memory.
+    if let Ok(meta) = std::fs::metadata(&r.path) {
+        if meta.len() > sources::MAX_SOURCE_BYTES as u64 {
+            return Err(format!(
+                "{} `{}` is {} bytes; swf-iam reads at most {}",
+                r.kind.as_str(),
+                r.path.display(),
+                meta.len(),
+                sources::MAX_SOURCE_BYTES
+            ));
+        }
+    }
     let bytes = std::fs::read(&r.path).map_err(|e| {
         format!(
             "cannot read {} `{}`: {e}",

@@ -206,6 +206,18 @@ pub fn import(
     settings: &Settings,
     parameters: &[(String, ParameterValue)],
 ) -> Result<Imported, SourceError> {
+    if bytes.len() > MAX_SOURCE_BYTES {
+        return Err(SourceError(crate::source::Located {
+            file: name.to_owned(),
+            line: 1,
+            column: 1,
+            pointer: "/".into(),
+            message: format!(
+                "the file is {} bytes; swf-iam reads at most {MAX_SOURCE_BYTES}",
+                bytes.len()
+            ),
+        }));
+    }
     let file = Arc::new(SourceFile::new(
         name,
         String::from_utf8_lossy(bytes).into_owned(),
@@ -213,15 +225,6 @@ pub fn import(
     let at = |offset: usize, message: String| {
         SourceError(file.locate(offset, &Pointer::root(), message))
     };
-    if bytes.len() > MAX_SOURCE_BYTES {
-        return Err(at(
-            0,
-            format!(
-                "the file is {} bytes; swf-iam reads at most {MAX_SOURCE_BYTES}",
-                bytes.len()
-            ),
-        ));
-    }
     let json_root = || {
         crate::json::parse_document(bytes)
             .map_err(|e| at(e.offset, format!("not valid JSON: {}", e.kind)))
