@@ -345,6 +345,47 @@ pub(super) fn principals(
     Ok(out)
 }
 
+/// The service control policy named `name` (its `Name`, or its Terraform address or
+/// logical ID) in the sources, loaded: it must be in exactly one and be resolved.
+pub(super) fn imported_scp(imports: &[Arc<Imported>], name: &str) -> Result<LoadedPolicy, String> {
+    let mut found = Vec::new();
+    for imp in imports {
+        for scp in &imp.scps {
+            let Some(p) = imp.policies.get(scp.policy) else {
+                continue;
+            };
+            let by_address = p.name.split(" (").next() == Some(name);
+            if scp.name == name || by_address {
+                found.push((imp, p));
+            }
+        }
+    }
+    match found.as_slice() {
+        [] => Err(format!(
+            "no source defines a service control policy named `{name}`"
+        )),
+        [(imp, p)] => {
+            let t = p.text.as_ref().map_err(|why| {
+                format!("service control policy `{name}` cannot be resolved: {why}")
+            })?;
+            let file = Path::new(imp.file.name()).file_name().map_or_else(
+                || imp.file.name().to_owned(),
+                |f| f.to_string_lossy().into_owned(),
+            );
+            LoadedPolicy::load_embedded(
+                &format!("{file}: {}", p.name),
+                t.text.as_bytes(),
+                &p.kind,
+                t.origin.clone(),
+            )
+            .map_err(|e| format!("service control policy `{name}` is invalid: {e}"))
+        }
+        _ => Err(format!(
+            "more than one source defines a service control policy named `{name}`"
+        )),
+    }
+}
+
 /// The top-level `accessKeys`: `[{"principal": ARN, "accessKeyId", "secretAccessKey"}]`.
 impl Reader {
     pub(super) fn access_keys(

@@ -181,6 +181,17 @@ fn identity_kind(principal: &Principal, entry: &Node) -> PolicyKind {
     }
 }
 
+/// The name in an SCP entry `{"imported": NAME}` (a service control policy of a source).
+fn imported_name(node: &Node) -> Option<&str> {
+    match &node.value {
+        Value::Object(m) if m.len() == 1 && m[0].key == "imported" => match &m[0].value.value {
+            Value::String(s) => Some(s),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 /// A policy a configuration names, with the kind IAM holds it to, ready to validate.
 #[derive(Debug, Clone)]
 pub struct PolicyRef {
@@ -499,6 +510,26 @@ impl Reader {
             let m = get("account").map_or(root, |m| &m.value);
             return Err(self.err(m, &ptr.key("account"), e.to_string()));
         }
+        // Sources first: SCP levels may name their service control policies.
+        let settings = crate::sources::Settings {
+            partition: partition.clone(),
+            account: account.clone(),
+            region: region.clone(),
+        };
+        let mut imported = Vec::new();
+        if let Some(m) = get("sources") {
+            let sp = ptr.key("sources");
+            for (i, sr) in self.source_refs(&m.value, &sp)?.iter().enumerate() {
+                let imp = imports::import(sr, &settings).map_err(|e| {
+                    let at = match &m.value.value {
+                        Value::Array(items) => items.get(i).unwrap_or(&m.value),
+                        _ => &m.value,
+                    };
+                    self.err(at, &sp.index(i), e)
+                })?;
+                imported.push(Arc::new(imp));
+            }
+        }
         let mut scps = Vec::new();
         if let Some(m) = get("scps") {
             let p = ptr.key("scps");
@@ -527,7 +558,12 @@ impl Reader {
                 }
                 let mut pols = Vec::new();
                 for (j, it) in items.iter().enumerate() {
-                    pols.push(self.policy(it, &lp.index(j), &PolicyKind::Scp)?);
+                    let p = match imported_name(it) {
+                        Some(name) => imports::imported_scp(&imported, name)
+                            .map_err(|e| self.err(it, &lp.index(j), e))?,
+                        None => self.policy(it, &lp.index(j), &PolicyKind::Scp)?,
+                    };
+                    pols.push(p);
                 }
                 scps.push(pols);
             }
@@ -564,26 +600,6 @@ impl Reader {
                     }
                 }
                 principals.push(pc);
-            }
-        }
-        // Imported principals.
-        let settings = crate::sources::Settings {
-            partition: partition.clone(),
-            account: account.clone(),
-            region: region.clone(),
-        };
-        let mut imported = Vec::new();
-        if let Some(m) = get("sources") {
-            let sp = ptr.key("sources");
-            for (i, sr) in self.source_refs(&m.value, &sp)?.iter().enumerate() {
-                let imp = imports::import(sr, &settings).map_err(|e| {
-                    let at = match &m.value.value {
-                        Value::Array(items) => items.get(i).unwrap_or(&m.value),
-                        _ => &m.value,
-                    };
-                    self.err(at, &sp.index(i), e)
-                })?;
-                imported.push(Arc::new(imp));
             }
         }
         let managed_dir = match get("managedPolicies") {
@@ -718,6 +734,10 @@ impl Reader {
                 for (i, level) in levels.iter().enumerate() {
                     if let Value::Array(items) = &level.value {
                         for (j, it) in items.iter().enumerate() {
+                            // Imported SCPs are validated with their source.
+                            if imported_name(it).is_some() {
+                                continue;
+                            }
                             out.push(self.reference(it, &p.index(i).index(j), PolicyKind::Scp)?);
                         }
                     }

@@ -925,3 +925,69 @@ fn one_arn_with_two_documents_and_paths_out_of_the_managed_directory_are_unresol
     let m = &c.principal(role).unwrap().missing;
     assert_eq!(m.len(), 1, "{m:?}");
 }
+
+#[test]
+fn scp_levels_may_name_the_service_control_policies_of_sources() {
+    let dir = tmp("scps");
+    let scp = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},{"Effect":"Deny","Action":"swf:*","Resource":"arn:aws:swf:*:*:/domain/prod-*"}]}"#;
+    let plan = json!({"format_version": "1.2", "planned_values": {"root_module": {"resources": [
+        {"address": "aws_organizations_policy.guard", "mode": "managed", "type": "aws_organizations_policy", "name": "guard",
+         "values": {"name": "no-prod", "type": "SERVICE_CONTROL_POLICY", "content": scp}},
+        {"address": "aws_organizations_policy_attachment.root", "mode": "managed", "type": "aws_organizations_policy_attachment", "name": "root",
+         "values": {"target_id": "r-abcd"}}]}},
+      "configuration": {"root_module": {"resources": [
+        {"address": "aws_organizations_policy_attachment.root", "expressions": {"policy_id": {"references": ["aws_organizations_policy.guard.id", "aws_organizations_policy.guard"]}}}]}}});
+    std::fs::write(dir.join("org.json"), plan.to_string()).unwrap();
+    let principal = json!({"arn": "arn:aws:iam::123456789012:role/worker", "policies": [
+        {"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "swf:*", "Resource": "*"}}]});
+    let decide = |c: &Config, domain: &str| {
+        let p = c
+            .principal("arn:aws:iam::123456789012:role/worker")
+            .unwrap();
+        let ctx = swf_iam::eval::Context::over(p.base_context.clone());
+        let r = format!("arn:aws:swf:us-east-1:123456789012:/domain/{domain}");
+        eval::evaluate(
+            &p.compiled,
+            &Request {
+                principal: &p.principal,
+                action: "swf:RecordActivityTaskHeartbeat",
+                resource: &r,
+                context: &ctx,
+            },
+        )
+        .decision
+    };
+    for name in ["no-prod", "aws_organizations_policy.guard"] {
+        let c = load(
+            &dir,
+            json!({"sources": [{"terraformPlan": "org.json"}], "scps": [[{"imported": name}]], "principals": [principal]}),
+        );
+        assert_eq!(decide(&c, "orders"), DecisionKind::Allowed, "{name}");
+        assert_eq!(decide(&c, "prod-eu"), DecisionKind::ExplicitDeny, "{name}");
+        assert_eq!(c.sources[0].scps[0].targets, ["r-abcd"]);
+    }
+    let path = dir.join("swf-iam.json");
+    std::fs::write(
+        &path,
+        json!({"sources": [{"terraformPlan": "org.json"}], "scps": [[{"imported": "nope"}]]})
+            .to_string(),
+    )
+    .unwrap();
+    let e = Config::load(&path).unwrap_err().to_string();
+    assert!(
+        e.contains("no source defines a service control policy named `nope`")
+            && e.contains("(at /scps/0/0)"),
+        "{e}"
+    );
+    // validate reads the SCP from the source, not the entry as a policy.
+    std::fs::write(
+        &path,
+        json!({"sources": [{"terraformPlan": "org.json"}], "scps": [[{"imported": "no-prod"}]]})
+            .to_string(),
+    )
+    .unwrap();
+    let out = bin().arg("validate").arg(&path).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("1 file checked: 0 rejected by IAM"), "{text}");
+}
