@@ -38,7 +38,16 @@ impl Input {
     }
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
+/// Whether `p` is a YAML file holding a CloudFormation template (read to tell).
+fn is_yaml_template(p: &Path) -> bool {
+    p.extension()
+        .is_some_and(|e| e == "yaml" || e == "yml" || e == "template")
+        && std::fs::read(p).is_ok_and(|b| {
+            crate::sources::detect(&b) == Some(crate::sources::SourceKind::CloudFormation)
+        })
+}
+
+fn walk(dir: &Path, templates: bool, out: &mut Vec<PathBuf>) -> Result<(), String> {
     let entries = std::fs::read_dir(dir)
         .map_err(|e| format!("cannot read directory `{}`: {e}", dir.display()))?;
     let mut paths = Vec::new();
@@ -49,8 +58,9 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
     paths.sort();
     for p in paths {
         if p.is_dir() {
-            walk(&p, out)?;
-        } else if p.extension().is_some_and(|e| e == "json") {
+            walk(&p, templates, out)?;
+        } else if p.extension().is_some_and(|e| e == "json") || (templates && is_yaml_template(&p))
+        {
             out.push(p);
         }
     }
@@ -62,6 +72,16 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
 /// path that does not exist but has glob characters is a glob pattern; `-` is standard
 /// input. Errors name the path.
 pub fn expand(paths: &[String]) -> Result<Vec<Input>, String> {
+    expand_with(paths, false)
+}
+
+/// [`expand`], a directory also giving its YAML CloudFormation templates (`*.yaml`,
+/// `*.yml`, `*.template` that read as a template; other YAML is left alone).
+pub fn expand_with_templates(paths: &[String]) -> Result<Vec<Input>, String> {
+    expand_with(paths, true)
+}
+
+fn expand_with(paths: &[String], templates: bool) -> Result<Vec<Input>, String> {
     let mut out = Vec::new();
     for p in paths {
         if p == "-" {
@@ -71,9 +91,13 @@ pub fn expand(paths: &[String]) -> Result<Vec<Input>, String> {
         let path = Path::new(p);
         if path.is_dir() {
             let mut files = Vec::new();
-            walk(path, &mut files)?;
+            walk(path, templates, &mut files)?;
             if files.is_empty() {
-                return Err(format!("no *.json file in directory `{p}`"));
+                return Err(if templates {
+                    format!("no *.json file or YAML template in directory `{p}`")
+                } else {
+                    format!("no *.json file in directory `{p}`")
+                });
             }
             out.extend(files.into_iter().map(Input::File));
         } else if path.exists() {
@@ -85,7 +109,7 @@ pub fn expand(paths: &[String]) -> Result<Vec<Input>, String> {
                 let m =
                     m.map_err(|e| format!("cannot read `{}`: {}", e.path().display(), e.error()))?;
                 if m.is_dir() {
-                    walk(&m, &mut files)?;
+                    walk(&m, templates, &mut files)?;
                 } else {
                     files.push(m);
                 }

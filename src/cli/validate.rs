@@ -47,7 +47,8 @@ pub struct Args {
     /// values, `{"Parameters": {...}}`, or the CLI's `[{"ParameterKey", "ParameterValue"}]`).
     #[arg(long)]
     pub parameters: Option<PathBuf>,
-    /// Files, directories (every *.json below), glob patterns, or - for standard input. A
+    /// Files, directories (every *.json and YAML CloudFormation template below), glob
+    /// patterns, or - for standard input. A
     /// swf-iam configuration or case file is recognised by its shape: the policies it
     /// names are validated, each with its own kind. So are Terraform plans (`terraform
     /// show -json`), CloudFormation templates (JSON or YAML) and authorization details:
@@ -204,7 +205,7 @@ fn validate_source(imported: &crate::sources::Imported) -> Vec<ValidationReport>
 /// managed or inline), findings placed in the file that holds the policy text. Other
 /// inputs are policies of `--kind`.
 pub fn run(args: &Args) -> u8 {
-    let inputs = match inputs::expand(&args.paths) {
+    let inputs = match inputs::expand_with_templates(&args.paths) {
         Ok(i) => i,
         Err(e) => {
             eprintln!("swf-iam: {e}");

@@ -991,3 +991,45 @@ fn scp_levels_may_name_the_service_control_policies_of_sources() {
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(text.contains("1 file checked: 0 rejected by IAM"), "{text}");
 }
+
+#[test]
+fn a_directory_gives_validate_its_yaml_templates_and_leaves_other_yaml_alone() {
+    let dir = tmp("dir");
+    std::fs::copy(
+        fixtures().join("cloudformation/nist_iam.yaml"),
+        dir.join("nist_iam.yaml"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("compose.yml"),
+        "services:\n  web:\n    image: nginx\n",
+    )
+    .unwrap();
+    let out = bin()
+        .args(["validate", "--format", "json"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let paths: std::collections::BTreeSet<&str> = v["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths.len(), 1, "{paths:?}");
+    assert!(
+        paths.iter().all(|p| p.ends_with("nist_iam.yaml")),
+        "{paths:?}"
+    );
+    assert_eq!(
+        v["files"].as_array().unwrap().len(),
+        5,
+        "the template's five policies"
+    );
+    std::fs::remove_file(dir.join("nist_iam.yaml")).unwrap();
+    let out = bin().arg("validate").arg(&dir).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("no *.json file or YAML template in directory"));
+}
