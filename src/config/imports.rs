@@ -121,6 +121,26 @@ pub fn import(r: &SourceRef, settings: &Settings) -> Result<Imported, String> {
     .map_err(|e| e.to_string())
 }
 
+/// Loads imported policy `p` of `imp` (text `t`), named `FILE: NAME`, with its ARN.
+fn load(
+    imp: &Imported,
+    p: &sources::ImportedPolicy,
+    t: &sources::PolicyText,
+) -> Result<LoadedPolicy, crate::compile::PolicyError> {
+    let file = Path::new(imp.file.name()).file_name().map_or_else(
+        || imp.file.name().to_owned(),
+        |f| f.to_string_lossy().into_owned(),
+    );
+    let mut l = LoadedPolicy::load_embedded(
+        &format!("{file}: {}", p.name),
+        t.text.as_bytes(),
+        &p.kind,
+        t.origin.clone(),
+    )?;
+    l.arn = p.arn.clone();
+    Ok(l)
+}
+
 /// Loads the policies principals of the sources use: their own, by ARN across every
 /// source, or from the managed policy directory. Each is loaded once.
 pub(super) struct Resolver<'a> {
@@ -187,23 +207,7 @@ impl<'a> Resolver<'a> {
             None => Err("internal error: a policy index names no policy".to_owned()),
             Some(p) => match &p.text {
                 Err(why) => Err(format!("policy {} cannot be resolved: {why}", p.name)),
-                Ok(t) => {
-                    let file = Path::new(imp.file.name()).file_name().map_or_else(
-                        || imp.file.name().to_owned(),
-                        |f| f.to_string_lossy().into_owned(),
-                    );
-                    LoadedPolicy::load_embedded(
-                        &format!("{file}: {}", p.name),
-                        t.text.as_bytes(),
-                        &p.kind,
-                        t.origin.clone(),
-                    )
-                    .map(|mut l| {
-                        l.arn = p.arn.clone();
-                        l
-                    })
-                    .map_err(|e| format!("policy {} is invalid: {e}", p.name))
-                }
+                Ok(t) => load(imp, p, t).map_err(|e| format!("policy {} is invalid: {e}", p.name)),
             },
         };
         self.cache.insert((src, idx), r.clone());
@@ -368,17 +372,7 @@ pub(super) fn imported_scp(imports: &[Arc<Imported>], name: &str) -> Result<Load
             let t = p.text.as_ref().map_err(|why| {
                 format!("service control policy `{name}` cannot be resolved: {why}")
             })?;
-            let file = Path::new(imp.file.name()).file_name().map_or_else(
-                || imp.file.name().to_owned(),
-                |f| f.to_string_lossy().into_owned(),
-            );
-            LoadedPolicy::load_embedded(
-                &format!("{file}: {}", p.name),
-                t.text.as_bytes(),
-                &p.kind,
-                t.origin.clone(),
-            )
-            .map_err(|e| format!("service control policy `{name}` is invalid: {e}"))
+            load(imp, p, t).map_err(|e| format!("service control policy `{name}` is invalid: {e}"))
         }
         _ => Err(format!(
             "more than one source defines a service control policy named `{name}`"
