@@ -237,17 +237,15 @@ pub fn decide(set: &CompiledPolicySet, req: &Request<'_>) -> Outcome {
     }
 }
 
-/// Whether statement `id` applies (action already known to match).
+/// Whether statement `st` applies (action already known to match). The caller looks the
+/// statement up and fails closed when its id names none: a missing statement is never
+/// read as "does not apply", since a skipped `Deny` would allow.
 fn applies(
-    set: &CompiledPolicySet,
-    id: u32,
+    st: &crate::compile::CompiledStatement,
     check_resource: bool,
     split: &SplitArn<'_>,
     req: &Request<'_>,
 ) -> bool {
-    let Some(st) = set.statements.get(id as usize) else {
-        return false;
-    };
     if check_resource {
         let hit = st
             .resources
@@ -273,14 +271,14 @@ fn fast(set: &CompiledPolicySet, bucket: &crate::compile::Bucket, req: &Request<
         a: exact_deny,
         b: &bucket.rest_deny,
     }) {
-        if applies(set, id, check, &split, req) {
-            return match set.statements.get(id as usize) {
-                Some(st) => Outcome {
-                    decision: DecisionKind::ExplicitDeny,
-                    layer: Some(DenyLayer::of(st.layer)),
-                    statement: Some(id),
-                },
-                None => INTERNAL,
+        let Some(st) = set.statements.get(id as usize) else {
+            return INTERNAL;
+        };
+        if applies(st, check, &split, req) {
+            return Outcome {
+                decision: DecisionKind::ExplicitDeny,
+                layer: Some(DenyLayer::of(st.layer)),
+                statement: Some(id),
             };
         }
     }
@@ -312,7 +310,7 @@ fn fast(set: &CompiledPolicySet, bucket: &crate::compile::Bucket, req: &Request<
             Layer::Boundary => !boundary_allow,
             Layer::Session => !session_allow,
         };
-        if !needed || !applies(set, id, check, &split, req) {
+        if !needed || !applies(st, check, &split, req) {
             continue;
         }
         match st.layer {
@@ -762,6 +760,62 @@ mod tests {
             ..req
         };
         assert_eq!(decide(&set, &other).decision, DecisionKind::ImplicitDeny);
+    }
+
+    /// A Deny id that names no statement (a corrupted set) must deny on both paths, the
+    /// allocation-free one included: skipping it would allow what the Deny denies.
+    #[test]
+    fn a_corrupt_deny_id_fails_closed_on_both_paths() {
+        let p = LoadedPolicy::load(
+            "p",
+            br#"{"Version":"2012-10-17","Statement":[
+                {"Effect":"Allow","Action":"swf:*","Resource":"*"},
+                {"Effect":"Deny","Action":"swf:RecordActivityTaskHeartbeat","Resource":"arn:aws:swf:*:*:/domain/d"}]}"#,
+            &PolicyKind::Managed,
+        )
+        .unwrap();
+        let principal = Principal::from_arn("arn:aws:iam::123456789012:role/w", "s", None).unwrap();
+        let ctx = Context::new();
+        let req = Request {
+            principal: &principal,
+            action: "swf:RecordActivityTaskHeartbeat",
+            resource: "arn:aws:swf:us-east-1:123456789012:/domain/d",
+            context: &ctx,
+        };
+        let set = CompiledPolicySet::compile(&PolicySet {
+            identity: vec![p],
+            ..PolicySet::default()
+        })
+        .unwrap();
+        assert_eq!(decide(&set, &req).decision, DecisionKind::ExplicitDeny);
+        let bucket = set.action_id(req.action).unwrap();
+        let out_of_range = set.statements.len() as u32 + 7;
+        // Corrupt each Deny list the fast path reads: the pattern list, the exact map.
+        for corrupt in [0, 1] {
+            let mut bad = set.clone();
+            let b = &mut bad.buckets[bucket];
+            let bad_ids = vec![out_of_range].into_boxed_slice();
+            if corrupt == 0 {
+                b.rest_deny = bad_ids.clone();
+                b.exact_deny.clear();
+                let mut rest = b.rest_allow.to_vec();
+                rest.push(out_of_range);
+                b.rest = rest.into_boxed_slice();
+            } else {
+                b.rest_deny = Vec::new().into_boxed_slice();
+                b.rest = b.rest_allow.clone();
+                b.exact_deny.insert(req.resource.into(), bad_ids.clone());
+                b.exact.insert(req.resource.into(), bad_ids);
+            }
+            assert_eq!(decide(&bad, &req), INTERNAL, "fast path, corruption {corrupt}");
+            let d = evaluate(&bad, &req);
+            assert_eq!(d.decision, DecisionKind::ImplicitDeny, "corruption {corrupt}");
+            assert_eq!(d.deny_layer, Some(DenyLayer::InternalError));
+        }
+        // The explaining path with a corrupt id in its own list denies the same way.
+        let mut bad = set.clone();
+        bad.buckets[bucket].rest = vec![0, out_of_range].into_boxed_slice();
+        assert_eq!(evaluate(&bad, &req).deny_layer, Some(DenyLayer::InternalError));
     }
 }
 
