@@ -7,6 +7,7 @@
 //! pattern behave alike, so one stands for all of them: the alphabet is the patterns'
 //! literal characters (both cases where a pattern ignores case) plus one other.
 
+use super::budget::{Budget, Meter};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -59,13 +60,32 @@ pub struct Class {
     pub witness: String,
 }
 
-/// Exploration stopped at [`Rules::max_states`].
+/// Exploration stopped at [`Rules::max_states`], or when the budget was spent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TooLarge {
     /// The classes found before stopping.
     pub found: Vec<Class>,
     /// States explored.
     pub states: usize,
+    /// Why the budget stopped it, if the budget did (not the state bound).
+    pub spent: Option<String>,
+}
+
+impl TooLarge {
+    /// Why exploring `what` stopped, in words.
+    pub fn reason(&self, what: &str) -> String {
+        match &self.spent {
+            Some(s) => format!(
+                "{what} were partitioned only in part ({} classes found): {s}",
+                self.found.len()
+            ),
+            None => format!(
+                "{what} need more than {} automaton states; {} classes were found",
+                self.states,
+                self.found.len()
+            ),
+        }
+    }
 }
 
 fn fold(c: char) -> char {
@@ -253,7 +273,8 @@ impl Shape {
 /// Every subset of `globs` that some allowed string matches exactly, with a shortest
 /// witness each, sorted by witness (length, then text). `Err` when more than
 /// [`Rules::max_states`] states would be needed, with what was found so far.
-pub fn classes(globs: &[Glob], rules: Rules) -> Result<Vec<Class>, TooLarge> {
+pub fn classes(globs: &[Glob], rules: Rules, budget: Budget) -> Result<Vec<Class>, TooLarge> {
+    let mut meter = Meter::new(budget);
     let m = Machine::new(globs);
     let mut start = vec![0u64; m.words];
     for g in 0..globs.len() {
@@ -335,10 +356,11 @@ pub fn classes(globs: &[Glob], rules: Rules) -> Result<Vec<Class>, TooLarge> {
                 if seen.contains_key(&k) {
                     continue;
                 }
-                if seen.len() >= rules.max_states {
+                if seen.len() >= rules.max_states || meter.step() {
                     return Err(TooLarge {
                         found: sorted(found),
                         states: seen.len(),
+                        spent: meter.reason().map(str::to_owned),
                     });
                 }
                 seen.insert(k, ());
@@ -409,15 +431,23 @@ type CacheMap = FxMap<(Vec<Glob>, Rules), Result<Vec<Class>, TooLarge>>;
 impl Cache {
     const MAX: usize = 4096;
 
-    /// [`classes`], remembered.
-    pub fn classes(&self, globs: &[Glob], rules: Rules) -> Result<Vec<Class>, TooLarge> {
+    /// [`classes`], remembered (an answer the budget cut short is not remembered).
+    pub fn classes(
+        &self,
+        globs: &[Glob],
+        rules: Rules,
+        budget: Budget,
+    ) -> Result<Vec<Class>, TooLarge> {
         let key = (globs.to_vec(), rules);
         if let Ok(map) = self.0.lock() {
             if let Some(r) = map.get(&key) {
                 return r.clone();
             }
         }
-        let r = classes(globs, rules);
+        let r = classes(globs, rules, budget);
+        if matches!(&r, Err(e) if e.spent.is_some()) {
+            return r;
+        }
         if let Ok(mut map) = self.0.lock() {
             if map.len() >= Self::MAX {
                 map.clear();
@@ -473,7 +503,7 @@ mod tests {
     }
 
     fn vectors(globs: &[Glob], rules: Rules) -> Vec<(Vec<bool>, String)> {
-        classes(globs, rules)
+        classes(globs, rules, Budget::default())
             .unwrap()
             .into_iter()
             .map(|c| (c.matched, c.witness))
@@ -511,7 +541,7 @@ mod tests {
     fn brackets_are_literal_and_witnesses_really_match() {
         let pats = ["[ab]*", "*]", "a?c*", "*x*y*"];
         let globs: Vec<Glob> = pats.iter().map(|p| g(p)).collect();
-        for c in classes(&globs, ANY).unwrap() {
+        for c in classes(&globs, ANY, Budget::default()).unwrap() {
             for (i, p) in pats.iter().enumerate() {
                 assert_eq!(
                     Pattern::new(p).matches(&c.witness),
@@ -572,7 +602,7 @@ mod tests {
         let long = format!("{}*{}", "a".repeat(70), "b".repeat(60));
         let pats = [long.as_str(), "*b", "a*", "a?*b"];
         let globs: Vec<Glob> = pats.iter().map(|p| g(p)).collect();
-        let cs = classes(&globs, ANY).unwrap();
+        let cs = classes(&globs, ANY, Budget::default()).unwrap();
         for c in &cs {
             for (i, p) in pats.iter().enumerate() {
                 assert_eq!(Pattern::new(p).matches(&c.witness), c.matched[i], "{p}");
@@ -592,7 +622,21 @@ mod tests {
                 max_states: 50,
                 ..ANY
             },
+            Budget::default(),
         );
-        assert!(matches!(r, Err(TooLarge { states: 50, .. })));
+        assert!(matches!(r, Err(TooLarge { states: 50, spent: None, .. })));
+    }
+
+    #[test]
+    fn a_spent_budget_stops_exploring_and_says_why() {
+        let globs: Vec<Glob> = (0..12).map(|i| g(&format!("*{i}*{i}*"))).collect();
+        let spent = Budget::within(std::time::Duration::ZERO, u64::MAX);
+        let e = classes(&globs, ANY, spent).unwrap_err();
+        assert!(e.spent.as_deref().unwrap().contains("time budget"), "{e:?}");
+        assert!(e.reason("the values").contains("time budget"));
+        // Not remembered: the same patterns with time to spare are answered in full.
+        let cache = Cache::default();
+        assert!(cache.classes(&globs[..2], ANY, spent).is_err());
+        assert!(cache.classes(&globs[..2], ANY, Budget::default()).is_ok());
     }
 }

@@ -12,7 +12,10 @@
 //! request key, ARN operators on request keys), the answer says `complete: false` and why.
 
 pub mod automaton;
+pub mod budget;
 pub mod reps;
+
+pub use budget::Budget;
 
 use crate::compile::condition::{CompiledCondition, Values};
 use crate::compile::{CompiledPolicySet, CompiledStatement};
@@ -38,6 +41,9 @@ pub struct Limits {
     pub max_states: usize,
     /// Most value classes of a multivalued key whose every subset is tried.
     pub max_set_classes: usize,
+    /// The time and memory the whole analysis may spend (unbounded by default; the
+    /// command line sets `--time-budget` and `--memory-budget`).
+    pub budget: Budget,
 }
 
 impl Default for Limits {
@@ -46,6 +52,7 @@ impl Default for Limits {
             max_cells: 200_000,
             max_states: 50_000,
             max_set_classes: 10,
+            budget: Budget::default(),
         }
     }
 }
@@ -450,7 +457,7 @@ fn domains(
             .map(|s| (0..s.set().statements.len() as u32).collect())
             .collect();
         let (every, _) = domain_globs(sides, &all, region, opts, ctxs, &mut Vec::new());
-        let classes = automaton::classes(&every, rules).ok();
+        let classes = automaton::classes(&every, rules, opts.limits.budget).ok();
         (every, classes)
     });
     let index: Option<Vec<usize>> = globs
@@ -472,14 +479,10 @@ fn domains(
     });
     let classes = match projected {
         Some(c) => c,
-        None => match opts.cache.classes(&globs, rules) {
+        None => match opts.cache.classes(&globs, rules, opts.limits.budget) {
             Ok(c) => c,
             Err(e) => {
-                incomplete.push(format!(
-                    "the domain patterns need more than {} automaton states; {} domain classes were found",
-                    e.states,
-                    e.found.len()
-                ));
+                incomplete.push(e.reason("the domain patterns"));
                 e.found
             }
         },
@@ -814,13 +817,10 @@ fn key_dim(
             domain_name: false,
             max_states: opts.limits.max_states,
         };
-        match opts.cache.classes(&globs, rules) {
+        match opts.cache.classes(&globs, rules, opts.limits.budget) {
             Ok(cs) => candidates.extend(cs.into_iter().map(|c| c.witness)),
             Err(e) => {
-                incomplete.push(format!(
-                    "the values `{display}` is compared with need more than {} automaton states",
-                    e.states
-                ));
+                incomplete.push(e.reason(&format!("the values `{display}` is compared with")));
                 candidates.extend(e.found.into_iter().map(|c| c.witness));
             }
         }
@@ -855,25 +855,38 @@ fn key_dim(
     candidates.retain(|v| crate::keys::check_request_value(&display, v).is_ok());
     // Classes: distinct signatures over every condition on the key.
     let mut sigs: Vec<Vec<bool>> = Vec::new();
+    let mut seen: std::collections::HashSet<Vec<bool>> = std::collections::HashSet::new();
     let mut elements: Vec<String> = Vec::new();
     let mut words: Vec<String> = Vec::new();
+    let mut meter = budget::Meter::new(opts.limits.budget);
     for v in candidates {
+        if meter.step() {
+            incomplete.push(format!(
+                "the value classes of `{display}` were not all described: {}",
+                meter.reason().unwrap_or_default()
+            ));
+            break;
+        }
         let sig: Vec<bool> = u
             .conds
             .iter()
             .map(|(si, c)| eval::value_matches(c, &v, &ctxs[*si]))
             .collect();
-        if !sigs.contains(&sig) {
+        if seen.insert(sig.clone()) {
             words.push(describe(&u.conds, &v, &sig));
             sigs.push(sig);
             elements.push(v);
         }
     }
+    let positions: HashMap<&str, usize> = elements
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.as_str(), i))
+        .collect();
     let word = |v: &String| -> String {
-        elements
-            .iter()
-            .position(|e| e == v)
-            .and_then(|i| words.get(i).cloned())
+        positions
+            .get(v.as_str())
+            .and_then(|&i| words.get(i).cloned())
             .unwrap_or_default()
     };
     let mut values: Vec<KeyVal> = Vec::new();
@@ -1326,6 +1339,7 @@ fn decide_all(
     let mut open = vec![true; radices.len()];
     let limit = opts.limits.max_cells;
     let mut truncated = false;
+    let mut meter = budget::Meter::new(opts.limits.budget);
     explore(
         &mut Explore {
             sides,
@@ -1337,12 +1351,19 @@ fn decide_all(
             out: &mut out,
             limit,
             truncated: &mut truncated,
+            meter: &mut meter,
         },
         0,
         &mut at,
         &mut open,
     );
-    if truncated {
+    if let Some(why) = meter.reason() {
+        incomplete.push(format!(
+            "only {} request classes in {} were decided: {why}",
+            out.len(),
+            space.region
+        ));
+    } else if truncated {
         incomplete.push(format!(
             "more than {limit} request classes in {}; only the first {limit} were decided",
             space.region
@@ -1361,11 +1382,15 @@ struct Explore<'a, 'b> {
     out: &'a mut Vec<Cell>,
     limit: usize,
     truncated: &'a mut bool,
+    meter: &'a mut budget::Meter,
 }
 
 fn explore(e: &mut Explore<'_, '_>, depth: usize, at: &mut Vec<usize>, open: &mut Vec<bool>) {
     if e.out.len() >= e.limit {
         *e.truncated = true;
+        return;
+    }
+    if e.meter.step() {
         return;
     }
     let done = depth == e.order.len()
@@ -1510,11 +1535,17 @@ pub struct KeyCondition {
 
 /// Merges cells into cubes: groups of cells that agree on every dimension but one
 /// become one cell with the union of that dimension's values, until nothing merges.
-fn cubes(cells: &[&Cell], dims: usize) -> Vec<Vec<Vec<usize>>> {
+/// A spent budget stops merging: the cubes then still cover exactly the cells, in more
+/// pieces.
+fn cubes(cells: &[&Cell], dims: usize, budget: Budget) -> Vec<Vec<Vec<usize>>> {
     let mut cs: Vec<Vec<Vec<usize>>> = cells.iter().map(|c| c.sets.clone()).collect();
+    let mut meter = budget::Meter::new(budget);
     loop {
         let before = cs.len();
         for d in (0..dims).rev() {
+            if meter.step() {
+                return cs;
+            }
             let mut groups: BTreeMap<Vec<Vec<usize>>, Vec<usize>> = BTreeMap::new();
             for c in cs.drain(..) {
                 let mut key = c.clone();
@@ -1547,7 +1578,7 @@ fn extents(
 ) -> Vec<Extent> {
     let radices = space.radices();
     let mut out = Vec::new();
-    for cube in cubes(cells, radices.len()) {
+    for cube in cubes(cells, radices.len(), opts.limits.budget) {
         let first: Vec<usize> = cube.iter().map(|v| v[0]).collect();
         let domains = if cube[0].len() == space.resources.len() && opts.domain.is_none() {
             Vec::new()

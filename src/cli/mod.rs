@@ -19,6 +19,9 @@ pub const EXIT_OK: u8 = 0;
 pub const EXIT_FAIL: u8 = 1;
 /// Exit code: usage or input error.
 pub const EXIT_USAGE: u8 = 2;
+/// Exit code: the analysis could not answer for every request (`diff`, `who-can`): an
+/// incomplete answer never passes a gate, and is told apart from "found some".
+pub const EXIT_INCOMPLETE: u8 = 3;
 
 /// swf-iam: decide, as AWS IAM would, whether a caller may perform an Amazon SWF action.
 #[derive(Debug, Parser)]

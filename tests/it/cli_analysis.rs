@@ -358,3 +358,153 @@ fn diff_of_a_configuration_with_itself_is_empty_and_bad_inputs_are_errors() {
         ]
     );
 }
+
+/// A principal allowed everything but denied heartbeats when two request keys match
+/// `n` `StringLike` patterns each (the shape of a policy that blows the request space up).
+fn deny_patterns_config(dir: &std::path::Path, name: &str, n: usize) -> String {
+    let letters: Vec<char> = ('a'..='z').collect();
+    let mut statements = vec![serde_json::json!(
+        {"Effect": "Allow", "Action": "swf:*", "Resource": "*"}
+    )];
+    for i in 0..n {
+        statements.push(serde_json::json!({
+            "Effect": "Deny", "Action": "swf:RecordActivityTaskHeartbeat", "Resource": "*",
+            "Condition": {"StringLike": {
+                "aws:UserAgent": format!("*{}*", letters[i % 26]),
+                "aws:Referer": format!("*{}*", letters[25 - i % 26]),
+            }}
+        }));
+    }
+    let cfg = serde_json::json!({"account": "123456789012", "region": "us-east-1",
+        "principals": [{"arn": "arn:aws:iam::123456789012:role/w",
+            "policies": [{"Version": "2012-10-17", "Statement": statements}]}]});
+    let path = dir.join(name);
+    std::fs::write(&path, cfg.to_string()).unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+/// An incomplete comparison never passes a `--fail-on` gate: it exits 3 and says what
+/// was not analysed, where a complete one finds the widening (exit 1).
+#[test]
+fn an_incomplete_diff_never_passes_fail_on() {
+    let dir = tempdir("incomplete-diff");
+    let before = deny_patterns_config(&dir, "before.json", 2);
+    let after = deny_patterns_config(&dir, "after.json", 0);
+    let base = ["diff", "--before", &before, "--after", &after, "--now", NOW];
+    let o = run(&base);
+    assert_eq!(o.status.code(), Some(1), "the widening is found: {o:?}");
+    for fail_on in ["widened", "narrowed", "any"] {
+        let mut args = base.to_vec();
+        args.extend(["--fail-on", fail_on, "--time-budget", "0.000001"]);
+        let o = run(&args);
+        assert_eq!(o.status.code(), Some(3), "--fail-on {fail_on}: {o:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains("incomplete") && err.contains("time budget"),
+            "{err}"
+        );
+        args.extend(["--format", "json"]);
+        let v = json(&run(&args));
+        assert_eq!(v["complete"], false);
+        assert!(!v["incomplete"].as_array().unwrap().is_empty());
+    }
+    // who-can: "nobody may" is not said of an incomplete answer either.
+    let o = run(&[
+        "who-can",
+        "swf:RecordActivityTaskHeartbeat",
+        "--domain",
+        "orders",
+        "--config",
+        &before,
+        "--time-budget",
+        "0.000001",
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{o:?}");
+    // Bad budgets are usage errors.
+    for bad in [["--time-budget", "0"], ["--memory-budget", "0"]] {
+        let mut args = base.to_vec();
+        args.extend(bad);
+        assert_eq!(run(&args).status.code(), Some(2), "{bad:?}");
+    }
+}
+
+/// Runs the binary and samples its peak resident memory (`VmHWM`) from `/proc` until it
+/// exits: (output, wall time, peak bytes).
+fn run_measured(args: &[&str]) -> (Output, std::time::Duration, u64) {
+    let t0 = std::time::Instant::now();
+    let child = Command::new(env!("CARGO_BIN_EXE_swf-iam"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("SWF_IAM_CONFIG")
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = format!("/proc/{}/status", child.id());
+    let peak = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let sampler = {
+        let peak = peak.clone();
+        std::thread::spawn(move || {
+            while let Ok(s) = std::fs::read_to_string(&status) {
+                if let Some(kb) = s
+                    .lines()
+                    .find(|l| l.starts_with("VmHWM:"))
+                    .and_then(|l| l.split_whitespace().nth(1))
+                    .and_then(|v| v.parse::<u64>().ok())
+                {
+                    peak.fetch_max(kb * 1024, std::sync::atomic::Ordering::Relaxed);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        })
+    };
+    let out = child.wait_with_output().unwrap();
+    let wall = t0.elapsed();
+    sampler.join().unwrap();
+    (out, wall, peak.load(std::sync::atomic::Ordering::Relaxed))
+}
+
+/// A policy whose request space explodes (16 Deny statements with `StringLike` patterns
+/// on two keys: millions of classes) stops within its time and memory budgets, with
+/// `complete: false` and the reason, instead of exhausting the machine.
+#[test]
+fn an_exploding_analysis_stays_within_its_budgets() {
+    assert!(
+        std::path::Path::new("/proc/self/status").exists(),
+        "this test measures memory through /proc (Linux)"
+    );
+    let dir = tempdir("budget");
+    let cfg = deny_patterns_config(&dir, "explode.json", 16);
+    let common = [
+        "access",
+        "--config",
+        &cfg,
+        "--action",
+        "swf:RecordActivityTaskHeartbeat",
+        "--now",
+        NOW,
+        "--format",
+        "json",
+    ];
+    // Time: a 2 s budget ends the run within a few seconds.
+    let mut args = common.to_vec();
+    args.extend(["--time-budget", "2", "--memory-budget", "4096"]);
+    let (o, wall, _) = run_measured(&args);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    let v = json(&o);
+    assert_eq!(v["complete"], false);
+    let reasons = v["principals"][0]["actions"][0]["incomplete"].to_string();
+    assert!(reasons.contains("time budget of 2 s"), "{reasons}");
+    assert!(wall < std::time::Duration::from_secs(8), "{wall:?}");
+    // Memory: a 48 MiB budget holds the process near it (one check interval of growth).
+    let mut args = common.to_vec();
+    args.extend(["--time-budget", "600", "--memory-budget", "48"]);
+    let (o, _, peak) = run_measured(&args);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    let v = json(&o);
+    assert_eq!(v["complete"], false);
+    let reasons = v["principals"][0]["actions"][0]["incomplete"].to_string();
+    assert!(reasons.contains("memory budget of 48 MiB"), "{reasons}");
+    assert!(peak > 0, "VmHWM was sampled");
+    assert!(peak < 96 << 20, "peak resident memory {} MiB", peak >> 20);
+}
