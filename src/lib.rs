@@ -9,6 +9,7 @@ pub mod diagnostic;
 #[cfg(feature = "server")]
 pub mod emulator;
 pub mod eval;
+pub mod files;
 #[cfg(feature = "server")]
 pub mod gate;
 pub mod hash;

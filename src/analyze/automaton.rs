@@ -624,7 +624,14 @@ mod tests {
             },
             Budget::default(),
         );
-        assert!(matches!(r, Err(TooLarge { states: 50, spent: None, .. })));
+        assert!(matches!(
+            r,
+            Err(TooLarge {
+                states: 50,
+                spent: None,
+                ..
+            })
+        ));
     }
 
     #[test]

@@ -132,6 +132,9 @@ mod tests {
         assert!(rss > 0);
         let b = Budget::within(Duration::from_secs(60), 1);
         assert!(b.spent().unwrap().contains("memory budget"));
-        assert_eq!(Budget::within(Duration::from_secs(60), u64::MAX).spent(), None);
+        assert_eq!(
+            Budget::within(Duration::from_secs(60), u64::MAX).spent(),
+            None
+        );
     }
 }

@@ -99,8 +99,8 @@ struct Setup {
 }
 
 fn load_policy(path: &Path, kind: &PolicyKind) -> Result<LoadedPolicy, String> {
-    let bytes =
-        std::fs::read(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+    let bytes = crate::files::read_bounded(path, crate::files::MAX_POLICY_FILE_BYTES)
+        .map_err(|e| e.to_string())?;
     LoadedPolicy::load(&path.display().to_string(), &bytes, kind).map_err(|e| e.to_string())
 }
 

@@ -25,24 +25,33 @@ impl Input {
     pub fn read(&self) -> Result<Vec<u8>, String> {
         match self {
             Input::File(p) => {
-                std::fs::read(p).map_err(|e| format!("cannot read `{}`: {e}", p.display()))
+                crate::files::read_bounded(p, MAX_INPUT_BYTES).map_err(|e| e.to_string())
             }
             Input::Stdin => {
                 let mut buf = Vec::new();
                 std::io::stdin()
+                    .take(MAX_INPUT_BYTES + 1)
                     .read_to_end(&mut buf)
                     .map_err(|e| format!("cannot read standard input: {e}"))?;
+                if buf.len() as u64 > MAX_INPUT_BYTES {
+                    return Err(format!(
+                        "standard input holds more than {MAX_INPUT_BYTES} bytes; swf-iam reads at most that"
+                    ));
+                }
                 Ok(buf)
             }
         }
     }
 }
 
+/// The largest file `validate` reads (a policy, a configuration or a source file).
+const MAX_INPUT_BYTES: u64 = crate::sources::MAX_SOURCE_BYTES as u64;
+
 /// Whether `p` is a YAML file holding a CloudFormation template (read to tell).
 fn is_yaml_template(p: &Path) -> bool {
     p.extension()
         .is_some_and(|e| e == "yaml" || e == "yml" || e == "template")
-        && std::fs::read(p).is_ok_and(|b| {
+        && crate::files::read_bounded(p, MAX_INPUT_BYTES).is_ok_and(|b| {
             crate::sources::detect(&b) == Some(crate::sources::SourceKind::CloudFormation)
         })
 }

@@ -141,9 +141,8 @@ fn case_file_references(
                 return Ok(Vec::new());
             }
             configs_seen.push(canonical);
-            let text = std::fs::read(&full).map_err(|e| {
-                format!("{}: cannot read `{}`: {e}", path.display(), full.display())
-            })?;
+            let text = crate::files::read_bounded(&full, crate::files::MAX_CONFIG_FILE_BYTES)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
             Config::policy_references(&full, &text).map_err(|e| e.to_string())
         }
         crate::json::Value::Object(_) => {
@@ -288,6 +287,7 @@ pub fn run(args: &Args) -> u8 {
                     partition: crate::config::DEFAULT_PARTITION.into(),
                     account: crate::config::DEFAULT_ACCOUNT.into(),
                     region: crate::config::DEFAULT_REGION.into(),
+                    limits: crate::sources::Limits::default(),
                 };
                 crate::sources::import(name, bytes, *kind, &settings, &parameters)
                     .map(|i| reports.extend(validate_source(&i)))

@@ -92,25 +92,10 @@ impl Reader {
 
 /// Reads and imports a source.
 pub fn import(r: &SourceRef, settings: &Settings) -> Result<Imported, String> {
-    // Refuse an oversized file before reading it into memory.
-    if let Ok(meta) = std::fs::metadata(&r.path) {
-        if meta.len() > sources::MAX_SOURCE_BYTES as u64 {
-            return Err(format!(
-                "{} `{}` is {} bytes; swf-iam reads at most {}",
-                r.kind.as_str(),
-                r.path.display(),
-                meta.len(),
-                sources::MAX_SOURCE_BYTES
-            ));
-        }
-    }
-    let bytes = std::fs::read(&r.path).map_err(|e| {
-        format!(
-            "cannot read {} `{}`: {e}",
-            r.kind.as_str(),
-            r.path.display()
-        )
-    })?;
+    // A regular file within the size limit only: never a device, a FIFO or a file that
+    // grows while it is read.
+    let bytes = crate::files::read_bounded(&r.path, settings.limits.max_file_bytes)
+        .map_err(|e| format!("{} {e}", r.kind.as_str()))?;
     sources::import(
         &r.path.display().to_string(),
         &bytes,
@@ -239,27 +224,32 @@ impl<'a> Resolver<'a> {
                 "{owner} {arn} is not in any source (give `managedPolicies`, a directory of policy documents named NAME.json)"
             ));
         };
+        // The policy's path and name, found by listing the directory (`PATH/NAME.json`,
+        // else `NAME.json`): never a path built from the ARN, which could be absolute or
+        // climb out. A symlink leaving the directory is not followed.
         let rest = arn.split_once(":policy/").map_or(arn, |(_, r)| r);
-        let name = rest.rsplit('/').next().unwrap_or(rest);
-        if rest.split('/').any(|seg| seg == ".." || seg == ".") || name.is_empty() {
+        let segments: Vec<&str> = rest.split('/').collect();
+        let name = segments.last().copied().unwrap_or_default();
+        if segments
+            .iter()
+            .any(|s| s.is_empty() || *s == "." || *s == ".." || s.contains(['\\', '\0']))
+        {
             return Err(format!(
-                "{owner} {arn}: its path does not name a file in `{}`",
+                "{owner} {arn}: its path does not name a file in `{}` (an IAM path has no empty, `.` or `..` segment)",
                 dir.display()
             ));
         }
-        let candidates = [
-            dir.join(format!("{rest}.json")),
-            dir.join(format!("{name}.json")),
-        ];
-        let Some((path, bytes)) = candidates
-            .iter()
-            .find_map(|p| std::fs::read(p).ok().map(|b| (p.clone(), b)))
+        let Some(path) = crate::files::find_inside(dir, &segments, "json")
+            .or_else(|| crate::files::find_inside(dir, &[name], "json"))
         else {
             return Err(format!(
-                "{owner} {arn} is not in any source nor in `{}` (looked for {name}.json)",
-                dir.display()
+                "{owner} {arn} is not in any source nor in `{}` (looked for {}.json inside it)",
+                dir.display(),
+                if segments.len() > 1 { rest } else { name }
             ));
         };
+        let bytes = crate::files::read_bounded(&path, crate::files::MAX_POLICY_FILE_BYTES)
+            .map_err(|e| format!("{owner} {arn}: {e}"))?;
         let shown = path.display().to_string();
         let root =
             crate::json::parse(&bytes).map_err(|e| format!("{shown}: not valid JSON: {e}"))?;

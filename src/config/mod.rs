@@ -13,6 +13,7 @@ use crate::json::{self, Member, Node, Value};
 use crate::source::{Origin, Pointer, SourceFile, TextMap};
 use crate::swf::arn::{check_account, check_region, PARTITIONS};
 use crate::validate::PolicyKind;
+use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -230,6 +231,7 @@ impl Config {
             partition: text("partition", DEFAULT_PARTITION),
             account: text("account", DEFAULT_ACCOUNT),
             region: text("region", DEFAULT_REGION),
+            limits: r.import_limits(&root)?,
         };
         let refs = match crate::json::get(&root, "sources") {
             Some(n) => r.source_refs(n, &Pointer::root().key("sources"))?,
@@ -251,10 +253,13 @@ impl Config {
 
     /// Reads and checks a configuration file, loading and compiling every policy.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let bytes = std::fs::read(path).map_err(|e| ConfigError::Io {
-            path: path.display().to_string(),
-            message: e.to_string(),
-        })?;
+        let bytes =
+            crate::files::read_bounded(path, crate::files::MAX_CONFIG_FILE_BYTES).map_err(|e| {
+                ConfigError::Io {
+                    path: path.display().to_string(),
+                    message: e.to_string(),
+                }
+            })?;
         Self::from_bytes(path, &bytes)
     }
 
@@ -316,6 +321,7 @@ const CONFIG_FIELDS: &[&str] = &[
     "sources",
     "managedPolicies",
     "accessKeys",
+    "importLimits",
 ];
 
 /// The members a principal may have.
@@ -445,6 +451,35 @@ impl Reader {
         }
     }
 
+    /// `importLimits`: `{"maxFileBytes": N, "maxExpansion": N}`, each a positive whole
+    /// number (the defaults where absent).
+    fn import_limits(&self, root: &Node) -> Res<crate::sources::Limits> {
+        let mut limits = crate::sources::Limits::default();
+        let Some(node) = crate::json::get(root, "importLimits") else {
+            return Ok(limits);
+        };
+        let ptr = self.base.key("importLimits");
+        for m in self.object(node, &ptr, &["maxFileBytes", "maxExpansion"])? {
+            let p = ptr.key(&m.key);
+            let n = match &m.value.value {
+                Value::Number(t) => t.parse::<u64>().ok().filter(|n| *n > 0),
+                _ => None,
+            }
+            .ok_or_else(|| {
+                self.err(
+                    &m.value,
+                    &p,
+                    format!("`{}` must be a positive whole number of bytes", m.key),
+                )
+            })?;
+            match m.key.as_str() {
+                "maxFileBytes" => limits.max_file_bytes = n,
+                _ => limits.max_expansion = usize::try_from(n).unwrap_or(usize::MAX),
+            }
+        }
+        Ok(limits)
+    }
+
     fn config(&self, root: &Node, path: &Path) -> Res<Config> {
         let ptr = self.base.clone();
         let members = self.object(root, &ptr, CONFIG_FIELDS)?;
@@ -515,6 +550,7 @@ impl Reader {
             partition: partition.clone(),
             account: account.clone(),
             region: region.clone(),
+            limits: self.import_limits(root)?,
         };
         let mut imported = Vec::new();
         if let Some(m) = get("sources") {
@@ -574,12 +610,10 @@ impl Reader {
             let Value::Array(items) = &m.value.value else {
                 return Err(self.err(&m.value, &p, "`principals` must be an array".into()));
             };
+            let mut arns = std::collections::HashSet::new();
             for (i, it) in items.iter().enumerate() {
                 let pc = self.principal(it, &p.index(i), &scps)?;
-                if principals
-                    .iter()
-                    .any(|o: &PrincipalConfig| o.principal.arn == pc.principal.arn)
-                {
+                if !arns.insert(pc.principal.arn.clone()) {
                     return Err(self.err(
                         it,
                         &p.index(i),
@@ -622,13 +656,16 @@ impl Reader {
         if !imported.is_empty() {
             let mut resolver = imports::Resolver::new(&imported, managed_dir);
             let at = get("sources").map_or(root, |m| &m.value);
+            // ARN → index: one look-up a principal (100,000 principals stay linear).
+            let mut seen: HashMap<String, usize> = principals
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (p.principal.arn.clone(), i))
+                .collect();
             for pc in imports::principals(&imported, &mut resolver, &scps)
                 .map_err(|e| self.err(at, &ptr.key("sources"), e))?
             {
-                if let Some(o) = principals
-                    .iter()
-                    .find(|o: &&PrincipalConfig| o.principal.arn == pc.principal.arn)
-                {
+                if let Some(o) = seen.get(&pc.principal.arn).map(|&i| &principals[i]) {
                     return Err(self.err(
                         at,
                         &ptr.key("sources"),
@@ -640,6 +677,7 @@ impl Reader {
                         ),
                     ));
                 }
+                seen.insert(pc.principal.arn.clone(), principals.len());
                 principals.push(pc);
             }
         }
@@ -800,7 +838,8 @@ impl Reader {
         match rel {
             Some(rel) => {
                 let full = self.dir.join(rel);
-                let text = std::fs::read(&full).map_err(|e| {
+                let text = crate::files::read_bounded(&full, crate::files::MAX_POLICY_FILE_BYTES)
+                    .map_err(|e| {
                     self.err(
                         node,
                         pointer,
@@ -873,10 +912,11 @@ impl Reader {
 
     fn policy_file(&self, rel: &str, arn: Option<String>, kind: &PolicyKind) -> Res<LoadedPolicy> {
         let full = self.dir.join(rel);
-        let bytes = std::fs::read(&full).map_err(|e| ConfigError::Io {
-            path: full.display().to_string(),
-            message: e.to_string(),
-        })?;
+        let bytes = crate::files::read_bounded(&full, crate::files::MAX_POLICY_FILE_BYTES)
+            .map_err(|e| ConfigError::Io {
+                path: full.display().to_string(),
+                message: e.to_string(),
+            })?;
         let mut p = LoadedPolicy::load(&full.display().to_string(), &bytes, kind)?;
         p.name = rel.to_owned();
         p.arn = arn;

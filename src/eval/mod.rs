@@ -807,15 +807,26 @@ mod tests {
                 b.exact_deny.insert(req.resource.into(), bad_ids.clone());
                 b.exact.insert(req.resource.into(), bad_ids);
             }
-            assert_eq!(decide(&bad, &req), INTERNAL, "fast path, corruption {corrupt}");
+            assert_eq!(
+                decide(&bad, &req),
+                INTERNAL,
+                "fast path, corruption {corrupt}"
+            );
             let d = evaluate(&bad, &req);
-            assert_eq!(d.decision, DecisionKind::ImplicitDeny, "corruption {corrupt}");
+            assert_eq!(
+                d.decision,
+                DecisionKind::ImplicitDeny,
+                "corruption {corrupt}"
+            );
             assert_eq!(d.deny_layer, Some(DenyLayer::InternalError));
         }
         // The explaining path with a corrupt id in its own list denies the same way.
         let mut bad = set.clone();
         bad.buckets[bucket].rest = vec![0, out_of_range].into_boxed_slice();
-        assert_eq!(evaluate(&bad, &req).deny_layer, Some(DenyLayer::InternalError));
+        assert_eq!(
+            evaluate(&bad, &req).deny_layer,
+            Some(DenyLayer::InternalError)
+        );
     }
 }
 

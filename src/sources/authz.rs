@@ -113,9 +113,12 @@ pub fn import(file: Arc<SourceFile>, root: &Node) -> Result<Imported, SourceErro
                 member_of.push(g.clone());
                 match groups.get(g) {
                     Some(uses) => identity.extend(uses.iter().cloned()),
-                    None => missing.push(format!(
-                        "group {g} (the user is a member) is not in the file's GroupDetailList"
-                    )),
+                    None => super::add_reason(
+                        &mut missing,
+                        format!(
+                            "group {g} (the user is a member) is not in the file's GroupDetailList"
+                        ),
+                    ),
                 }
             }
             let boundary = get(u, "PermissionsBoundary")

@@ -72,6 +72,8 @@ pub fn import(
         conditions: get(root, "Conditions"),
         mappings: get(root, "Mappings"),
         condition_memo: RefCell::new(HashMap::new()),
+        property_memo: RefCell::new(HashMap::new()),
+        expanded: std::cell::Cell::new(0),
     };
     let mut b = Build {
         cx: &cx,
@@ -90,6 +92,9 @@ pub fn import(
     })
 }
 
+/// Resolved scalar properties by (logical ID, property name).
+type PropertyMemo = HashMap<(String, String), Res<Option<String>>>;
+
 struct Template<'a> {
     file: Arc<SourceFile>,
     settings: &'a Settings,
@@ -99,6 +104,12 @@ struct Template<'a> {
     conditions: Option<&'a Node>,
     mappings: Option<&'a Node>,
     condition_memo: RefCell<HashMap<String, Res<bool>>>,
+    /// Resolved name and path properties by (logical ID, property): a chain of
+    /// references is evaluated once per resource, not once per path to it.
+    property_memo: RefCell<PropertyMemo>,
+    /// What intrinsic functions have produced so far, against
+    /// `settings.limits.max_expansion`.
+    expanded: std::cell::Cell<usize>,
 }
 
 fn string_node(s: String, span: Span) -> Node {
@@ -173,16 +184,48 @@ impl Template<'_> {
             .and_then(|p| get(p, prop))
     }
 
+    /// Counts `cost` (bytes of text, plus 64 a node) against the expansion budget.
+    fn charge(&self, cost: usize) -> Res<()> {
+        let total = self.expanded.get().saturating_add(cost);
+        self.expanded.set(total);
+        let max = self.settings.limits.max_expansion;
+        if total > max {
+            return Err(format!(
+                "intrinsic functions expand beyond {max} bytes (`importLimits.maxExpansion`)"
+            ));
+        }
+        Ok(())
+    }
+
+    /// Property `prop` of resource `logical` resolved to a scalar (`Ok(None)`: absent or
+    /// not a scalar), once per resource and property.
+    fn scalar_property(&self, logical: &str, prop: &str, depth: usize) -> Res<Option<String>> {
+        let key = (logical.to_owned(), prop.to_owned());
+        if let Some(v) = self.property_memo.borrow().get(&key) {
+            return v.clone();
+        }
+        let Some(n) = self.property(logical, prop) else {
+            return Ok(None);
+        };
+        // A reference back to itself would recurse: mark it in progress.
+        self.property_memo.borrow_mut().insert(
+            key.clone(),
+            Err(format!("{logical}'s {prop} refers to itself")),
+        );
+        let v = self
+            .resolve(n, depth + 1)
+            .map(|v| v.as_ref().and_then(scalar));
+        self.property_memo.borrow_mut().insert(key, v.clone());
+        v
+    }
+
     /// The resolved string of a resource's name property, or its logical ID for IAM
     /// resources that lack one.
     fn name_of(&self, logical: &str, prop: &str, depth: usize) -> Res<String> {
         match self.property(logical, prop) {
-            Some(n) => {
-                let v = self.resolve(n, depth + 1)?;
-                v.as_ref()
-                    .and_then(scalar)
-                    .ok_or_else(|| format!("{logical}'s {prop} is not a string"))
-            }
+            Some(_) => self
+                .scalar_property(logical, prop, depth)?
+                .ok_or_else(|| format!("{logical}'s {prop} is not a string")),
             None if NAMED_BY_LOGICAL_ID.contains(&self.resource_type(logical).unwrap_or("")) => {
                 Ok(logical.to_owned())
             }
@@ -194,10 +237,7 @@ impl Template<'_> {
     }
 
     fn path_of(&self, logical: &str, depth: usize) -> Res<Option<String>> {
-        match self.property(logical, "Path") {
-            Some(n) => Ok(self.resolve(n, depth + 1)?.as_ref().and_then(scalar)),
-            None => Ok(None),
-        }
+        self.scalar_property(logical, "Path", depth)
     }
 
     fn arn_of(&self, logical: &str, kind: &str, name_prop: &str, depth: usize) -> Res<String> {
@@ -421,6 +461,7 @@ impl Template<'_> {
                 return self.function(f, arg, n.span, depth);
             }
         }
+        self.charge(64)?;
         Ok(Some(match &n.value {
             Value::Array(items) => {
                 let mut out = Vec::with_capacity(items.len());
@@ -449,6 +490,10 @@ impl Template<'_> {
                     value: Value::Object(out),
                     span: n.span,
                 }
+            }
+            Value::String(t) | Value::Number(t) => {
+                self.charge(t.len())?;
+                n.clone()
             }
             _ => n.clone(),
         }))
@@ -501,10 +546,9 @@ impl Template<'_> {
                     }
                     _ => return Err("Fn::Sub takes a string or [string, variables]".into()),
                 };
-                Ok(Some(string_node(
-                    self.sub(template, vars, span, depth)?,
-                    span,
-                )))
+                let text = self.sub(template, vars, span, depth)?;
+                self.charge(text.len())?;
+                Ok(Some(string_node(text, span)))
             }
             "Fn::Join" => {
                 let a = items(2)?;
@@ -514,7 +558,9 @@ impl Template<'_> {
                 for p in &parts {
                     out.push(scalar(p).ok_or("Fn::Join's values must be strings")?);
                 }
-                Ok(Some(string_node(out.join(delim), span)))
+                let joined = out.join(delim);
+                self.charge(joined.len())?;
+                Ok(Some(string_node(joined, span)))
             }
             "Fn::Select" => {
                 let a = items(2)?;
@@ -709,11 +755,11 @@ impl Build<'_, '_> {
             } else {
                 let mut missing = Vec::new();
                 let name = self.cx.name_of(&m.key, name_prop, 0).unwrap_or_else(|e| {
-                    missing.push(e);
+                    super::add_reason(&mut missing, e);
                     m.key.clone()
                 });
                 let path = self.cx.path_of(&m.key, 0).unwrap_or_else(|e| {
-                    missing.push(e);
+                    super::add_reason(&mut missing, e);
                     None
                 });
                 Entity {
@@ -728,7 +774,9 @@ impl Build<'_, '_> {
                     missing,
                 }
             };
-            e.missing.extend(unknown.iter().cloned());
+            for u in unknown.iter() {
+                super::add_reason(&mut e.missing, u);
+            }
             let Some(props) = props else {
                 entities.push(e);
                 continue;
@@ -754,7 +802,9 @@ impl Build<'_, '_> {
                             .push("PermissionsBoundary is not an ARN string".into()),
                     },
                     Ok(None) => {}
-                    Err(err) => e.missing.push(format!("PermissionsBoundary: {err}")),
+                    Err(err) => {
+                        super::add_reason(&mut e.missing, format!("PermissionsBoundary: {err}"))
+                    }
                 }
             }
             if let Some(tags) = get(props, "Tags") {
@@ -773,14 +823,14 @@ impl Build<'_, '_> {
                         }
                     }
                     Ok(_) => {}
-                    Err(err) => e.missing.push(format!("Tags: {err}")),
+                    Err(err) => super::add_reason(&mut e.missing, format!("Tags: {err}")),
                 }
             }
             if e.noun == "user" {
                 if let Some(g) = get(props, "Groups") {
                     match self.cx.list_of(g, "Groups", 0) {
                         Ok(items) => e.groups.extend(items.iter().filter_map(scalar)),
-                        Err(err) => e.missing.push(format!("Groups: {err}")),
+                        Err(err) => super::add_reason(&mut e.missing, format!("Groups: {err}")),
                     }
                 }
             }
@@ -863,7 +913,7 @@ impl Build<'_, '_> {
                                 // Whom it attaches to is unknown: every principal of the
                                 // kind may lack it.
                                 for e in entities.iter_mut().filter(|e| e.noun == noun) {
-                                    e.missing.push(format!("{}: {err}", m.key));
+                                    super::add_reason(&mut e.missing, format!("{}: {err}", m.key));
                                 }
                             }
                         }
@@ -906,7 +956,9 @@ impl Build<'_, '_> {
                                 {
                                     match unknown {
                                         None => e.groups.push(g.clone()),
-                                        Some(why) => e.missing.push(why.to_owned()),
+                                        Some(why) => {
+                                            super::add_reason(&mut e.missing, why.to_owned())
+                                        }
                                     }
                                 }
                             }
@@ -918,7 +970,7 @@ impl Build<'_, '_> {
                                 .next()
                                 .unwrap_or_else(|| "GroupName or Users missing".into());
                             for e in entities.iter_mut().filter(|e| e.noun == "user") {
-                                e.missing.push(format!("{}: {why}", m.key));
+                                super::add_reason(&mut e.missing, format!("{}: {why}", m.key));
                             }
                         }
                     }
@@ -967,9 +1019,12 @@ impl Build<'_, '_> {
                         e.missing
                             .extend(missing.iter().map(|m| format!("group {g}: {m}")));
                     }
-                    None => e.missing.push(format!(
-                        "group {g} is not defined in the template (its policies are unknown)"
-                    )),
+                    None => super::add_reason(
+                        &mut e.missing,
+                        format!(
+                            "group {g} is not defined in the template (its policies are unknown)"
+                        ),
+                    ),
                 }
             }
             self.principals.push(ImportedPrincipal {
@@ -1000,7 +1055,7 @@ impl Build<'_, '_> {
         {
             match unknown {
                 None => e.identity.push(u),
-                Some(why) => e.missing.push(why.to_owned()),
+                Some(why) => super::add_reason(&mut e.missing, why.to_owned()),
             }
         }
     }
@@ -1090,7 +1145,7 @@ impl Build<'_, '_> {
         let items = match &list.value {
             Value::Array(items) => items.as_slice(),
             _ => {
-                e.missing.push("Policies is not a list".into());
+                super::add_reason(&mut e.missing, "Policies is not a list");
                 return;
             }
         };
@@ -1106,7 +1161,7 @@ impl Build<'_, '_> {
                     }
                     Ok(None) => continue,
                     Err(err) => {
-                        e.missing.push(format!("Policies/{i}: {err}"));
+                        super::add_reason(&mut e.missing, format!("Policies/{i}: {err}"));
                         continue;
                     }
                 }
@@ -1117,7 +1172,7 @@ impl Build<'_, '_> {
                 match get(entry, "PolicyName").map(|n| self.cx.string_of(n, "PolicyName", 0)) {
                     Some(Ok(n)) => n,
                     Some(Err(err)) => {
-                        e.missing.push(format!("Policies/{i}: {err}"));
+                        super::add_reason(&mut e.missing, format!("Policies/{i}: {err}"));
                         format!("Policies/{i}")
                     }
                     None => format!("Policies/{i}"),
@@ -1146,11 +1201,14 @@ impl Build<'_, '_> {
                 for it in &items {
                     match scalar(it) {
                         Some(arn) => e.identity.push(PolicyUse::Arn(arn)),
-                        None => e.missing.push(format!("{key}: an entry is not a string")),
+                        None => super::add_reason(
+                            &mut e.missing,
+                            format!("{key}: an entry is not a string"),
+                        ),
                     }
                 }
             }
-            Err(err) => e.missing.push(format!("{key}: {err}")),
+            Err(err) => super::add_reason(&mut e.missing, format!("{key}: {err}")),
         }
     }
 
@@ -1173,7 +1231,7 @@ impl Build<'_, '_> {
                 Ok(Some(v)) => v,
                 Ok(None) => continue,
                 Err(err) => {
-                    e.missing.push(format!("Policies: {err}"));
+                    super::add_reason(&mut e.missing, format!("Policies: {err}"));
                     continue;
                 }
             };
@@ -1198,10 +1256,13 @@ impl Build<'_, '_> {
                         text,
                     });
                 }
-                Value::Object(m) => e.missing.push(format!(
-                    "SAM policy template {} is not expanded by swf-iam",
-                    m.first().map_or("?", |m| m.key.as_str())
-                )),
+                Value::Object(m) => super::add_reason(
+                    &mut e.missing,
+                    format!(
+                        "SAM policy template {} is not expanded by swf-iam",
+                        m.first().map_or("?", |m| m.key.as_str())
+                    ),
+                ),
                 _ => e
                     .missing
                     .push("Policies: an entry is neither a policy nor a name".into()),
@@ -1219,6 +1280,7 @@ mod tests {
             partition: "aws".into(),
             account: "123456789012".into(),
             region: "us-east-1".into(),
+            limits: super::super::Limits::default(),
         }
     }
 

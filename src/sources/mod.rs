@@ -54,6 +54,8 @@ pub struct Settings {
     pub account: String,
     /// The region.
     pub region: String,
+    /// What reading a source may cost.
+    pub limits: Limits,
 }
 
 /// A source file that cannot be read as its kind.
@@ -142,9 +144,53 @@ pub struct Imported {
     pub scps: Vec<ImportedScp>,
 }
 
-/// The largest source file read (authorization details of big accounts run to tens of
-/// megabytes).
-pub const MAX_SOURCE_BYTES: usize = 256 << 20;
+/// The largest source file read by default (authorization details of big accounts run
+/// to tens of megabytes); a configuration's `importLimits.maxFileBytes` changes it.
+pub const MAX_SOURCE_BYTES: usize = 64 << 20;
+
+/// What YAML aliases and CloudFormation's intrinsic functions may produce beyond the
+/// file's own text, by default: bytes of text plus 64 per node built
+/// (`importLimits.maxExpansion`).
+pub const MAX_EXPANSION: usize = 64 << 20;
+
+/// Bounds on what reading one source file may cost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest file read, in bytes ([`MAX_SOURCE_BYTES`] by default).
+    pub max_file_bytes: u64,
+    /// Most that alias expansion and intrinsic results may add ([`MAX_EXPANSION`] by
+    /// default): the text they produce in bytes plus 64 for each node they build.
+    pub max_expansion: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_file_bytes: MAX_SOURCE_BYTES as u64,
+            max_expansion: MAX_EXPANSION,
+        }
+    }
+}
+
+/// Most reasons kept for one unresolved principal; past them, one line says that more
+/// were left out.
+pub const MAX_REASONS: usize = 16;
+
+/// Adds `why` to an unresolved principal's reasons: once each, and at most
+/// [`MAX_REASONS`] of them, then one line saying more were left out, so that one
+/// unresolvable resource that thousands of others name costs each principal a constant.
+pub fn add_reason<S: AsRef<str> + Into<String>>(list: &mut Vec<String>, why: S) {
+    if list.len() > MAX_REASONS || list.iter().any(|w| w == why.as_ref()) {
+        return;
+    }
+    if list.len() == MAX_REASONS {
+        list.push(format!(
+            "(more reasons were left out: only the first {MAX_REASONS} are kept)"
+        ));
+        return;
+    }
+    list.push(why.into());
+}
 
 /// The kind of a source file, by its shape (`None`: not a source file).
 pub fn detect(bytes: &[u8]) -> Option<SourceKind> {
@@ -206,22 +252,36 @@ pub fn import(
     settings: &Settings,
     parameters: &[(String, ParameterValue)],
 ) -> Result<Imported, SourceError> {
-    if bytes.len() > MAX_SOURCE_BYTES {
+    let max = settings.limits.max_file_bytes;
+    if bytes.len() as u64 > max {
         return Err(SourceError(crate::source::Located {
             file: name.to_owned(),
             line: 1,
             column: 1,
             pointer: "/".into(),
             message: format!(
-                "the file is {} bytes; swf-iam reads at most {MAX_SOURCE_BYTES}",
+                "the file is {} bytes; swf-iam reads at most {max} (`importLimits.maxFileBytes`)",
                 bytes.len()
             ),
         }));
     }
-    let file = Arc::new(SourceFile::new(
-        name,
-        String::from_utf8_lossy(bytes).into_owned(),
-    ));
+    // Text is text: invalid UTF-8 is an error at its place, never replaced silently.
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) => t.to_owned(),
+        Err(e) => {
+            let offset = e.valid_up_to();
+            let lossy = SourceFile::new(name, String::from_utf8_lossy(bytes).into_owned());
+            return Err(SourceError(lossy.locate(
+                offset,
+                &Pointer::root(),
+                format!(
+                    "not valid UTF-8: byte 0x{:02x} at offset {offset} begins no character",
+                    bytes[offset]
+                ),
+            )));
+        }
+    };
+    let file = Arc::new(SourceFile::new(name, text));
     let at = |offset: usize, message: String| {
         SourceError(file.locate(offset, &Pointer::root(), message))
     };
@@ -236,7 +296,8 @@ pub fn import(
             let root = if is_json_object(bytes) {
                 json_root()?
             } else {
-                yaml::parse(file.text()).map_err(|e| at(e.offset, e.message))?
+                yaml::parse_within(file.text(), settings.limits.max_expansion)
+                    .map_err(|e| at(e.offset, e.message))?
             };
             cloudformation::import(file.clone(), &root, settings, parameters)
         }
@@ -415,8 +476,8 @@ pub fn managed_kind(arn: &str) -> PolicyKind {
 
 /// [`parameters`] read from the JSON file `path`.
 pub fn read_parameters(path: &std::path::Path) -> Result<Vec<(String, ParameterValue)>, String> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| format!("cannot read parameters `{}`: {e}", path.display()))?;
+    let bytes = crate::files::read_bounded(path, crate::files::MAX_POLICY_FILE_BYTES)
+        .map_err(|e| format!("parameters: {e}"))?;
     let node = crate::json::parse(&bytes)
         .map_err(|e| format!("parameters `{}` are not valid JSON: {e}", path.display()))?;
     parameters(&node).map_err(|e| format!("{}: {e}", path.display()))

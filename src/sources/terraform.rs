@@ -405,15 +405,21 @@ impl Build<'_, '_> {
             };
             if self.string(r, "name").is_none() {
                 if self.value(r, "name_prefix").is_some() {
-                    e.missing.push(format!(
-                        "{}'s name is generated from name_prefix at apply; it is named {} here",
-                        r.address, r.name
-                    ));
+                    super::add_reason(
+                        &mut e.missing,
+                        format!(
+                            "{}'s name is generated from name_prefix at apply; it is named {} here",
+                            r.address, r.name
+                        ),
+                    );
                 } else if r.expressions.and_then(|x| get(x, "name")).is_some() {
-                    e.missing.push(format!(
-                        "{}'s name is known only after apply; it is named {} here",
-                        r.address, r.name
-                    ));
+                    super::add_reason(
+                        &mut e.missing,
+                        format!(
+                            "{}'s name is known only after apply; it is named {} here",
+                            r.address, r.name
+                        ),
+                    );
                 }
             }
             if let Some(Value::Object(tags)) = self.value(r, "tags").map(|n| &n.value) {
@@ -475,10 +481,13 @@ impl Build<'_, '_> {
                 .and_then(|x| get(x, "permissions_boundary"))
                 .is_some()
             {
-                e.missing.push(format!(
-                    "{}.permissions_boundary is known only after apply",
-                    r.address
-                ));
+                super::add_reason(
+                    &mut e.missing,
+                    format!(
+                        "{}.permissions_boundary is known only after apply",
+                        r.address
+                    ),
+                );
             }
             entities.push(e);
         }
@@ -606,10 +615,13 @@ impl Build<'_, '_> {
                                     if let Value::String(n) = &n.value {
                                         if !gs.iter().any(|&g| entities[g].name == *n) {
                                             for &u in &us {
-                                                entities[u].missing.push(format!(
-                                                    "group {n} ({}) is not defined in the plan",
-                                                    r.address
-                                                ));
+                                                super::add_reason(
+                                                    &mut entities[u].missing,
+                                                    format!(
+                                                        "group {n} ({}) is not defined in the plan",
+                                                        r.address
+                                                    ),
+                                                );
                                             }
                                         }
                                     }
@@ -618,12 +630,12 @@ impl Build<'_, '_> {
                         }
                         (Err(err), Ok(us)) => {
                             for &u in &us {
-                                entities[u].missing.push(err.clone());
+                                super::add_reason(&mut entities[u].missing, &err);
                             }
                         }
                         (_, Err(err)) => {
                             for e in entities.iter_mut().filter(|e| e.noun == "user") {
-                                e.missing.push(err.clone());
+                                super::add_reason(&mut e.missing, &err);
                             }
                         }
                     }
@@ -690,12 +702,9 @@ impl Build<'_, '_> {
                     continue;
                 };
                 identity.extend(group.identity.iter().cloned());
-                missing.extend(
-                    group
-                        .missing
-                        .iter()
-                        .map(|m| format!("group {}: {m}", group.name)),
-                );
+                for m in &group.missing {
+                    super::add_reason(&mut missing, format!("group {}: {m}", group.name));
+                }
                 groups.push(group.name.clone());
             }
             principals.push(ImportedPrincipal {
@@ -746,7 +755,7 @@ impl Build<'_, '_> {
         match targets {
             Ok(t) => {
                 for i in t {
-                    entities[i].missing.push(why.clone());
+                    super::add_reason(&mut entities[i].missing, &why);
                 }
             }
             Err(err) => {
@@ -755,7 +764,7 @@ impl Build<'_, '_> {
                     .iter_mut()
                     .filter(|e| self.resources[e.res].ty == ety)
                 {
-                    e.missing.push(format!("{err} ({why})"));
+                    super::add_reason(&mut e.missing, format!("{err} ({why})"));
                 }
             }
         }
@@ -782,6 +791,7 @@ mod tests {
             partition: "aws".into(),
             account: "123456789012".into(),
             region: "us-east-1".into(),
+            limits: super::super::Limits::default(),
         };
         import(
             Arc::new(SourceFile::new("plan.json", text)),

@@ -430,7 +430,7 @@ fn an_incomplete_diff_never_passes_fail_on() {
 
 /// Runs the binary and samples its peak resident memory (`VmHWM`) from `/proc` until it
 /// exits: (output, wall time, peak bytes).
-fn run_measured(args: &[&str]) -> (Output, std::time::Duration, u64) {
+pub(crate) fn run_measured(args: &[&str]) -> (Output, std::time::Duration, u64) {
     let t0 = std::time::Instant::now();
     let child = Command::new(env!("CARGO_BIN_EXE_swf-iam"))
         .current_dir(env!("CARGO_MANIFEST_DIR"))

@@ -29,6 +29,7 @@ mod eval_spec;
 mod gate;
 mod gate_sdk;
 mod hostile;
+mod hostile_sources;
 mod parse_props;
 mod proxy_moto;
 mod simpleflow;

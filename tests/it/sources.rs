@@ -1033,3 +1033,83 @@ fn a_directory_gives_validate_its_yaml_templates_and_leaves_other_yaml_alone() {
     assert!(String::from_utf8_lossy(&out.stderr)
         .contains("no *.json file or YAML template in directory"));
 }
+
+/// A managed policy is found by name inside `managedPolicies`, never at a path the ARN
+/// builds: an absolute path (`policy//tmp/...`), a symlink leaving the folder and a
+/// device behind a symlink leave the role unresolved (every request denied), where the
+/// file outside would have granted `swf:*`.
+#[test]
+fn managed_policy_arns_never_read_outside_the_managed_directory() {
+    let dir = tmp("escape");
+    let outside = tmp("escape-outside");
+    let secret = outside.join("secret.json");
+    std::fs::write(
+        &secret,
+        r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "swf:*", "Resource": "*"}]}"#,
+    )
+    .unwrap();
+    let managed = dir.join("managed");
+    std::fs::create_dir_all(&managed).unwrap();
+    std::fs::copy(&secret, managed.join("inside.json")).unwrap();
+    #[cfg(unix)]
+    {
+        let _ = std::fs::remove_file(managed.join("linked.json"));
+        let _ = std::fs::remove_file(managed.join("zero.json"));
+        std::os::unix::fs::symlink(&secret, managed.join("linked.json")).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", managed.join("zero.json")).unwrap();
+    }
+    let absolute = format!(
+        "arn:aws:iam::aws:policy/{}",
+        secret.with_extension("").display()
+    );
+    assert!(absolute.contains("policy//"), "{absolute}");
+    let check = |arn: &str| {
+        std::fs::write(
+            dir.join("role.yaml"),
+            format!("Resources:\n  R:\n    Type: AWS::IAM::Role\n    Properties:\n      RoleName: r\n      ManagedPolicyArns: ['{arn}']\n"),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("swf-iam.json"),
+            r#"{"account": "123456789012", "region": "us-east-1", "sources": [{"cloudFormation": "role.yaml"}], "managedPolicies": "managed"}"#,
+        )
+        .unwrap();
+        let out = bin()
+            .args(["check", "--config"])
+            .arg(dir.join("swf-iam.json"))
+            .args([
+                "--principal",
+                "arn:aws:iam::123456789012:role/r",
+                "--action",
+                "swf:RecordActivityTaskHeartbeat",
+                "--domain",
+                "orders",
+            ])
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    };
+    // The control: the same document inside the folder allows.
+    let (code, text) = check("arn:aws:iam::aws:policy/inside");
+    assert_eq!(code, Some(0), "{text}");
+    let (code, text) = check(&absolute);
+    assert_ne!(code, Some(0), "{text}");
+    assert!(text.contains("does not name a file"), "{text}");
+    #[cfg(unix)]
+    {
+        let (code, text) = check("arn:aws:iam::aws:policy/linked");
+        assert_ne!(code, Some(0), "{text}");
+        assert!(text.contains("looked for linked.json inside it"), "{text}");
+        let t0 = std::time::Instant::now();
+        let (code, text) = check("arn:aws:iam::aws:policy/zero");
+        assert_ne!(code, Some(0), "{text}");
+        assert!(t0.elapsed() < std::time::Duration::from_secs(10));
+    }
+}
