@@ -12,7 +12,8 @@
 //! - **connection limit**: connections beyond it are answered at once with a 503
 //!   `ServiceUnavailableException` and closed, so the accept loop never starves and the
 //!   process stays below its descriptor limit;
-//! - **memory**: a connection's read buffer stays within 64 KiB (so does a request head);
+//! - **memory**: a connection's read buffer stays within 64 KiB, and a request head larger
+//!   than [`MAX_HEAD`] is answered 431 and the connection closed;
 //!   the body deadline and size are the gate's ([`crate::gate::GateOptions`]).
 //!
 //! While a request is being served (a long poll waits up to 60 s) no connection
@@ -235,6 +236,35 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Watched<T> {
 /// default grows to 408 KiB); a request head must fit in it.
 const READ_BUFFER: usize = 64 * 1024;
 
+/// The largest request head answered: the request line and the headers, as hyper
+/// parsed them (each header counted as `name: value\r\n`).
+pub const MAX_HEAD: usize = READ_BUFFER;
+
+/// The size of `req`'s head as it was sent (request line, headers, blank line).
+fn head_size<T>(req: &Request<T>) -> usize {
+    let line = req.method().as_str().len()
+        + 1
+        + req.uri().path_and_query().map_or(1, |p| p.as_str().len())
+        + " HTTP/1.1\r\n".len();
+    req.headers()
+        .iter()
+        .map(|(n, v)| n.as_str().len() + 2 + v.len() + 2)
+        .sum::<usize>()
+        + line
+        + 2
+}
+
+/// The answer to a head over [`MAX_HEAD`]: 431, and the connection closed.
+fn head_too_large() -> Response<Full<Bytes>> {
+    let mut resp = Response::new(Full::new(Bytes::new()));
+    *resp.status_mut() = http::StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE;
+    resp.headers_mut().insert(
+        http::header::CONNECTION,
+        http::HeaderValue::from_static("close"),
+    );
+    resp
+}
+
 /// The answer to a connection beyond the limit, written once without waiting.
 const OVER_LIMIT: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/x-amz-json-1.0\r\nx-amzn-errortype: ServiceUnavailableException\r\nconnection: close\r\ncontent-length: 138\r\n\r\n{\"__type\":\"com.amazon.coral.service#ServiceUnavailableException\",\"message\":\"swf-iam: too many open connections; retry after closing some\"}";
 
@@ -343,10 +373,17 @@ pub async fn serve_full<S, B>(
                         None
                     };
                     let post = req.method() == http::Method::POST;
+                    // hyper accepts heads up to about 400 KiB whatever its buffer size:
+                    // the documented bound is enforced here, before anything else.
+                    let oversized = head_size(&req) > MAX_HEAD;
+                    if oversized {
+                        tracing::info!(target: "swf_iam::server", peer = %peer, limit = MAX_HEAD, "request refused: head too large (431)");
+                    }
                     // A oneshot does nothing until polled: dropped unused on a reset.
                     let call = svc.clone().oneshot(req);
                     async move {
                         let r = match hook {
+                            _ if oversized => Ok(head_too_large().map(Either::Left)),
                             Some(h) => Ok(reset_response(post, &h).await.map(Either::Left)),
                             None => call.await.map(|resp| resp.map(Either::Right)),
                         };

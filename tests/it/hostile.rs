@@ -906,3 +906,41 @@ async fn reset_clears_the_emulator_for_test_suites() {
         assert!(!body.contains("\"ok\""), "{args:?}: {body}");
     }
 }
+
+/// A request head must fit in 64 KiB, as the README says: 60 KiB reaches the gate (which
+/// refuses it unsigned), 70 KiB and 100 KiB are answered 431 and the connection closed.
+#[test]
+fn request_heads_over_64_kib_are_refused() {
+    let dir = scratch("head");
+    let server = serve_bin(&dir, &config_text(), &[], None);
+    let addr = server.addr();
+    let send = |kib: usize| {
+        let head = format!(
+            "POST / HTTP/1.1\r\nhost: x\r\nconnection: close\r\nx-big: {}\r\nx-amz-target: SimpleWorkflowService.ListDomains\r\ncontent-type: application/x-amz-json-1.0\r\ncontent-length: 2\r\n\r\n{{}}",
+            "a".repeat(kib * 1024)
+        );
+        let mut s = TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let _ = s.write_all(head.as_bytes());
+        let mut out = Vec::new();
+        let _ = s.read_to_end(&mut out);
+        let text = String::from_utf8_lossy(&out).into_owned();
+        let status: u16 = text
+            .split_whitespace()
+            .nth(1)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        (status, text)
+    };
+    let (status, text) = send(60);
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("MissingAuthenticationToken"), "{text}");
+    for kib in [70, 100] {
+        let (status, text) = send(kib);
+        assert_eq!(status, 431, "{kib} KiB: {text}");
+        assert!(
+            text.to_ascii_lowercase().contains("connection: close"),
+            "{text}"
+        );
+    }
+}
