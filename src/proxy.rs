@@ -1,21 +1,34 @@
 //! Proxy mode: the gate in front of another SWF endpoint (moto's server, LocalStack).
 //!
-//! Allowed requests are forwarded unchanged (method, path, headers with `Host` and the
-//! signature, body) and the upstream's answer returned unchanged; denied ones are
-//! answered by the gate and never reach the upstream. Task tokens are learned from
-//! `PollForActivityTask`/`PollForDecisionTask` answers ([`TokenBook`]); a token the
-//! proxy never saw fails closed. In envelope mode the proxy hands out tokens wrapped in
-//! an HMAC-signed envelope that carries the domain, so any replica sharing the key can
-//! resolve any token, and a tampered token is refused.
+//! What reaches the upstream is rebuilt from what the gate authorized, never copied
+//! from the client: `POST /` to the upstream's host, the authorized operation in
+//! `X-Amz-Target`, the body the gate parsed (checked against SWF's model), the
+//! authorized account in `x-moto-account-id`, and a signature made again with the
+//! caller's configured key for the authorized region. A client's other headers
+//! (`User-Agent: region/...`, `Host: swf.REGION.amazonaws.com`, `x-moto-account-id`) and
+//! paths (`/moto-api/...`) cannot pick another region, account or operation: a path
+//! other than `/` is refused before it reaches the upstream. The upstream's answer is
+//! returned unchanged; denied requests are answered by the gate and never reach it.
 //!
-//! Two cases rewrite a request body, and the proxy then re-signs it with the caller's
-//! configured key (same scope, same date): an envelope token is unwrapped, or a denied
+//! Task tokens are learned from `PollForActivityTask`/`PollForDecisionTask` answers
+//! ([`TokenBook`]); a token the proxy never saw fails closed. In envelope mode the proxy
+//! hands out tokens wrapped in an HMAC-signed envelope that carries the domain, so any
+//! replica sharing the key can resolve any token, and a tampered token is refused.
+//!
+//! Domain tags (`aws:ResourceTag/*`) are learned from what passes through
+//! (`RegisterDomain`, `TagResource`, `UntagResource`, `ListTagsForResource`) and, for a
+//! caller whose policies read them, asked of the upstream (`ListTagsForResource`, signed
+//! with the caller's key) when not known or older than the tag TTL; where they cannot be
+//! learned the request is denied ([`ProxyResolver`]).
+//!
+//! Two cases rewrite a request body: an envelope token is unwrapped, or a denied
 //! decision is removed from `RespondDecisionTaskCompleted` (the upstream cannot record
-//! `*Failed` events; `strict_decisions` refuses the whole call instead).
+//! `*Failed` events; `strict_decisions` refuses the whole call instead). A decision
+//! whose type SWF does not know is refused with the whole call.
 
 use crate::config::Secret;
 use crate::gate::sigv4::Signer;
-use crate::gate::{error_response, Authorized, ParsedBody, TaskTokenResolver};
+use crate::gate::{error_response, Authorized, Caller, ParsedBody, TaskTokenResolver};
 use crate::swf::catalog;
 use crate::swf::wire::{Fault, WireError};
 use bytes::Bytes;
@@ -58,6 +71,10 @@ pub struct ProxyOptions {
     /// Most upstream requests in flight (and idle pooled upstream connections); a
     /// request that cannot get a slot within `timeout` is answered 503.
     pub max_upstream: usize,
+    /// How long learned domain tags are trusted before the upstream is asked again (for
+    /// callers whose policies read them): tags changed behind the proxy's back are seen
+    /// within it; changes made through the proxy at once.
+    pub tag_ttl: Duration,
 }
 
 impl std::fmt::Debug for ProxyOptions {
@@ -83,6 +100,7 @@ impl ProxyOptions {
             strict_decisions: false,
             max_response: 64 << 20,
             max_upstream: 1024,
+            tag_ttl: Duration::from_secs(5),
         }
     }
 }
@@ -90,10 +108,16 @@ impl ProxyOptions {
 /// Learned tokens: token → (region, domain, expiry), and the order they were learned in.
 type Known = (HashMap<String, (String, String, Instant)>, VecDeque<String>);
 
-/// The task tokens the proxy has seen, and the envelope codec.
+/// Learned domain tags: (region, domain) → (tags, when learned).
+type Tags = HashMap<(String, String), (Vec<(String, String)>, Instant)>;
+
+/// The task tokens the proxy has seen, the domain tags it has learned, and the envelope
+/// codec.
 pub struct TokenBook {
     known: Mutex<Known>,
+    tags: Mutex<Tags>,
     ttl: Duration,
+    tag_ttl: Duration,
     max: usize,
     key: Option<Secret>,
 }
@@ -116,17 +140,67 @@ impl TokenBook {
     pub fn new(opts: &ProxyOptions) -> Self {
         TokenBook {
             known: Mutex::new((HashMap::new(), VecDeque::new())),
+            tags: Mutex::new(HashMap::new()),
             ttl: opts.token_ttl,
+            tag_ttl: opts.tag_ttl,
             max: opts.max_tokens.max(1),
             key: opts.envelope_key.clone(),
         }
     }
 
-    /// Forgets every learned token (after the upstream was reset).
+    /// Forgets every learned token and tag (after the upstream was reset).
     pub fn clear(&self) {
         if let Ok(mut g) = self.known.lock() {
             g.0.clear();
             g.1.clear();
+        }
+        if let Ok(mut t) = self.tags.lock() {
+            t.clear();
+        }
+    }
+
+    /// The tags of `domain` in `region`, if learned within the tag TTL.
+    pub fn tags(&self, region: &str, domain: &str) -> Option<Vec<(String, String)>> {
+        let g = self.tags.lock().ok()?;
+        let (tags, at) = g.get(&(region.to_owned(), domain.to_owned()))?;
+        (at.elapsed() < self.tag_ttl).then(|| tags.clone())
+    }
+
+    /// Sets, adds or removes the tags of `domain` in `region` as a call that succeeded
+    /// upstream did. Adding or removing on tags not known makes them unknown (the
+    /// upstream is asked next time), never a guess.
+    pub fn learn_tags(&self, region: &str, domain: &str, change: TagChange<'_>) {
+        let Ok(mut g) = self.tags.lock() else {
+            return;
+        };
+        if g.len() >= self.max {
+            g.clear();
+        }
+        let key = (region.to_owned(), domain.to_owned());
+        let fresh = |e: &(Vec<(String, String)>, Instant)| e.1.elapsed() < self.tag_ttl;
+        match change {
+            TagChange::Set(tags) => {
+                g.insert(key, (tags, Instant::now()));
+            }
+            TagChange::Add(tags) => match g.get_mut(&key) {
+                Some(e) if fresh(e) => {
+                    for (k, v) in tags {
+                        match e.0.iter_mut().find(|(x, _)| *x == k) {
+                            Some(slot) => slot.1 = v,
+                            None => e.0.push((k, v)),
+                        }
+                    }
+                }
+                _ => {
+                    g.remove(&key);
+                }
+            },
+            TagChange::Remove(keys) => match g.get_mut(&key) {
+                Some(e) if fresh(e) => e.0.retain(|(k, _)| !keys.contains(&k.as_str())),
+                _ => {
+                    g.remove(&key);
+                }
+            },
         }
     }
 
@@ -206,6 +280,37 @@ impl TokenBook {
     }
 }
 
+/// How a call changed a domain's tags.
+#[derive(Debug)]
+pub enum TagChange<'a> {
+    /// The tags are these (`RegisterDomain`, `ListTagsForResource`).
+    Set(Vec<(String, String)>),
+    /// These were added or replaced (`TagResource`).
+    Add(Vec<(String, String)>),
+    /// These keys were removed (`UntagResource`).
+    Remove(Vec<&'a str>),
+}
+
+/// The `tags` member of an SWF body or answer (`[{"key": K, "value": V}]`).
+fn tag_list(v: Option<&Value>) -> Vec<(String, String)> {
+    v.and_then(Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|t| {
+                    Some((
+                        t.get("key")?.as_str()?.to_owned(),
+                        t.get("value")
+                            .and_then(Value::as_str)
+                            .unwrap_or("")
+                            .to_owned(),
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 impl TaskTokenResolver for TokenBook {
     fn resolve(&self, region: &str, token: &str) -> Result<String, WireError> {
         if self.key.is_some() {
@@ -265,6 +370,146 @@ impl ProxyService {
         }
     }
 
+    /// The request sent upstream for `operation`: rebuilt from what was authorized (see
+    /// the module docs), signed with `caller`'s key for `region` at `amz_date`.
+    fn upstream_request(
+        &self,
+        operation: &str,
+        body: Bytes,
+        region: &str,
+        amz_date: &str,
+        caller: &Caller,
+    ) -> Result<Request<Full<Bytes>>, WireError> {
+        let internal = |e: &dyn std::fmt::Display| WireError::InternalFailure(e.to_string());
+        let mut up = http::uri::Parts::from(self.opts.upstream.clone());
+        up.path_and_query = Some(http::uri::PathAndQuery::from_static("/"));
+        let uri = http::Uri::from_parts(up).map_err(|e| internal(&e))?;
+        let authority = self
+            .opts
+            .upstream
+            .authority()
+            .map(|a| a.as_str().to_owned())
+            .unwrap_or_default();
+        let value = |v: &str| http::HeaderValue::from_str(v).map_err(|e| internal(&e));
+        let mut headers = http::HeaderMap::new();
+        headers.insert(http::header::HOST, value(&authority)?);
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/x-amz-json-1.0"),
+        );
+        headers.insert(
+            "x-amz-target",
+            value(&format!(
+                "{}{operation}",
+                crate::swf::request::TARGET_PREFIX
+            ))?,
+        );
+        headers.insert("x-amz-date", value(amz_date)?);
+        // moto's server picks the account from this header: the account authorized.
+        headers.insert("x-moto-account-id", value(&caller.account)?);
+        let authorization = Signer {
+            access_key_id: &caller.access_key_id,
+            secret: &caller.secret,
+            region,
+            service: "swf",
+        }
+        .sign("POST", "/", &headers, &body)?;
+        headers.insert(http::header::AUTHORIZATION, value(&authorization)?);
+        headers.insert(
+            http::header::USER_AGENT,
+            http::HeaderValue::from_static(concat!("swf-iam-proxy/", env!("CARGO_PKG_VERSION"))),
+        );
+        let mut req = Request::post(uri)
+            .body(Full::new(body))
+            .map_err(|e| internal(&e))?;
+        *req.headers_mut() = headers;
+        Ok(req)
+    }
+
+    /// Sends `req` upstream within the slot and time bounds; the answer's head and body.
+    async fn send(
+        &self,
+        req: Request<Full<Bytes>>,
+    ) -> Result<(http::response::Parts, Bytes), WireError> {
+        let upstream = self.opts.upstream.to_string();
+        let _slot =
+            match tokio::time::timeout(self.opts.timeout, self.slots.clone().acquire_owned()).await
+            {
+                Ok(Ok(slot)) => slot,
+                _ => {
+                    return Err(WireError::ServiceUnavailable(format!(
+                        "swf-iam proxy: all {} upstream slots stayed busy for {} s",
+                        self.opts.max_upstream,
+                        self.opts.timeout.as_secs_f64()
+                    )))
+                }
+            };
+        let resp = match tokio::time::timeout(self.opts.timeout, self.client.request(req)).await {
+            Ok(Ok(r)) => r,
+            Ok(Err(e)) => {
+                return Err(WireError::ServiceUnavailable(format!(
+                    "swf-iam proxy: upstream {upstream} is unreachable: {e}"
+                )))
+            }
+            Err(_) => {
+                return Err(WireError::ServiceUnavailable(format!(
+                    "swf-iam proxy: upstream {upstream} did not answer within {} s",
+                    self.opts.timeout.as_secs_f64()
+                )))
+            }
+        };
+        let (rparts, rbody) = resp.into_parts();
+        let rbytes = Limited::new(rbody, self.opts.max_response)
+            .collect()
+            .await
+            .map_err(|e| {
+                WireError::ServiceUnavailable(format!(
+                    "swf-iam proxy: reading the upstream's answer failed: {e}"
+                ))
+            })?
+            .to_bytes();
+        Ok((rparts, rbytes))
+    }
+
+    /// Asks the upstream for the tags of `domain` in `region` (`ListTagsForResource`,
+    /// signed as `caller`) and remembers them.
+    pub async fn fetch_tags(
+        &self,
+        region: &str,
+        domain: &str,
+        caller: &Caller,
+    ) -> Result<(), String> {
+        let arn = crate::swf::arn::DomainArn::format_checked(
+            &caller.partition,
+            region,
+            &caller.account,
+            domain,
+        )
+        .map_err(|e| e.to_string())?;
+        let body = Bytes::from(serde_json::json!({ "resourceArn": arn }).to_string());
+        let now = crate::values::now_epoch();
+        let amz_date = crate::gate::sigv4::format_amz_date(now);
+        let req = self
+            .upstream_request("ListTagsForResource", body, region, &amz_date, caller)
+            .map_err(|e| e.to_string())?;
+        let (parts, bytes) = self.send(req).await.map_err(|e| e.to_string())?;
+        if !parts.status.is_success() {
+            return Err(format!(
+                "the upstream answered ListTagsForResource with {}: {}",
+                parts.status,
+                String::from_utf8_lossy(&bytes)
+            ));
+        }
+        let v: Value = serde_json::from_slice(&bytes)
+            .map_err(|e| format!("the upstream's ListTagsForResource answer is not JSON: {e}"))?;
+        if !v.get("tags").is_some_and(Value::is_array) {
+            return Err("the upstream's ListTagsForResource answer has no `tags` list".into());
+        }
+        self.book
+            .learn_tags(region, domain, TagChange::Set(tag_list(v.get("tags"))));
+        Ok(())
+    }
+
     /// Resets the upstream (`POST /moto-api/reset`, moto's convention) and clears the
     /// token book: tokens the upstream issued before are gone with its state.
     pub async fn reset_upstream(&self) -> Result<(), String> {
@@ -291,187 +536,208 @@ impl ProxyService {
     }
 
     async fn forward(&self, req: Request<Full<Bytes>>) -> Result<Response<Full<Bytes>>, WireError> {
-        let (mut parts, body) = req.into_parts();
-        let auth = parts.extensions.get::<Authorized>().cloned();
-        let parsed = parts.extensions.get::<ParsedBody>().map(|p| p.0.clone());
-        let op = auth.as_ref().map(|a| a.operation.name).unwrap_or("");
-        let mut bytes = body
-            .collect()
-            .await
-            .map_err(|e| WireError::InternalFailure(e.to_string()))?
-            .to_bytes();
+        let (parts, _) = req.into_parts();
+        // Only what the gate authorized goes upstream: without it, nothing does.
+        let auth = parts
+            .extensions
+            .get::<Authorized>()
+            .cloned()
+            .ok_or_else(|| {
+                WireError::InternalFailure(
+                    "swf-iam proxy: a request reached the proxy unauthorized".into(),
+                )
+            })?;
+        let parsed = parts
+            .extensions
+            .get::<ParsedBody>()
+            .map(|p| p.0.clone())
+            .ok_or_else(|| {
+                WireError::InternalFailure("swf-iam proxy: the authorized body is missing".into())
+            })?;
+        // SWF is served at `/`: any other path (moto's `/moto-api/...`) is refused here.
+        let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+        if path != "/" {
+            return Err(WireError::UnknownOperation(format!(
+                "swf-iam proxy: SWF requests are sent to `/`, not `{path}`; nothing was forwarded"
+            )));
+        }
+        let op = auth.operation.name;
+        // What the upstream receives conforms to SWF's model, as SWF would insist.
+        crate::swf::model::validate_input(op, &parsed)?;
 
         // Rewrite the body where needed: unwrap an envelope token, remove denied decisions.
         let mut rewritten: Option<Map<String, Value>> = None;
-        if let Some(b) = &parsed {
-            if self.opts.envelope_key.is_some() {
-                if let Some(t) = b.get("taskToken").and_then(Value::as_str) {
-                    let (_, _, inner) = self.book.unwrap_envelope(t).ok_or_else(|| {
-                        not_permitted("swf-iam proxy: invalid task token envelope")
-                    })?;
-                    let mut m = (**b).clone();
-                    m.insert("taskToken".into(), Value::String(inner));
+        if self.opts.envelope_key.is_some() {
+            if let Some(t) = parsed.get("taskToken").and_then(Value::as_str) {
+                let (_, _, inner) = self
+                    .book
+                    .unwrap_envelope(t)
+                    .ok_or_else(|| not_permitted("swf-iam proxy: invalid task token envelope"))?;
+                let mut m = (*parsed).clone();
+                m.insert("taskToken".into(), Value::String(inner));
+                rewritten = Some(m);
+            }
+        }
+        if op == "RespondDecisionTaskCompleted" {
+            if let Some(decisions) = parsed.get("decisions").and_then(Value::as_array) {
+                let mut kept = Vec::with_capacity(decisions.len());
+                for d in decisions {
+                    let ty = d.get("decisionType").and_then(Value::as_str).unwrap_or("");
+                    // A decision the catalog does not know cannot be authorized: the
+                    // whole call is refused, never forwarded unchecked.
+                    let Some(action) = catalog::action(ty).filter(|a| a.decision) else {
+                        return Err(WireError::Validation(format!(
+                            "swf-iam proxy: decisionType `{ty}` is not a decision SWF knows; nothing was forwarded"
+                        )));
+                    };
+                    let key = crate::swf::request::attrs_key(ty);
+                    let empty = Map::new();
+                    let attrs = d.get(&key).and_then(Value::as_object).unwrap_or(&empty);
+                    let v = auth.authorize_decision(action, attrs);
+                    if v.is_allowed() {
+                        kept.push(d.clone());
+                        continue;
+                    }
+                    tracing::info!(target: "swf_iam::proxy", principal = %v.principal,
+                        action = %v.action, resource = %v.resource, "denied decision removed before forwarding");
+                    if self.opts.strict_decisions {
+                        return Err(not_permitted(&v.message.unwrap_or_default()));
+                    }
+                }
+                if kept.len() != decisions.len() {
+                    let mut m = rewritten.take().unwrap_or_else(|| (*parsed).clone());
+                    m.insert("decisions".into(), Value::Array(kept));
                     rewritten = Some(m);
                 }
             }
-            if op == "RespondDecisionTaskCompleted" {
-                if let (Some(auth), Some(decisions)) =
-                    (&auth, b.get("decisions").and_then(Value::as_array))
-                {
-                    let mut kept = Vec::with_capacity(decisions.len());
-                    for d in decisions {
-                        let ty = d.get("decisionType").and_then(Value::as_str).unwrap_or("");
-                        let key = crate::swf::request::attrs_key(ty);
-                        let empty = Map::new();
-                        let attrs = d.get(&key).and_then(Value::as_object).unwrap_or(&empty);
-                        let verdict = catalog::action(ty)
-                            .filter(|a| a.decision)
-                            .map(|a| auth.authorize_decision(a, attrs));
-                        match verdict {
-                            Some(v) if !v.is_allowed() => {
-                                tracing::info!(target: "swf_iam::proxy", principal = %v.principal,
-                                    action = %v.action, resource = %v.resource, "denied decision removed before forwarding");
-                                if self.opts.strict_decisions {
-                                    return Err(not_permitted(&v.message.unwrap_or_default()));
-                                }
-                            }
-                            _ => kept.push(d.clone()),
-                        }
-                    }
-                    if kept.len() != decisions.len() {
-                        let mut m = rewritten.take().unwrap_or_else(|| (**b).clone());
-                        m.insert("decisions".into(), Value::Array(kept));
-                        rewritten = Some(m);
-                    }
-                }
-            }
         }
-        if let (Some(m), Some(auth)) = (rewritten, &auth) {
-            bytes = Bytes::from(
-                serde_json::to_vec(&m).map_err(|e| WireError::InternalFailure(e.to_string()))?,
-            );
-            let secret = auth
-                .principal()
-                .and_then(|p| {
-                    p.access_keys
-                        .iter()
-                        .find(|k| k.access_key_id == auth.access_key_id)
-                })
-                .map(|k| k.secret_access_key.clone())
-                .ok_or_else(|| {
-                    WireError::InternalFailure("the caller's key is no longer configured".into())
-                })?;
-            parts.headers.remove(http::header::CONTENT_LENGTH);
-            parts.headers.remove(http::header::AUTHORIZATION);
-            let path = parts
-                .uri
-                .path_and_query()
-                .map_or("/", |p| p.as_str())
-                .to_owned();
-            let authz = Signer {
-                access_key_id: &auth.access_key_id,
-                secret: &secret,
-                region: &auth.region,
-                service: "swf",
-            }
-            .sign(parts.method.as_str(), &path, &parts.headers, &bytes)?;
-            parts.headers.insert(
-                http::header::AUTHORIZATION,
-                http::HeaderValue::from_str(&authz)
-                    .map_err(|e| WireError::InternalFailure(e.to_string()))?,
-            );
-        }
-
-        // Same method, path, headers (Host and signature included), body.
-        let path = parts
-            .uri
-            .path_and_query()
-            .map_or("/", |p| p.as_str())
-            .to_owned();
-        let mut up = http::uri::Parts::from(self.opts.upstream.clone());
-        up.path_and_query = path.parse().ok();
-        parts.uri =
-            http::Uri::from_parts(up).map_err(|e| WireError::InternalFailure(e.to_string()))?;
-        parts.extensions = http::Extensions::new();
-        parts.version = http::Version::HTTP_11;
-        let upstream = self.opts.upstream.to_string();
-        let _slot =
-            match tokio::time::timeout(self.opts.timeout, self.slots.clone().acquire_owned()).await
-            {
-                Ok(Ok(slot)) => slot,
-                _ => {
-                    return Err(WireError::ServiceUnavailable(format!(
-                        "swf-iam proxy: all {} upstream slots stayed busy for {} s",
-                        self.opts.max_upstream,
-                        self.opts.timeout.as_secs_f64()
-                    )))
-                }
-            };
-        let resp = match tokio::time::timeout(
-            self.opts.timeout,
-            self.client
-                .request(Request::from_parts(parts, Full::new(bytes))),
-        )
-        .await
-        {
-            Ok(Ok(r)) => r,
-            Ok(Err(e)) => {
-                return Err(WireError::ServiceUnavailable(format!(
-                    "swf-iam proxy: upstream {upstream} is unreachable: {e}"
-                )))
-            }
-            Err(_) => {
-                return Err(WireError::ServiceUnavailable(format!(
-                    "swf-iam proxy: upstream {upstream} did not answer within {} s",
-                    self.opts.timeout.as_secs_f64()
-                )))
-            }
+        let body = match &rewritten {
+            Some(m) => m,
+            None => &*parsed,
         };
-        let (mut rparts, rbody) = resp.into_parts();
-        let mut rbytes = Limited::new(rbody, self.opts.max_response)
-            .collect()
-            .await
-            .map_err(|e| {
-                WireError::ServiceUnavailable(format!(
-                    "swf-iam proxy: reading the upstream's answer failed: {e}"
-                ))
-            })?
-            .to_bytes();
+        let bytes = Bytes::from(
+            serde_json::to_vec(body).map_err(|e| WireError::InternalFailure(e.to_string()))?,
+        );
+        let secret = auth
+            .config
+            .access_key(&auth.access_key_id)
+            .map(|(_, k)| k.secret_access_key.clone())
+            .ok_or_else(|| {
+                WireError::InternalFailure("the caller's key is no longer configured".into())
+            })?;
+        let caller = Caller {
+            access_key_id: auth.access_key_id.clone(),
+            secret,
+            partition: auth.config.partition.clone(),
+            account: auth.config.account.clone(),
+        };
+        // The client's signed date (verified by the gate) dates the new signature.
+        let amz_date = parts
+            .headers
+            .get("x-amz-date")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .unwrap_or_else(|| crate::gate::sigv4::format_amz_date(crate::values::now_epoch()));
+        let up = self.upstream_request(op, bytes, &auth.region, &amz_date, &caller)?;
+        let (mut rparts, mut rbytes) = self.send(up).await?;
+        if rparts.status.is_success() {
+            self.learn(&auth, &parsed, &mut rparts, &mut rbytes)?;
+        }
+        Ok(Response::from_parts(rparts, Full::new(rbytes)))
+    }
 
-        // Learn (and wrap) task tokens handed out by polls.
-        if (op == "PollForActivityTask" || op == "PollForDecisionTask")
-            && rparts.status.is_success()
-        {
-            let domain = parsed
-                .as_ref()
-                .and_then(|b| b.get("domain"))
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_owned();
-            if let Ok(Value::Object(mut m)) = serde_json::from_slice::<Value>(&rbytes) {
-                if let Some(t) = m
+    /// What a successful answer teaches: task tokens handed out by polls (wrapped in
+    /// envelopes in envelope mode), and domain tags set, changed or listed.
+    fn learn(
+        &self,
+        auth: &Authorized,
+        body: &Map<String, Value>,
+        rparts: &mut http::response::Parts,
+        rbytes: &mut Bytes,
+    ) -> Result<(), WireError> {
+        let region = auth.region.as_str();
+        let domain = auth.domain.as_deref().unwrap_or("");
+        match auth.operation.name {
+            "PollForActivityTask" | "PollForDecisionTask" => {
+                let Ok(Value::Object(mut m)) = serde_json::from_slice::<Value>(rbytes) else {
+                    return Ok(());
+                };
+                let Some(t) = m
                     .get("taskToken")
                     .and_then(Value::as_str)
                     .filter(|t| !t.is_empty())
                     .map(str::to_owned)
-                {
-                    let region = auth.as_ref().map_or("", |a| a.region.as_str());
-                    self.book.learn(region, &t, &domain);
-                    if self.opts.envelope_key.is_some() {
-                        m.insert(
-                            "taskToken".into(),
-                            Value::String(self.book.wrap(region, &t, &domain)),
+                else {
+                    return Ok(());
+                };
+                self.book.learn(region, &t, domain);
+                if self.opts.envelope_key.is_some() {
+                    m.insert(
+                        "taskToken".into(),
+                        Value::String(self.book.wrap(region, &t, domain)),
+                    );
+                    *rbytes = Bytes::from(
+                        serde_json::to_vec(&m)
+                            .map_err(|e| WireError::InternalFailure(e.to_string()))?,
+                    );
+                    rparts.headers.remove(http::header::CONTENT_LENGTH);
+                }
+            }
+            "RegisterDomain" => {
+                self.book
+                    .learn_tags(region, domain, TagChange::Set(tag_list(body.get("tags"))));
+            }
+            "TagResource" => {
+                self.book
+                    .learn_tags(region, domain, TagChange::Add(tag_list(body.get("tags"))));
+            }
+            "UntagResource" => {
+                let keys: Vec<&str> = body
+                    .get("tagKeys")
+                    .and_then(Value::as_array)
+                    .map(|k| k.iter().filter_map(Value::as_str).collect())
+                    .unwrap_or_default();
+                self.book
+                    .learn_tags(region, domain, TagChange::Remove(keys));
+            }
+            "ListTagsForResource" => {
+                if let Ok(v) = serde_json::from_slice::<Value>(rbytes) {
+                    if v.get("tags").is_some_and(Value::is_array) {
+                        self.book.learn_tags(
+                            region,
+                            domain,
+                            TagChange::Set(tag_list(v.get("tags"))),
                         );
-                        rbytes = Bytes::from(
-                            serde_json::to_vec(&m)
-                                .map_err(|e| WireError::InternalFailure(e.to_string()))?,
-                        );
-                        rparts.headers.remove(http::header::CONTENT_LENGTH);
                     }
                 }
             }
+            _ => {}
         }
-        Ok(Response::from_parts(rparts, Full::new(rbytes)))
+        Ok(())
+    }
+}
+
+/// The proxy's resolver: task tokens from the [`TokenBook`], and domain tags from it or,
+/// when not known, from the upstream.
+#[derive(Debug, Clone)]
+pub struct ProxyResolver(pub ProxyService);
+
+impl TaskTokenResolver for ProxyResolver {
+    fn resolve(&self, region: &str, token: &str) -> Result<String, WireError> {
+        self.0.book.resolve(region, token)
+    }
+
+    fn domain_tags(&self, region: &str, domain: &str) -> Option<Vec<(String, String)>> {
+        self.0.book.tags(region, domain)
+    }
+
+    fn learn_domain_tags<'a>(
+        &'a self,
+        region: &'a str,
+        domain: &'a str,
+        caller: Caller,
+    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>> {
+        Box::pin(async move { self.0.fetch_tags(region, domain, &caller).await })
     }
 }
 

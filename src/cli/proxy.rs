@@ -7,7 +7,7 @@ use super::serve::{
 use super::EXIT_USAGE;
 use crate::config::Secret;
 use crate::gate::ops::init_logging;
-use crate::proxy::{ProxyOptions, ProxyService, TokenBook};
+use crate::proxy::{ProxyOptions, ProxyResolver, ProxyService, TokenBook};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,6 +37,10 @@ pub struct Args {
     /// How many learned task tokens are kept.
     #[arg(long, default_value_t = 100_000)]
     pub max_tokens: usize,
+    /// Seconds learned domain tags are trusted before the upstream is asked again (for
+    /// callers whose policies read aws:ResourceTag).
+    #[arg(long, default_value_t = 5.0, value_name = "SECS")]
+    pub tag_ttl: f64,
     /// Refuse a whole RespondDecisionTaskCompleted that has a denied decision (default:
     /// remove the denied decisions and forward the rest).
     #[arg(long)]
@@ -111,8 +115,17 @@ pub fn run(args: &Args) -> u8 {
     // Each client connection may hold one upstream connection: two descriptors each.
     let limits = args.connections.limits(2);
     opts.max_upstream = limits.max_connections;
+    if !(args.tag_ttl.is_finite() && (0.0..=86_400.0).contains(&args.tag_ttl)) {
+        eprintln!(
+            "swf-iam: --tag-ttl {} is not a number of seconds in [0, 86400]",
+            args.tag_ttl
+        );
+        return EXIT_USAGE;
+    }
+    opts.tag_ttl = Duration::from_secs_f64(args.tag_ttl);
     let book = Arc::new(TokenBook::new(&opts));
-    let service = ProxyService::new(opts, book.clone());
+    let service = ProxyService::new(opts, book);
+    let resolver = Arc::new(ProxyResolver(service.clone()));
     let resetter = service.clone();
     let reset: Option<ResetFn> = args.reset_endpoint.enabled(listen).then(|| {
         let f: ResetFn = Arc::new(move |_config| {
@@ -132,5 +145,5 @@ pub fn run(args: &Args) -> u8 {
         limits,
         gate: args.connections.gate_options(),
     };
-    run_gated(server, config, book, service)
+    run_gated(server, config, resolver, service)
 }

@@ -514,6 +514,19 @@ impl CompiledPolicySet {
         })
     }
 
+    /// Whether a policy of the set names `aws:ResourceTag` anywhere (a condition key or a
+    /// policy variable, any case): its decisions may then depend on the resource's tags,
+    /// and a caller that does not know them must learn them or deny.
+    pub fn reads_resource_tags(&self) -> bool {
+        const NEEDLE: &[u8] = b"aws:resourcetag";
+        self.sources.iter().any(|s| {
+            s.text()
+                .as_bytes()
+                .windows(NEEDLE.len())
+                .any(|w| w.eq_ignore_ascii_case(NEEDLE))
+        })
+    }
+
     /// The catalog index of `action` (`swf:Name`, any case), without allocating.
     pub fn action_id(&self, action: &str) -> Option<usize> {
         let (prefix, name) = (action.get(..4)?, action.get(4..)?);

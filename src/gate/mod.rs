@@ -65,9 +65,46 @@ pub trait TaskTokenResolver: Send + Sync + 'static {
     /// `ValidationException` `Invalid token`; the proxy `OperationNotPermittedFault`).
     fn resolve(&self, region: &str, token: &str) -> Result<String, WireError>;
 
-    /// The tags of a domain of `region` (`aws:ResourceTag/*`); none by default.
-    fn domain_tags(&self, _region: &str, _domain: &str) -> Vec<(String, String)> {
-        Vec::new()
+    /// The tags of a domain of `region` (`aws:ResourceTag/*`): `Some` when known (none by
+    /// default), `None` when this resolver does not know them. A caller whose policies
+    /// read `aws:ResourceTag` is then authorized only after [`Self::learn_domain_tags`]
+    /// made them known, and denied if it could not.
+    fn domain_tags(&self, _region: &str, _domain: &str) -> Option<Vec<(String, String)>> {
+        Some(Vec::new())
+    }
+
+    /// Learns the tags of a domain that [`Self::domain_tags`] does not know (the proxy
+    /// asks its upstream, signed as `caller`). The default knows every domain's tags.
+    fn learn_domain_tags<'a>(
+        &'a self,
+        _region: &'a str,
+        _domain: &'a str,
+        _caller: Caller,
+    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// Who a resolver acts for when it must ask about a domain: the authenticated caller's
+/// key, and the partition and account of the endpoint's domains.
+#[derive(Clone)]
+pub struct Caller {
+    /// The access key that signed the request.
+    pub access_key_id: String,
+    /// Its secret.
+    pub secret: crate::config::Secret,
+    /// The partition of domain ARNs.
+    pub partition: String,
+    /// The account of domain ARNs.
+    pub account: String,
+}
+
+impl std::fmt::Debug for Caller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Caller")
+            .field("access_key_id", &self.access_key_id)
+            .field("account", &self.account)
+            .finish_non_exhaustive()
     }
 }
 
@@ -368,6 +405,25 @@ pub type GateFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
 
 type Denial = (WireError, Option<Box<Decision>>);
 
+/// Why [`authorize`] did not allow: a denial, or the domain's tags must be learned first.
+enum Refusal {
+    Deny(Denial),
+    NeedTags(Box<NeedTags>),
+}
+
+/// A domain whose tags must be learned, and for whom.
+struct NeedTags {
+    region: String,
+    domain: String,
+    caller: Caller,
+}
+
+impl From<Denial> for Refusal {
+    fn from(d: Denial) -> Self {
+        Refusal::Deny(d)
+    }
+}
+
 impl<S, B, ResBody> tower::Service<Request<B>> for Gate<S>
 where
     S: tower::Service<Request<Full<Bytes>>, Response = Response<ResBody>> + Clone + Send + 'static,
@@ -413,7 +469,34 @@ where
                     return Ok(resp.map(Either::Left));
                 }
             };
-            match authorize(&shared, &parts, &bytes) {
+            let mut outcome = authorize(&shared, &parts, &bytes, false);
+            if let Err(Refusal::NeedTags(need)) = &outcome {
+                let NeedTags {
+                    region,
+                    domain,
+                    caller,
+                } = &**need;
+                if let Err(e) = shared
+                    .resolver
+                    .learn_domain_tags(region, domain, caller.clone())
+                    .await
+                {
+                    tracing::warn!(target: "swf_iam::gate", region = %region, domain = %domain, error = %e, "the domain's tags could not be learned");
+                }
+                outcome = authorize(&shared, &parts, &bytes, true);
+            }
+            let outcome = outcome.map_err(|r| match r {
+                Refusal::Deny(d) => d,
+                // `authorize` with `tags_learned` never asks again; should it, deny.
+                Refusal::NeedTags(need) => (
+                    WireError::InternalFailure(format!(
+                        "the tags of domain {} are not known",
+                        need.domain
+                    )),
+                    None,
+                ),
+            });
+            match outcome {
                 Ok((auth, parsed)) => {
                     log_decision(&parts, &auth.decision, auth.operation.name, started);
                     let decision = auth.decision.clone();
@@ -518,13 +601,16 @@ fn log_refusal(parts: &http::request::Parts, err: &WireError, started: Instant) 
     );
 }
 
-/// Authenticates and authorizes one buffered request.
+/// Authenticates and authorizes one buffered request. Where the domain's tags are not
+/// known and the caller's policies read them, asks for them to be learned
+/// ([`Refusal::NeedTags`]) unless `tags_learned`, and then denies.
 fn authorize(
     shared: &Shared,
     parts: &http::request::Parts,
     body: &[u8],
-) -> Result<(Authorized, Map<String, Value>), Denial> {
-    let plain = |e: WireError| (e, None);
+    tags_learned: bool,
+) -> Result<(Authorized, Map<String, Value>), Refusal> {
+    let plain = |e: WireError| Refusal::Deny((e, None));
     if parts.method != http::Method::POST {
         return Err(plain(WireError::UnknownOperation(format!(
             "SWF operations are POST requests, not {}",
@@ -619,9 +705,35 @@ fn authorize(
     {
         ctx.set_known("aws:UserAgent", ua.to_owned());
     }
+    let mut tags_unknown = None;
     if let Some(d) = &domain {
-        for (k, v) in shared.resolver.domain_tags(&verified.region, d) {
-            ctx.set_single(&format!("aws:ResourceTag/{k}"), v);
+        match shared.resolver.domain_tags(&verified.region, d) {
+            Some(tags) => {
+                for (k, v) in tags {
+                    ctx.set_single(&format!("aws:ResourceTag/{k}"), v);
+                }
+            }
+            // Unknown tags matter only to policies that read them.
+            None if pc.compiled.reads_resource_tags() => {
+                if !tags_learned {
+                    let secret = config
+                        .access_key(&verified.access_key_id)
+                        .map(|(_, k)| k.secret_access_key.clone())
+                        .ok_or_else(|| plain(WireError::UnrecognizedClient))?;
+                    return Err(Refusal::NeedTags(Box::new(NeedTags {
+                        region: verified.region.clone(),
+                        domain: d.clone(),
+                        caller: Caller {
+                            access_key_id: verified.access_key_id.clone(),
+                            secret,
+                            partition: config.partition.clone(),
+                            account: config.account.clone(),
+                        },
+                    })));
+                }
+                tags_unknown = Some(d.clone());
+            }
+            None => {}
         }
     }
     add_keys(&mut ctx, swfreq::condition_keys(operation, &body));
@@ -632,6 +744,20 @@ fn authorize(
         resource: &resource,
         context: &ctx,
     };
+    if let Some(d) = tags_unknown {
+        // Never an allow that the domain's tags could have denied.
+        let decision = eval::internal_error(
+            &req,
+            format!(
+                "the tags of domain {d} could not be learned, and the caller's policies read aws:ResourceTag"
+            ),
+        );
+        let message = decision.message.clone().unwrap_or_default();
+        return Err(Refusal::Deny((
+            WireError::fault(Fault::OperationNotPermittedFault, message),
+            Some(Box::new(decision)),
+        )));
+    }
     // The allocation-free path first; the full explanation only for a denial.
     let outcome = eval::decide(&pc.compiled, &req);
     let decision = if outcome.decision == DecisionKind::Allowed {
@@ -646,10 +772,10 @@ fn authorize(
                 pc.principal.caller_arn
             )
         });
-        return Err((
+        return Err(Refusal::Deny((
             WireError::fault(Fault::OperationNotPermittedFault, message),
             Some(Box::new(decision)),
-        ));
+        )));
     }
     Ok((
         Authorized {

@@ -532,7 +532,8 @@ pub fn parse_amz_date(s: &str) -> Option<i64> {
     crate::values::parse_instant(&iso).map(|i| i.secs)
 }
 
-fn format_amz_date(secs: i64) -> String {
+/// `X-Amz-Date` for epoch seconds (`20261207T215000Z`).
+pub fn format_amz_date(secs: i64) -> String {
     crate::values::format_iso8601(secs).replace(['-', ':'], "")
 }
 

@@ -234,7 +234,7 @@ async fn domains_validation_and_deprecation() {
     use swf_iam::gate::TaskTokenResolver;
     assert_eq!(
         e.emu.domain_tags("us-east-1", "d"),
-        vec![("team".to_owned(), "orders".to_owned())]
+        Some(vec![("team".to_owned(), "orders".to_owned())])
     );
     assert!(
         matches!(e.emu.resolve("us-east-1", "AAAAforged"), Err(WireError::Validation(m)) if m == "Invalid token")

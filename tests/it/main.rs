@@ -31,6 +31,7 @@ mod gate_sdk;
 mod hostile;
 mod hostile_sources;
 mod parse_props;
+mod proxy_attacks;
 mod proxy_moto;
 mod simpleflow;
 mod sources;

@@ -53,8 +53,18 @@ pub fn moto() -> (Proc, u16) {
 }
 
 pub fn proxy(dir: &std::path::Path, upstream: u16, extra: &[&str]) -> (Proc, SocketAddr) {
+    proxy_with(dir, upstream, &config_text(), extra)
+}
+
+/// [`proxy`] with the configuration `config`.
+pub fn proxy_with(
+    dir: &std::path::Path,
+    upstream: u16,
+    config: &str,
+    extra: &[&str],
+) -> (Proc, SocketAddr) {
     let cfg = dir.join("config.json");
-    std::fs::write(&cfg, config_text()).unwrap();
+    std::fs::write(&cfg, config).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_swf-iam"))
         .args([
             "proxy",
