@@ -211,7 +211,13 @@ struct Shared {
     resolver: Arc<dyn TaskTokenResolver>,
     options: GateOptions,
     keys: sigv4::KeyCache,
+    /// Held while a background reload runs: reloads never pile up.
+    reloading: tokio::sync::Mutex<()>,
 }
+
+/// How long a reload may take before its result is refused (the configuration in force
+/// stays); what a file may make it build is bounded by `importLimits`.
+pub const RELOAD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// The request body as the gate parsed it, handed to the inner service so that it need
 /// not parse it again.
@@ -327,6 +333,46 @@ impl GateHandle {
     }
 }
 
+impl GateHandle {
+    /// [`GateHandle::reload`] without holding up requests: the configuration is read and
+    /// compiled on a blocking thread while the one in force keeps serving, and swapped in
+    /// only when complete. One reload runs at a time (a second waits for the first); a
+    /// load that takes longer than `timeout` is refused.
+    pub async fn reload_in_background(
+        &self,
+        path: &Path,
+        timeout: std::time::Duration,
+    ) -> Result<(), ConfigError> {
+        let _one = self.0.reloading.lock().await;
+        let p = path.to_path_buf();
+        let started = Instant::now();
+        let load = tokio::task::spawn_blocking(move || Config::load(&p));
+        let refused = |message: String| ConfigError::Io {
+            path: path.display().to_string(),
+            message,
+        };
+        let result = match tokio::time::timeout(timeout, load).await {
+            Ok(Ok(r)) => r,
+            Ok(Err(e)) => Err(refused(format!("the reload failed: {e}"))),
+            Err(_) => Err(refused(format!(
+                "the reload took longer than {} s and was refused",
+                timeout.as_secs_f64()
+            ))),
+        };
+        match result {
+            Ok(c) => {
+                self.0.config.store(Arc::new(c));
+                tracing::info!(target: "swf_iam::gate", path = %path.display(), ms = started.elapsed().as_millis() as u64, "configuration reloaded");
+                Ok(())
+            }
+            Err(e) => {
+                tracing::error!(target: "swf_iam::gate", path = %path.display(), error = %e, "configuration reload refused; the previous configuration stays");
+                Err(e)
+            }
+        }
+    }
+}
+
 /// The gate's `Layer`: cheap to clone, shares one configuration.
 #[derive(Clone)]
 pub struct GateLayer {
@@ -351,6 +397,7 @@ impl GateLayer {
                 resolver,
                 options,
                 keys: sigv4::KeyCache::default(),
+                reloading: tokio::sync::Mutex::new(()),
             }),
         }
     }

@@ -143,7 +143,9 @@ pub fn reload_on_sighup(
     Ok(tokio::spawn(async move {
         while hup.recv().await.is_some() {
             tracing::info!(target: "swf_iam::gate", path = %path.display(), "SIGHUP: reloading the configuration");
-            let _ = handle.reload(&path);
+            let _ = handle
+                .reload_in_background(&path, super::RELOAD_TIMEOUT)
+                .await;
         }
     }))
 }
@@ -193,7 +195,11 @@ pub fn reload_on_change(
             let now = stamp(&watched);
             if now != last {
                 last = now;
-                if handle.reload(&path).is_ok() {
+                if handle
+                    .reload_in_background(&path, super::RELOAD_TIMEOUT)
+                    .await
+                    .is_ok()
+                {
                     watched = files(&handle, &path);
                     last = stamp(&watched);
                 }

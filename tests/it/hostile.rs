@@ -944,3 +944,84 @@ fn request_heads_over_64_kib_are_refused() {
         );
     }
 }
+
+/// A reload that takes seconds (a large authorization-details source) runs beside the
+/// requests: they keep being answered with the old configuration until the new one is
+/// complete, then the new one decides.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_reload_never_stalls_requests() {
+    let dir = scratch("reload");
+    let server = serve_bin(&dir, &config_text(), &[], None);
+    let addr = server.addr();
+    // 40,000 users (about 7 MB), one of whom gets a key and may list domains.
+    let users: Vec<serde_json::Value> = (0..40_000)
+        .map(|i| {
+            let policies = if i == 0 {
+                serde_json::json!([{"PolicyName": "p", "PolicyDocument": {"Version": "2012-10-17",
+                    "Statement": [{"Effect": "Allow", "Action": "swf:ListDomains", "Resource": "*"}]}}])
+            } else {
+                serde_json::json!([])
+            };
+            serde_json::json!({"Path": "/", "UserName": format!("u{i}"), "UserId": format!("AIDA{i:016}"),
+                "Arn": format!("arn:aws:iam::123456789012:user/u{i}"), "GroupList": [],
+                "AttachedManagedPolicies": [], "UserPolicyList": policies})
+        })
+        .collect();
+    std::fs::write(
+        dir.join("authz.json"),
+        serde_json::json!({"UserDetailList": users, "GroupDetailList": [], "RoleDetailList": [], "Policies": []}).to_string(),
+    )
+    .unwrap();
+    let base = config_text();
+    let cut = base.rfind('}').unwrap();
+    let bigger = format!(
+        r#"{}, "sources": [{{"authorizationDetails": "authz.json"}}],
+  "accessKeys": [{{"principal": "arn:aws:iam::123456789012:user/u0", "accessKeyId": "AKIAUZERO", "secretAccessKey": "u0-secret"}}]}}"#,
+        &base[..cut]
+    );
+    std::fs::write(dir.join("config.json"), bigger).unwrap();
+    let op = client(addr, OPERATOR);
+    let newcomer = client(addr, ("AKIAUZERO", "u0-secret"));
+    let list = |c: aws_sdk_swf::Client| async move {
+        c.list_domains()
+            .registration_status(aws_sdk_swf::types::RegistrationStatus::Registered)
+            .send()
+            .await
+    };
+    assert!(list(newcomer.clone()).await.is_err(), "not configured yet");
+    let hup = std::process::Command::new("kill")
+        .args(["-HUP", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(hup.success());
+    let sent = Instant::now();
+    let mut slowest = Duration::ZERO;
+    let mut answered = 0;
+    loop {
+        let t0 = Instant::now();
+        list(op.clone()).await.unwrap();
+        slowest = slowest.max(t0.elapsed());
+        answered += 1;
+        if list(newcomer.clone()).await.is_ok() {
+            break;
+        }
+        assert!(
+            sent.elapsed() < Duration::from_secs(120),
+            "the reload never completed"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let reload = sent.elapsed();
+    assert!(
+        reload > Duration::from_millis(500),
+        "the reload must take long enough to test anything: {reload:?}"
+    );
+    assert!(
+        answered >= 5,
+        "{answered} requests during a {reload:?} reload"
+    );
+    assert!(
+        slowest < Duration::from_millis(500),
+        "a request waited {slowest:?} during a {reload:?} reload"
+    );
+}
