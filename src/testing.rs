@@ -53,7 +53,7 @@ use crate::eval::{self, Context, ContextValue, Decision, DecisionKind, MatchedSt
 use crate::json::{self, Node, Value};
 use crate::policy::model::Effect;
 use crate::source::{Pointer, SourceFile};
-use crate::swf::arn::{check_request_resource, region_of, DomainArn};
+use crate::swf::arn::region_of;
 use crate::swf::catalog;
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -451,63 +451,39 @@ pub fn load(path: &Path) -> Result<CaseFile, CaseError> {
             None => "swf:RecordActivityTaskHeartbeat".to_owned(),
         };
         let swf = catalog::action(&action);
-        let resource = match (get("domain"), get("resource")) {
-            (Some(_), Some(x)) => {
-                return Err(r.err(
-                    &x.value,
-                    &p.key("resource"),
-                    "give `domain` or `resource`, not both",
-                ))
-            }
-            (Some(d), None) => {
-                let name = r.string(&d.value, &p.key("domain"))?;
-                match swf {
-                    Some(a) if !a.has_domain_resource() => {
-                        return Err(r.err(
-                            &d.value,
-                            &p.key("domain"),
-                            format!("`swf:{}` has no domain resource: drop `domain` (its resource is `*`)", a.name),
-                        ))
-                    }
-                    None => {
-                        return Err(r.err(
-                            &d.value,
-                            &p.key("domain"),
-                            format!("`domain` names an SWF domain, and `{action}` is not an SWF action: give `resource`"),
-                        ))
-                    }
-                    Some(_) => {}
-                }
-                DomainArn::new(&config.partition, &config.region, &config.account, name)
-                    .map_err(|e| r.err(&d.value, &p.key("domain"), e.to_string()))?
-                    .to_string()
-            }
-            (None, Some(x)) => {
-                let res = r.string(&x.value, &p.key("resource"))?;
-                check_request_resource(res).map_err(|e| r.err(&x.value, &p.key("resource"), e))?;
-                if let Some(a) = swf.filter(|a| !a.has_domain_resource() && res != "*") {
-                    return Err(r.err(
-                        &x.value,
-                        &p.key("resource"),
-                        format!(
-                            "`swf:{}` has no domain resource: it is authorized on `*`",
-                            a.name
-                        ),
-                    ));
-                }
-                res.to_owned()
-            }
-            (None, None) => match swf {
-                Some(a) if !a.has_domain_resource() => "*".to_owned(),
-                _ => {
-                    return Err(r.err(
-                        it,
-                        &p,
-                        format!("case `{name}` needs `domain` or `resource` for `{action}`"),
-                    ))
-                }
+        let domain = get("domain");
+        let resource = get("resource");
+        let domain_name = domain
+            .map(|d| r.string(&d.value, &p.key("domain")))
+            .transpose()?;
+        let resource_arn = resource
+            .map(|x| r.string(&x.value, &p.key("resource")))
+            .transpose()?;
+        let resource = catalog::request_resource(
+            swf,
+            &action,
+            domain_name,
+            resource_arn,
+            catalog::Place {
+                partition: &config.partition,
+                region: &config.region,
+                account: &config.account,
+                domain_input: "`domain`",
+                resource_input: "`resource`",
             },
-        };
+        )
+        .map_err(|e| {
+            let (node, at) = match e.input {
+                catalog::ResourceInput::Domain => {
+                    (domain.map_or(it, |d| &d.value), p.key("domain"))
+                }
+                catalog::ResourceInput::Resource => {
+                    (resource.map_or(it, |x| &x.value), p.key("resource"))
+                }
+                catalog::ResourceInput::Request => (it, p.clone()),
+            };
+            r.err(node, &at, format!("case `{name}`: {}", e.message))
+        })?;
         let mut context = file_context.clone();
         if let Some(c) = get("context") {
             context.extend(r.context(&c.value, &p.key("context"))?);

@@ -171,6 +171,8 @@ struct Space {
     /// Per side, per time value: the same at that time.
     time_bases: Vec<Vec<Arc<Context>>>,
     region: String,
+    /// The one domain of every request, if one ([`fixed_domain`]).
+    fixed: Option<String>,
     resources: Vec<ResVal>,
     globs: Vec<Glob>,
     time: Vec<TimeVal>,
@@ -300,6 +302,12 @@ fn statements<'a>(
     ids.iter().filter_map(|&i| set.statements.get(i as usize))
 }
 
+/// The one domain requests of `action` can name, if one: the action's own (`ListDomains`
+/// is authorized on the domain named `*`), else the one asked about.
+fn fixed_domain<'a>(action: &SwfAction, opts: &'a Options) -> Option<&'a str> {
+    action.fixed_domain().or(opts.domain.as_deref())
+}
+
 /// Builds the space of one region for the statements `ids[s]` of each side.
 fn space(
     sides: &[Side<'_>],
@@ -322,8 +330,17 @@ fn space(
         .iter()
         .map(|s| Arc::new(fixed_context(s, region, opts, opts.now, action.decision)))
         .collect();
+    let fixed = fixed_domain(action, opts);
     let (resources, globs) = if has_domain {
-        domains(sides, ids, region, opts, &ctxs, fine, &mut incomplete)
+        domains(
+            sides,
+            ids,
+            Target { region, fixed },
+            opts,
+            &ctxs,
+            fine,
+            &mut incomplete,
+        )
     } else {
         (
             vec![ResVal {
@@ -398,6 +415,7 @@ fn space(
         bases: ctxs,
         time_bases,
         region: region.to_owned(),
+        fixed: fixed.map(str::to_owned),
         resources,
         globs,
         time,
@@ -412,10 +430,17 @@ fn space(
 type Fine = std::sync::OnceLock<(Vec<Glob>, Option<Vec<automaton::Class>>)>;
 
 /// The domain classes of `region`: names partitioned by every resource pattern.
+/// Where the requests of a space go: a region, and the one domain they name, if one.
+#[derive(Clone, Copy)]
+struct Target<'a> {
+    region: &'a str,
+    fixed: Option<&'a str>,
+}
+
 fn domains(
     sides: &[Side<'_>],
     ids: &[Vec<u32>],
-    region: &str,
+    Target { region, fixed }: Target<'_>,
     opts: &Options,
     ctxs: &[Arc<Context>],
     fine: &Fine,
@@ -427,14 +452,16 @@ fn domains(
             opts.partition, opts.account
         )
     };
-    if let Some(d) = &opts.domain {
+    // One domain only: the action's own (`ListDomains`: the domain named `*`), or the
+    // one asked about (`who-can --domain`).
+    if let Some(d) = fixed {
         let val = ResVal {
             arn: arn_of(d),
             domain: Some(DomainClass {
                 description: format!("`{d}`"),
-                matches: vec![d.clone()],
+                matches: vec![d.to_owned()],
                 except: Vec::new(),
-                witness: d.clone(),
+                witness: d.to_owned(),
             }),
             matched: Vec::new(),
         };
@@ -1580,7 +1607,7 @@ fn extents(
     let mut out = Vec::new();
     for cube in cubes(cells, radices.len(), opts.limits.budget) {
         let first: Vec<usize> = cube.iter().map(|v| v[0]).collect();
-        let domains = if cube[0].len() == space.resources.len() && opts.domain.is_none() {
+        let domains = if cube[0].len() == space.resources.len() && space.fixed.is_none() {
             Vec::new()
         } else {
             cube[0]
@@ -1673,9 +1700,15 @@ fn groups(sides: &[Side<'_>], actions: &[&'static SwfAction]) -> Vec<Group> {
         };
         let ids: Vec<Vec<u32>> = sides.iter().map(|s| relevant(s.set(), i)).collect();
         let dom = a.has_domain_resource();
-        // Same statements, same resource kind and same condition keys: same answers.
+        // Same statements, same resource kind (a fixed domain, domain tags or not) and
+        // same condition keys: same answers.
         match out.iter_mut().find(|(k, d, m)| {
-            *k == ids && *d == dom && m[0].keys == a.keys && m[0].decision == a.decision
+            *k == ids
+                && *d == dom
+                && m[0].keys == a.keys
+                && m[0].decision == a.decision
+                && m[0].fixed_domain() == a.fixed_domain()
+                && m[0].reads_domain_tags() == a.reads_domain_tags()
         }) {
             Some(g) => g.2.push(a),
             None => out.push((ids, dom, vec![a])),
@@ -1822,7 +1855,7 @@ impl Analysis {
                 .split_once(":/domain/")
                 .map(|(_, n)| n)
                 .ok_or("not a domain ARN")?;
-            match &self.opts.domain {
+            match &sp.fixed {
                 Some(d) if d == name => 0,
                 Some(_) => return Err("another domain than the analyzed one".into()),
                 None => {

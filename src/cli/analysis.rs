@@ -381,6 +381,14 @@ pub fn run_who_can(args: &WhoCanArgs) -> u8 {
         };
         let one: &'static SwfAction = one;
         match (&args.domain, one.has_domain_resource()) {
+            (Some(d), true) if one.fixed_domain().is_some_and(|f| f != d) => {
+                return Err(format!(
+                    "`swf:{}` is authorized on the domain named `{}` of each region: drop --domain",
+                    one.name,
+                    one.fixed_domain().unwrap_or_default()
+                ))
+            }
+            (_, true) if one.fixed_domain().is_some() => {}
             (Some(d), true) => {
                 crate::swf::arn::check_domain_name(d).map_err(|e| format!("--domain: {e}"))?;
                 opts.domain = Some(d.clone());

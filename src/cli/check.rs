@@ -12,7 +12,7 @@ use super::{default_config, missing_config, OutputFormat, EXIT_FAIL, EXIT_OK, EX
 use crate::compile::{CompiledPolicySet, LoadedPolicy, PolicySet};
 use crate::config::Config;
 use crate::eval::{self, Context, ContextValue, Decision, Principal, Request};
-use crate::swf::arn::{check_region, check_request_resource, region_of, DomainArn};
+use crate::swf::arn::{check_region, region_of};
 use crate::swf::catalog;
 use crate::validate::PolicyKind;
 use serde_json::Value;
@@ -284,56 +284,34 @@ impl Setup {
         resource: Option<&str>,
     ) -> Result<String, String> {
         let swf = catalog::action(action).filter(|_| action.contains(':'));
-        match (domain, resource) {
-            (_, Some(r)) => {
-                check_request_resource(r)?;
-                if let Some(a) = swf.filter(|a| !a.has_domain_resource()) {
-                    if r != "*" {
-                        return Err(format!(
-                            "`swf:{}` has no domain resource: it is authorized on `*`, not `{r}`",
-                            a.name
-                        ));
-                    }
-                }
-                if let (Some(given), Some(own)) = (&self.given_region, region_of(r)) {
-                    if given != own {
-                        return Err(format!(
-                            "--region {given} disagrees with the resource's region `{own}` (the requested region is the resource's)"
-                        ));
-                    }
-                }
-                Ok(r.to_owned())
-            }
-            (Some(d), None) => {
-                match swf {
-                    Some(a) if !a.has_domain_resource() => {
-                        return Err(format!(
-                            "`swf:{}` has no domain resource: drop --domain (its resource is `*`)",
-                            a.name
-                        ))
-                    }
-                    None => {
-                        return Err(format!(
-                            "--domain names an SWF domain, and `{action}` is not an SWF action: give --resource ARN"
-                        ))
-                    }
-                    Some(_) => {}
-                }
-                let account = self
-                    .account
-                    .clone()
-                    .unwrap_or_else(|| caller.principal.account.clone());
-                DomainArn::new(&self.partition, &self.region, &account, d)
-                    .map(|a| a.to_string())
-                    .map_err(|e| e.to_string())
-            }
-            (None, None) => match swf {
-                Some(a) if !a.has_domain_resource() => Ok("*".into()),
-                _ => Err(format!(
-                    "give --domain NAME or --resource ARN for `{action}`"
-                )),
+        let account = self
+            .account
+            .clone()
+            .unwrap_or_else(|| caller.principal.account.clone());
+        let r = catalog::request_resource(
+            swf,
+            action,
+            domain,
+            resource,
+            catalog::Place {
+                partition: &self.partition,
+                region: &self.region,
+                account: &account,
+                domain_input: "--domain",
+                resource_input: "--resource",
             },
+        )
+        .map_err(|e| e.message)?;
+        if resource.is_some() {
+            if let (Some(given), Some(own)) = (&self.given_region, region_of(&r)) {
+                if given != own {
+                    return Err(format!(
+                        "--region {given} disagrees with the resource's region `{own}` (the requested region is the resource's)"
+                    ));
+                }
+            }
         }
+        Ok(r)
     }
 }
 

@@ -717,7 +717,15 @@ fn authorize(
     let resource = match &domain {
         Some(d) => {
             DomainArn::format_checked(&config.partition, &verified.region, &config.account, d)
-                .map_err(|e| plain(WireError::Validation(e.to_string())))?
+                .map_err(|e| {
+                    // A name no ARN can hold: SWF's own validation message where its
+                    // model has one (a name longer than 256), else the ARN's.
+                    plain(
+                        crate::swf::model::validate_input(operation.name, &body)
+                            .err()
+                            .unwrap_or_else(|| WireError::Validation(e.to_string())),
+                    )
+                })?
         }
         None => "*".to_owned(),
     };
@@ -753,7 +761,7 @@ fn authorize(
         ctx.set_known("aws:UserAgent", ua.to_owned());
     }
     let mut tags_unknown = None;
-    if let Some(d) = &domain {
+    if let Some(d) = domain.as_ref().filter(|_| operation.reads_domain_tags()) {
         match shared.resolver.domain_tags(&verified.region, d) {
             Some(tags) => {
                 for (k, v) in tags {

@@ -121,8 +121,10 @@ pub fn check_region(region: &str) -> Result<(), ArnError> {
 /// Checks the resource of a request: `*`, or an ARN
 /// `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE` (six fields, a known partition, a
 /// service, a resource; region and account may be empty, as for global services). A
-/// request names one resource, so `*` and `?` elsewhere are refused. An `swf` ARN must
-/// be a domain ARN that passes [`DomainArn::parse`].
+/// request names one resource, and IAM matches it as text: `*` and `?` in it are plain
+/// characters (a domain may be named `team-*`; `ListDomains` is authorized on the domain
+/// named `*`), never patterns. An `swf` ARN must be a domain ARN that passes
+/// [`DomainArn::parse`].
 pub fn check_request_resource(resource: &str) -> Result<(), String> {
     if resource == "*" {
         return Ok(());
@@ -140,11 +142,6 @@ pub fn check_request_resource(resource: &str) -> Result<(), String> {
     }
     if !PARTITIONS.contains(partition) {
         return Err(format!("`{partition}` in `{resource}` is not a partition"));
-    }
-    if resource.contains(['*', '?']) {
-        return Err(format!(
-            "`{resource}` is a pattern: a request names exactly one resource"
-        ));
     }
     if !region.is_empty() {
         check_region(region).map_err(|e| format!("`{resource}`: {e}"))?;
@@ -323,6 +320,11 @@ mod tests {
             "arn:aws:s3:::bucket/key",
             "arn:aws:iam::123456789012:role/x",
             "arn:aws-cn:swf:cn-north-1:123456789012:/domain/a",
+            // Names holding `*` and `?` are names: IAM matches them as text.
+            "arn:aws:swf:us-east-1:123456789012:/domain/*",
+            "arn:aws:swf:us-east-1:123456789012:/domain/team-*",
+            "arn:aws:swf:us-east-1:123456789012:/domain/why?",
+            "arn:aws:s3:::bucket/*.log",
         ] {
             assert!(check_request_resource(ok).is_ok(), "{ok}");
         }
@@ -333,7 +335,8 @@ mod tests {
             "arn:aws:swf:us-east-1:123456789012",
             "arn:aws:swf:us-east-1:123456789012:",
             "arn:nope:swf:us-east-1:123456789012:/domain/a",
-            "arn:aws:swf:us-east-1:123456789012:/domain/*",
+            "arn:aws:swf:us-east-1:123456789012:/domain/a|b",
+            "arn:aws:swf:*:123456789012:/domain/a",
             "arn:aws:swf:us-east-1:123456789012:domain/a",
             "arn:aws:swf:useast1:123456789012:/domain/a",
             "arn:aws:swf:us-east-1:12:/domain/a",

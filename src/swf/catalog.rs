@@ -27,7 +27,15 @@ pub enum DomainSource {
     TaskToken,
     /// The decision task being completed (pseudo-actions inside `RespondDecisionTaskCompleted`).
     DecisionTask,
-    /// No resource: the request resource is `*`.
+    /// The domain named `*` of the request's region (`ListDomains`): AWS denies it
+    /// `on resource: arn:aws:swf:us-east-1:ACCOUNT:/domain/*`, and its API reference says
+    /// the Resource element "must be set to arn:aws:swf::AccountID:domain/*". The `*` is
+    /// the name, a plain character: IAM matches the ARN as text.
+    AllDomains,
+    /// The `name` member, a domain that does not exist yet (`RegisterDomain`: "the name
+    /// of the domain being registered is available as the resource of this action").
+    NewDomain,
+    /// No resource: the request resource is `*` (no SWF action today).
     None,
 }
 
@@ -54,13 +62,29 @@ impl SwfAction {
         self.domain != DomainSource::None
     }
 
+    /// The one domain name the action is always authorized on, if it has one
+    /// (`ListDomains`: `*`).
+    pub fn fixed_domain(&self) -> Option<&'static str> {
+        (self.domain == DomainSource::AllDomains).then_some("*")
+    }
+
+    /// Whether the action acts on an existing domain, whose tags are then
+    /// `aws:ResourceTag/*` (not `ListDomains`, whose resource names no domain, nor
+    /// `RegisterDomain`, whose domain does not exist yet: its tags are `aws:RequestTag/*`).
+    pub fn reads_domain_tags(&self) -> bool {
+        !matches!(
+            self.domain,
+            DomainSource::None | DomainSource::AllDomains | DomainSource::NewDomain
+        )
+    }
+
     /// Whether condition key `key` (any case) applies to this action: its own keys,
     /// `aws:ResourceTag/*` for domain actions, or a global `aws:` key.
     pub fn supports_key(&self, key: &str) -> bool {
         let lower = key.to_ascii_lowercase();
         if !lower.starts_with("swf:") {
             if lower.starts_with("aws:resourcetag/") {
-                return self.has_domain_resource();
+                return self.reads_domain_tags();
             }
             if lower.starts_with("aws:requesttag/") || lower == "aws:tagkeys" {
                 return self.keys.iter().any(|k| k.eq_ignore_ascii_case(key))
@@ -159,14 +183,14 @@ pub const ACTIONS: &[SwfAction] = &[
     op("GetWorkflowExecutionHistory", Read, DomainField, &[]),
     op("ListActivityTypes", List, DomainField, &[]),
     op("ListClosedWorkflowExecutions", List, DomainField, FLT),
-    op("ListDomains", List, DomainSource::None, &[]),
+    op("ListDomains", List, DomainSource::AllDomains, &[]),
     op("ListOpenWorkflowExecutions", List, DomainField, FLT),
     op("ListTagsForResource", List, ResourceArn, &[]),
     op("ListWorkflowTypes", List, DomainField, &[]),
     op("PollForActivityTask", Write, DomainField, TL),
     op("PollForDecisionTask", Write, DomainField, TL),
     op("RegisterActivityType", Write, DomainField, REGISTER_TYPE),
-    op("RegisterDomain", Write, DomainSource::None, TAGS_REQ),
+    op("RegisterDomain", Write, DomainSource::NewDomain, TAGS_REQ),
     op("RegisterWorkflowType", Write, DomainField, REGISTER_TYPE),
     op("RequestCancelWorkflowExecution", Write, DomainField, &[]),
     op("RespondActivityTaskCanceled", Write, TaskToken, &[]),
@@ -194,6 +218,127 @@ pub const ACTIONS: &[SwfAction] = &[
     decision("RequestCancelExternalWorkflowExecution", &[]),
     decision("StartChildWorkflowExecution", START),
 ];
+
+/// Which of a request's inputs a [`ResourceError`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResourceInput {
+    /// The domain name given.
+    Domain,
+    /// The resource ARN given.
+    Resource,
+    /// Neither was given (or both were).
+    Request,
+}
+
+/// Why a request's resource cannot be derived from what was given.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ResourceError {
+    /// The input at fault.
+    pub input: ResourceInput,
+    /// What is wrong, with the way out.
+    pub message: String,
+}
+
+/// Where a request's domain ARN lives (partition, region, account), and how the caller
+/// calls the two inputs in its messages (`--domain`/`--resource`, or `` `domain` ``/
+/// `` `resource` ``).
+#[derive(Debug, Clone, Copy)]
+pub struct Place<'a> {
+    /// The partition.
+    pub partition: &'a str,
+    /// The region of the request.
+    pub region: &'a str,
+    /// The account of the domain.
+    pub account: &'a str,
+    /// The domain input's name in messages.
+    pub domain_input: &'a str,
+    /// The resource input's name in messages.
+    pub resource_input: &'a str,
+}
+
+/// The resource of a request for `action` (`swf:Name`, or another service's action,
+/// `swf` its catalog entry if it is an SWF action) from a domain name or a resource ARN:
+/// the ARN of the domain (for `ListDomains`, of the domain named `*`, and with neither
+/// given), the resource as given (checked by [`super::arn::check_request_resource`]), or
+/// `*` for an action without a resource. `check` and permission cases derive resources
+/// here alone.
+pub fn request_resource(
+    swf: Option<&SwfAction>,
+    action: &str,
+    domain: Option<&str>,
+    resource: Option<&str>,
+    at: Place<'_>,
+) -> Result<String, ResourceError> {
+    let err = |input, message: String| ResourceError { input, message };
+    let arn = |name: &str, input| {
+        super::arn::DomainArn::new(at.partition, at.region, at.account, name)
+            .map(|a| a.to_string())
+            .map_err(|e| err(input, e.to_string()))
+    };
+    match (domain, resource) {
+        (Some(_), Some(_)) => Err(err(
+            ResourceInput::Request,
+            format!("give {} or {}, not both", at.domain_input, at.resource_input),
+        )),
+        (_, Some(r)) => {
+            super::arn::check_request_resource(r).map_err(|e| err(ResourceInput::Resource, e))?;
+            if let Some(a) = swf.filter(|a| !a.has_domain_resource() && r != "*") {
+                return Err(err(
+                    ResourceInput::Resource,
+                    format!("`swf:{}` has no domain resource: it is authorized on `*`, not `{r}`", a.name),
+                ));
+            }
+            Ok(r.to_owned())
+        }
+        (Some(d), None) => match swf {
+            Some(a) if a.fixed_domain().is_some_and(|f| f != d) => Err(err(
+                ResourceInput::Domain,
+                format!(
+                    "`swf:{}` is authorized on the domain named `{}` of the request's region, not on `{d}`: drop {}",
+                    a.name,
+                    a.fixed_domain().unwrap_or_default(),
+                    at.domain_input
+                ),
+            )),
+            Some(a) if !a.has_domain_resource() => Err(err(
+                ResourceInput::Domain,
+                format!(
+                    "`swf:{}` has no domain resource: drop {} (its resource is `*`)",
+                    a.name, at.domain_input
+                ),
+            )),
+            None => Err(err(
+                ResourceInput::Domain,
+                format!(
+                    "{} names an SWF domain, and `{action}` is not an SWF action: give {} ARN",
+                    at.domain_input, at.resource_input
+                ),
+            )),
+            Some(_) => arn(d, ResourceInput::Domain),
+        },
+        (None, None) => match swf {
+            Some(a) if !a.has_domain_resource() => Ok("*".into()),
+            Some(a) => match a.fixed_domain() {
+                Some(f) => arn(f, ResourceInput::Request),
+                None => Err(err(
+                    ResourceInput::Request,
+                    format!(
+                        "give {} NAME or {} ARN for `{action}`",
+                        at.domain_input, at.resource_input
+                    ),
+                )),
+            },
+            None => Err(err(
+                ResourceInput::Request,
+                format!(
+                        "give {} NAME or {} ARN for `{action}`",
+                        at.domain_input, at.resource_input
+                    ),
+            )),
+        },
+    }
+}
 
 /// Looks up an action by name, case-insensitively, with or without the `swf:` prefix.
 pub fn action(name: &str) -> Option<&'static SwfAction> {
@@ -328,7 +473,17 @@ mod tests {
     fn lookups() {
         assert!(action("swf:ScheduleLambdaFunction").is_none());
         assert!(action("s3:GetObject").is_none());
-        assert_eq!(action("ListDomains").unwrap().domain, DomainSource::None);
+        let list = action("ListDomains").unwrap();
+        assert_eq!(list.domain, DomainSource::AllDomains);
+        assert_eq!(list.fixed_domain(), Some("*"));
+        assert!(list.has_domain_resource() && !list.reads_domain_tags());
+        assert!(!list.supports_key("aws:ResourceTag/team"));
+        let register = action("RegisterDomain").unwrap();
+        assert_eq!(register.domain, DomainSource::NewDomain);
+        assert!(register.has_domain_resource() && !register.reads_domain_tags());
+        assert!(!register.supports_key("aws:ResourceTag/team"));
+        assert!(ACTIONS.iter().all(|a| a.has_domain_resource()
+            && (a.fixed_domain().is_some()) == (a.name == "ListDomains")));
         assert!(action("swf:PollForActivityTask")
             .unwrap()
             .supports_key("SWF:TASKLIST.NAME"));

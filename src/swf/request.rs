@@ -91,7 +91,7 @@ pub fn domain_ref<'a>(
         DomainSource::DomainField => string_member(body, "domain")?
             .map(DomainRef::Named)
             .ok_or_else(|| missing("domain")),
-        DomainSource::NameField => string_member(body, "name")?
+        DomainSource::NameField | DomainSource::NewDomain => string_member(body, "name")?
             .map(DomainRef::Named)
             .ok_or_else(|| missing("name")),
         DomainSource::ResourceArn => {
@@ -113,6 +113,7 @@ pub fn domain_ref<'a>(
             }
             Ok(DomainRef::TaskToken(t))
         }
+        DomainSource::AllDomains => Ok(DomainRef::Named("*")),
         DomainSource::None => Ok(DomainRef::None),
     }
 }
@@ -310,7 +311,15 @@ mod tests {
         );
         assert_eq!(
             domain_ref(catalog::action("ListDomains").unwrap(), &obj(json!({}))).unwrap(),
-            DomainRef::None
+            DomainRef::Named("*")
+        );
+        assert_eq!(
+            domain_ref(
+                catalog::action("RegisterDomain").unwrap(),
+                &obj(json!({"name": "new"}))
+            )
+            .unwrap(),
+            DomainRef::Named("new")
         );
     }
 

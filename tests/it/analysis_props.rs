@@ -262,8 +262,10 @@ fn check_one(config: &Config, action_name: &str, defaults: bool, reqs: &[Req]) {
     assert!(a.complete, "{:?}", a.incomplete);
     for req in reqs {
         let region = if req.west { "us-west-2" } else { "us-east-1" };
+        // ListDomains names the domain `*` whatever the request.
         let resource = if action.has_domain_resource() {
-            format!("arn:aws:swf:{region}:{ACCOUNT}:/domain/{}", req.domain)
+            let name = action.fixed_domain().unwrap_or(&req.domain);
+            format!("arn:aws:swf:{region}:{ACCOUNT}:/domain/{name}")
         } else {
             "*".to_owned()
         };

@@ -237,16 +237,8 @@ fn strict_inputs_are_refused_with_one_line() {
         ),
         (&["check", "--resource", "orders"], "is not an ARN"),
         (
-            &[
-                "check",
-                "--resource",
-                "arn:aws:swf:us-east-1:123456789012:/domain/*",
-            ],
-            "is a pattern",
-        ),
-        (
             &["check", "--action", "swf:ListDomains", "--domain", "orders"],
-            "has no domain resource",
+            "is authorized on the domain named `*` of the request's region, not on `orders`",
         ),
         (
             &[

@@ -113,8 +113,8 @@ async fn source_ip_comes_from_the_peer() {
     assert_eq!(a.status, 200);
     assert_eq!(
         a.decision.unwrap().resource,
-        "*",
-        "ListDomains is authorized on `*`"
+        "arn:aws:swf:us-east-1:123456789012:/domain/*",
+        "ListDomains is authorized on the domain named `*` of the request's region"
     );
 }
 
