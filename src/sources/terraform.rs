@@ -38,6 +38,10 @@ struct Res<'a> {
     pointer: Pointer,
     /// The resource's `expressions` in `configuration`.
     expressions: Option<&'a Node>,
+    /// Its `change.after_unknown` in `resource_changes`, where the plan has one: only it
+    /// says which attributes are known only after apply (a `null` beside a `false` or
+    /// absent entry there is known: unset).
+    unknown: Option<&'a Node>,
 }
 
 /// Reads a plan already parsed as `root`.
@@ -58,12 +62,26 @@ pub fn import(
     if let Some(m) = get(root, "configuration").and_then(|c| get(c, "root_module")) {
         walk_config(m, "", &mut config);
     }
+    // What is unknown, by resource address.
+    let mut unknown: HashMap<&str, &Node> = HashMap::new();
+    for rc in get_items(root, "resource_changes") {
+        if let (Some(addr), Some(u)) = (
+            get_str(rc, "address"),
+            get(rc, "change").and_then(|c| get(c, "after_unknown")),
+        ) {
+            unknown.insert(addr, u);
+        }
+    }
+    let known = Known {
+        config: &config,
+        unknown: &unknown,
+    };
     let mut resources: Vec<Res<'_>> = Vec::new();
     if let Some(m) = get(root, "planned_values").and_then(|p| get(p, "root_module")) {
         walk_values(
             m,
             &Pointer::root().key("planned_values").key("root_module"),
-            &config,
+            &known,
             &mut resources,
         );
     }
@@ -79,12 +97,14 @@ pub fn import(
                 .key("prior_state")
                 .key("values")
                 .key("root_module"),
-            &config,
+            &known,
             &mut prior,
         );
+        let planned: std::collections::HashSet<String> =
+            resources.iter().map(|x| x.address.clone()).collect();
         for r in prior {
             if (r.address.starts_with("data.") || r.address.contains(".data."))
-                && !resources.iter().any(|x| x.address == r.address)
+                && !planned.contains(&r.address)
             {
                 resources.push(r);
             }
@@ -138,12 +158,14 @@ fn config_address(address: &str) -> String {
     out
 }
 
-fn walk_values<'a>(
-    module: &'a Node,
-    ptr: &Pointer,
-    config: &HashMap<String, &'a Node>,
-    out: &mut Vec<Res<'a>>,
-) {
+/// What the plan says beside the values: configuration expressions by configuration
+/// address, and `after_unknown` by resource address.
+struct Known<'m, 'a> {
+    config: &'m HashMap<String, &'a Node>,
+    unknown: &'m HashMap<&'a str, &'a Node>,
+}
+
+fn walk_values<'a>(module: &'a Node, ptr: &Pointer, known: &Known<'_, 'a>, out: &mut Vec<Res<'a>>) {
     for (i, r) in get_items(module, "resources").iter().enumerate() {
         let (Some(address), Some(ty), Some(name)) = (
             get_str(r, "address"),
@@ -162,7 +184,8 @@ fn walk_values<'a>(
         let module_path = caddr.strip_suffix(&own).unwrap_or("").to_owned();
         out.push(Res {
             address: address.to_owned(),
-            expressions: config.get(&caddr).copied(),
+            unknown: known.unknown.get(address).copied(),
+            expressions: known.config.get(&caddr).copied(),
             caddr,
             module: module_path,
             ty: ty.to_owned(),
@@ -172,7 +195,7 @@ fn walk_values<'a>(
         });
     }
     for (i, c) in get_items(module, "child_modules").iter().enumerate() {
-        walk_values(c, &ptr.key("child_modules").index(i), config, out);
+        walk_values(c, &ptr.key("child_modules").index(i), known, out);
     }
 }
 
@@ -201,6 +224,15 @@ impl Build<'_, '_> {
         r.values
             .and_then(|v| get(v, attr))
             .filter(|n| n.value != Value::Null)
+    }
+
+    /// Whether `attr` of `r` is known to be unset: `null` (or absent) in the planned
+    /// values, and not `true` in the resource's `after_unknown`. Without
+    /// `resource_changes` nothing is known to be unset.
+    fn known_unset(&self, r: &Res<'_>, attr: &str) -> bool {
+        self.value(r, attr).is_none()
+            && r.unknown
+                .is_some_and(|u| !matches!(get(u, attr).map(|n| &n.value), Some(Value::Bool(true))))
     }
 
     fn string(&self, r: &Res<'_>, attr: &str) -> Option<String> {
@@ -273,6 +305,9 @@ impl Build<'_, '_> {
                 };
             }
         }
+        if self.known_unset(r, attr) {
+            return Err(format!("{}.{attr} is not set", r.address));
+        }
         Err(format!("{}.{attr} is known only after apply", r.address))
     }
 
@@ -330,6 +365,8 @@ impl Build<'_, '_> {
                     _ => None,
                 })
                 .collect()),
+            // Planned `null` and not unknown: the attribute names nobody.
+            _ if self.known_unset(r, attr) => Ok(Vec::new()),
             _ => {
                 let refs = self.references(r, attr, ty);
                 if refs.is_empty() && r.expressions.and_then(|e| get(e, attr)).is_none() {
@@ -824,6 +861,52 @@ mod tests {
             i.principals[0].missing.is_empty(),
             "{:?}",
             i.principals[0].missing
+        );
+    }
+
+    /// `users = []` is planned as `null`, and `after_unknown` does not list it: known,
+    /// unset. The attachment then names its role only, and nobody is unresolved. The
+    /// same attribute listed `true` in `after_unknown` is unknown.
+    #[test]
+    fn a_planned_null_is_unset_unless_after_unknown_says_otherwise() {
+        let doc = "{\"Version\":\"2012-10-17\",\"Statement\":{\"Effect\":\"Allow\",\"Action\":\"swf:*\",\"Resource\":\"*\"}}";
+        let plan = |users_unknown: bool| {
+            serde_json::json!({"format_version": "1.2",
+              "planned_values": {"root_module": {"resources": [
+                res("aws_iam_role", "r", serde_json::json!({"name": "r"})),
+                res("aws_iam_user", "u", serde_json::json!({"name": "u"})),
+                res("aws_iam_policy", "p", serde_json::json!({"name": "p", "arn": "arn:aws:iam::123456789012:policy/p", "policy": doc})),
+                res("aws_iam_policy_attachment", "a", serde_json::json!({"name": "a", "roles": ["r"], "users": null, "groups": null, "policy_arn": "arn:aws:iam::123456789012:policy/p"}))]}},
+              "resource_changes": [
+                {"address": "aws_iam_policy_attachment.a", "change": {"after_unknown": {"users": users_unknown, "roles": [false]}}}],
+              "configuration": {"root_module": {"resources": [
+                {"address": "aws_iam_policy_attachment.a", "expressions": {"users": {"constant_value": []}, "roles": {"constant_value": ["r"]}}}]}}})
+        };
+        let i = load(plan(false));
+        for p in &i.principals {
+            assert!(p.missing.is_empty(), "{}: {:?}", p.arn, p.missing);
+        }
+        let role = i
+            .principals
+            .iter()
+            .find(|p| p.arn.ends_with("role/r"))
+            .unwrap();
+        assert_eq!(role.identity.len(), 1, "the attachment reaches its role");
+        let user = i
+            .principals
+            .iter()
+            .find(|p| p.arn.ends_with("user/u"))
+            .unwrap();
+        assert!(user.identity.is_empty());
+        let i = load(plan(true));
+        let user = i
+            .principals
+            .iter()
+            .find(|p| p.arn.ends_with("user/u"))
+            .unwrap();
+        assert!(
+            !user.missing.is_empty(),
+            "an unknown `users` may name anyone"
         );
     }
 
