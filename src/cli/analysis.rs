@@ -114,7 +114,7 @@ fn load(path: &Path) -> Result<Config, String> {
     if !path.exists() {
         return Err(missing_config(path));
     }
-    Config::load(path).map_err(|e| e.to_string())
+    super::load_config_file(path)
 }
 
 fn options(c: &Config, r: &RequestArgs) -> Result<Options, String> {

@@ -159,7 +159,7 @@ fn setup(args: &Args) -> Result<Setup, String> {
         }
         return Err(why);
     }
-    let config = Config::load(&path).map_err(|e| e.to_string())?;
+    let config = super::load_config_file(&path)?;
     Ok(Setup {
         partition: config.partition.clone(),
         region: args.region.clone().unwrap_or_else(|| config.region.clone()),

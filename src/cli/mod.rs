@@ -23,6 +23,16 @@ pub const EXIT_USAGE: u8 = 2;
 /// incomplete answer never passes a gate, and is told apart from "found some".
 pub const EXIT_INCOMPLETE: u8 = 3;
 
+/// Loads a configuration, showing each source entry it had to leave out as a warning
+/// on standard error (the rest of the file loaded).
+pub fn load_config_file(path: &std::path::Path) -> Result<crate::config::Config, String> {
+    let config = crate::config::Config::load(path).map_err(|e| e.to_string())?;
+    for s in &config.skipped {
+        eprintln!("swf-iam: warning: {s}");
+    }
+    Ok(config)
+}
+
 /// swf-iam: decide, as AWS IAM would, whether a caller may perform an Amazon SWF action.
 #[derive(Debug, Parser)]
 #[command(name = "swf-iam", version, about, long_about = None)]

@@ -3,7 +3,7 @@
 
 use super::out::Out;
 use super::{default_config, missing_config, OutputFormat, EXIT_FAIL, EXIT_OK, EXIT_USAGE};
-use crate::config::{Config, PrincipalConfig};
+use crate::config::PrincipalConfig;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
@@ -30,14 +30,14 @@ fn policies(p: &PrincipalConfig) -> Vec<String> {
 }
 
 /// Runs `principals`: 0 when every principal's policies are known, 1 when some are
-/// not, 2 when the configuration cannot be loaded.
+/// not (or a source entry was left out), 2 when the configuration cannot be loaded.
 pub fn run(args: &Args) -> u8 {
     let path = args.config.clone().unwrap_or_else(default_config);
     if !path.exists() {
         eprintln!("swf-iam: {}", missing_config(&path));
         return EXIT_USAGE;
     }
-    let config = match Config::load(&path) {
+    let config = match super::load_config_file(&path) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("swf-iam: {e}");
@@ -70,6 +70,7 @@ pub fn run(args: &Args) -> u8 {
                     "targets": scp.targets,
                     "resolved": s.policies.get(scp.policy).is_some_and(|p| p.text.is_ok()),
                 }))).collect::<Vec<_>>(),
+                "leftOut": config.skipped,
             });
             out.line(&serde_json::to_string_pretty(&v).unwrap_or_default());
         }
@@ -133,22 +134,30 @@ pub fn run(args: &Args) -> u8 {
                     );
                 }
             }
+            for skipped in &config.skipped {
+                let _ = writeln!(s, "LEFT OUT: {skipped}");
+            }
             let _ = writeln!(
                 s,
-                "{} principal{}, {} with unresolved policies",
+                "{} principal{}, {} with unresolved policies{}",
                 config.principals.len(),
                 if config.principals.len() == 1 {
                     ""
                 } else {
                     "s"
                 },
-                unresolved
+                unresolved,
+                if config.skipped.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {} source entries left out", config.skipped.len())
+                }
             );
             out.write(&s);
         }
     }
     out.flush();
-    if unresolved > 0 {
+    if unresolved > 0 || !config.skipped.is_empty() {
         EXIT_FAIL
     } else {
         EXIT_OK

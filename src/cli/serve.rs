@@ -352,7 +352,7 @@ pub fn load_config(given: Option<&PathBuf>) -> Result<(PathBuf, Config), String>
     if given.is_none() && !path.exists() {
         return Err(missing_config(&path));
     }
-    let config = Config::load(&path).map_err(|e| e.to_string())?;
+    let config = super::load_config_file(&path)?;
     Ok((path, config))
 }
 

@@ -284,22 +284,28 @@ impl<'a> Resolver<'a> {
 
 /// The principals of every source, with their policies loaded (SCP levels `scps`
 /// added); a principal whose policies are not all known is kept with what is missing,
-/// and denies every request.
+/// and denies every request. An entry that cannot be a principal at all (its ARN is not
+/// well formed) is left out with the reason (the second list): never its neighbours.
 pub(super) fn principals(
     imports: &[Arc<Imported>],
     resolver: &mut Resolver<'_>,
     scps: &[Vec<LoadedPolicy>],
-) -> Result<Vec<PrincipalConfig>, String> {
+) -> (Vec<PrincipalConfig>, Vec<String>) {
     let mut out = Vec::new();
+    let mut skipped = Vec::new();
     for (s, imp) in imports.iter().enumerate() {
         let file = imp.file.name();
         for ip in &imp.principals {
-            let mut principal = Principal::from_arn(&ip.arn, "swf-iam", None).map_err(|e| {
-                format!(
-                    "{file}: {} defines principal {}: {e}",
-                    ip.defined_by, ip.arn
-                )
-            })?;
+            let mut principal = match Principal::from_arn(&ip.arn, "swf-iam", None) {
+                Ok(p) => p,
+                Err(e) => {
+                    skipped.push(format!(
+                        "{file}: {} defines principal `{}`, which is left out: {e}",
+                        ip.defined_by, ip.arn
+                    ));
+                    continue;
+                }
+            };
             principal.tags.extend(ip.tags.iter().cloned());
             let mut missing = ip.missing.clone();
             let mut set = PolicySet {
@@ -327,16 +333,16 @@ pub(super) fn principals(
             }
             missing.dedup();
             let origin = format!("{file}: {}", ip.defined_by);
-            out.push(super::finish(
-                principal,
-                set,
-                Vec::new(),
-                missing,
-                Some(origin),
-            )?);
+            match super::finish(principal, set, Vec::new(), missing, Some(origin)) {
+                Ok(pc) => out.push(pc),
+                Err(e) => skipped.push(format!(
+                    "{file}: {} defines principal `{}`, which is left out: {e}",
+                    ip.defined_by, ip.arn
+                )),
+            }
         }
     }
-    Ok(out)
+    (out, skipped)
 }
 
 /// The service control policy named `name` (its `Name`, or its Terraform address or

@@ -127,6 +127,10 @@ pub struct Config {
     pub registrations: Vec<Registration>,
     /// The sources read (`sources`), in order.
     pub sources: Vec<Arc<crate::sources::Imported>>,
+    /// Entries of the sources that could not be read as principals at all (an ARN that
+    /// is not well formed), with why: each is left out, alone, and never authenticates;
+    /// the rest of its file loads. Commands show them as warnings.
+    pub skipped: Vec<String>,
 }
 
 /// One registration `serve` makes at start: the body of an SWF `RegisterDomain`,
@@ -553,6 +557,7 @@ impl Reader {
             limits: self.import_limits(root)?,
         };
         let mut imported = Vec::new();
+        let mut skipped = Vec::new();
         if let Some(m) = get("sources") {
             let sp = ptr.key("sources");
             for (i, sr) in self.source_refs(&m.value, &sp)?.iter().enumerate() {
@@ -662,9 +667,9 @@ impl Reader {
                 .enumerate()
                 .map(|(i, p)| (p.principal.arn.clone(), i))
                 .collect();
-            for pc in imports::principals(&imported, &mut resolver, &scps)
-                .map_err(|e| self.err(at, &ptr.key("sources"), e))?
-            {
+            let (found, left_out) = imports::principals(&imported, &mut resolver, &scps);
+            skipped = left_out;
+            for pc in found {
                 if let Some(o) = seen.get(&pc.principal.arn).map(|&i| &principals[i]) {
                     return Err(self.err(
                         at,
@@ -757,6 +762,7 @@ impl Reader {
             principals,
             registrations,
             sources: imported,
+            skipped,
         })
     }
 

@@ -1113,3 +1113,64 @@ fn managed_policy_arns_never_read_outside_the_managed_directory() {
         assert!(t0.elapsed() < std::time::Duration::from_secs(10));
     }
 }
+
+/// One user whose ARN is not well formed (`arn:aws:iam::aws:user/...`, as in a public
+/// authorization-details file) is left out with a warning; the rest of the file loads
+/// and decides.
+#[test]
+fn one_bad_entry_never_takes_its_neighbours_down() {
+    let dir = tmp("bad-entry");
+    let user = |arn: &str, name: &str| {
+        json!({"Path": "/", "UserName": name, "UserId": format!("AIDA{name}"), "Arn": arn,
+            "GroupList": [], "AttachedManagedPolicies": [],
+            "UserPolicyList": [{"PolicyName": "p", "PolicyDocument": {"Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "swf:*", "Resource": "*"}]}}]})
+    };
+    let doc = json!({"UserDetailList": [
+        user("arn:aws:iam::aws:user/broken", "broken"),
+        user("arn:aws:iam::123456789012:user/good", "good"),
+    ], "GroupDetailList": [], "RoleDetailList": [], "Policies": []});
+    std::fs::write(dir.join("authz.json"), doc.to_string()).unwrap();
+    std::fs::write(
+        dir.join("swf-iam.json"),
+        r#"{"account": "123456789012", "region": "us-east-1", "sources": [{"authorizationDetails": "authz.json"}]}"#,
+    )
+    .unwrap();
+    let out = bin()
+        .args(["principals", "--config"])
+        .arg(dir.join("swf-iam.json"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{text}{err}");
+    assert!(
+        text.contains("arn:aws:iam::123456789012:user/good"),
+        "{text}"
+    );
+    assert!(
+        text.contains("LEFT OUT:") && text.contains("arn:aws:iam::aws:user/broken"),
+        "{text}"
+    );
+    assert!(
+        err.contains("warning:") && err.contains("user/broken"),
+        "{err}"
+    );
+    let out = bin()
+        .args(["check", "--config"])
+        .arg(dir.join("swf-iam.json"))
+        .args([
+            "--principal",
+            "arn:aws:iam::123456789012:user/good",
+            "--domain",
+            "orders",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
