@@ -510,13 +510,28 @@ impl Reader {
         }
         let regions = match get("regions") {
             None => vec![region.clone()],
+            // Every region of the partition: the loopback test convenience (a suite that
+            // signs for us-west-1 and us-west-2 runs unchanged).
+            Some(m) if m.value.value == Value::String("all".into()) => {
+                let mut all: Vec<String> = crate::swf::arn::partition_regions(&partition)
+                    .iter()
+                    .map(|r| (*r).to_owned())
+                    .collect();
+                if !all.contains(&region) {
+                    all.push(region.clone());
+                }
+                // The default region first: it is where requests on `*` go.
+                all.retain(|r| *r != region);
+                all.insert(0, region.clone());
+                all
+            }
             Some(m) => {
                 let p = ptr.key("regions");
                 let Value::Array(items) = &m.value.value else {
                     return Err(self.err(
                         &m.value,
                         &p,
-                        "`regions` must be an array of region names".into(),
+                        "`regions` must be an array of region names, or \"all\" (every region of the partition)".into(),
                     ));
                 };
                 if items.is_empty() {

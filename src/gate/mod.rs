@@ -636,6 +636,22 @@ fn log_refusal(parts: &http::request::Parts, err: &WireError, started: Instant) 
         .get::<ClientAddr>()
         .map(|c| c.0.to_string())
         .unwrap_or_default();
+    let message = err.message();
+    if message.starts_with("Credential should be scoped to a valid region") {
+        // The way out, for the newcomer whose suite signs for another region.
+        tracing::info!(
+            target: "swf_iam::decision",
+            operation = operation_name(parts),
+            decision = "refused",
+            error = err.short_name(),
+            reason = %message,
+            hint = "the configuration's `regions` lists the regions served: add this one, or \"regions\": \"all\" on a loopback test endpoint",
+            peer = %peer,
+            latency_us = started.elapsed().as_micros() as u64,
+            "refused"
+        );
+        return;
+    }
     tracing::info!(
         target: "swf_iam::decision",
         operation = operation_name(parts),

@@ -118,8 +118,10 @@ async fn start_history_and_defaults() {
         "dt"
     );
     // An open execution with the same workflowId.
-    assert!(matches!(e.call("StartWorkflowExecution", json!({"domain": "d", "workflowId": "w", "workflowType": {"name": "wf", "version": "1"}})).await,
-        Err(WireError::Fault(Fault::WorkflowExecutionAlreadyStartedFault, _))));
+    assert!(
+        matches!(e.call("StartWorkflowExecution", json!({"domain": "d", "workflowId": "w", "workflowType": {"name": "wf", "version": "1"}})).await,
+        Err(WireError::Fault(Fault::WorkflowExecutionAlreadyStartedFault, m)) if m == "Already Started")
+    );
     // No default task list and none given: DefaultUndefinedFault.
     e.ok("RegisterWorkflowType", json!({"domain": "d", "name": "bare", "version": "1", "defaultExecutionStartToCloseTimeout": "60",
         "defaultTaskStartToCloseTimeout": "10", "defaultChildPolicy": "TERMINATE"})).await;
@@ -399,6 +401,15 @@ async fn timers_signals_markers_and_terminate() {
     assert!(
         matches!(e.call("RespondDecisionTaskCompleted", json!({"taskToken": task["taskToken"]})).await,
         Err(WireError::Fault(Fault::UnknownResourceFault, m)) if m.starts_with("Unknown execution: WorkflowExecution=[workflowId=w"))
+    );
+    // Terminating what is closed or unknown: SWF's two messages (moto's text).
+    assert!(
+        matches!(e.call("TerminateWorkflowExecution", json!({"domain": "d", "workflowId": "w"})).await,
+        Err(WireError::Fault(Fault::UnknownResourceFault, m)) if m == "Unknown execution, workflowId = w")
+    );
+    assert!(
+        matches!(e.call("TerminateWorkflowExecution", json!({"domain": "d", "workflowId": "nope", "runId": "r1"})).await,
+        Err(WireError::Fault(Fault::UnknownResourceFault, m)) if m == "Unknown execution: WorkflowExecution=[workflowId=nope, runId=r1]")
     );
 }
 

@@ -1025,3 +1025,67 @@ async fn a_slow_reload_never_stalls_requests() {
         "a request waited {slowest:?} during a {reload:?} reload"
     );
 }
+
+/// A suite signing for us-west-1 (moto's suites do) is refused with AWS's message, and
+/// the refusal's log line names the way out; `"regions": "all"` serves every region of
+/// the partition.
+#[tokio::test(flavor = "multi_thread")]
+async fn regions_all_serves_the_partition_and_the_refusal_says_how() {
+    let dir = scratch("regions-all");
+    let log = dir.join("decisions.log");
+    let cfg = dir.join("config.json");
+    std::fs::write(&cfg, config_text()).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_swf-iam"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--decision-log"])
+        .arg(&log)
+        .arg("--config")
+        .arg(&cfg)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut first,
+    )
+    .unwrap();
+    let addr: SocketAddr = first
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap()
+        .trim_start_matches("http://")
+        .parse()
+        .unwrap();
+    let err = client_in(addr, OPERATOR, "us-west-1")
+        .list_domains()
+        .registration_status(aws_sdk_swf::types::RegistrationStatus::Registered)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(format!("{:?}", err.into_service_error())
+        .contains("Credential should be scoped to a valid region"),);
+    let _ = child.kill();
+    let _ = child.wait();
+    let lines = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        lines.contains("\"hint\"") && lines.contains("\\\"regions\\\": \\\"all\\\""),
+        "{lines}"
+    );
+    // With every region of the partition served, the same call is answered.
+    let all = config_text().replacen(
+        "\"region\": \"us-east-1\",",
+        "\"region\": \"us-east-1\", \"regions\": \"all\",",
+        1,
+    );
+    assert_ne!(all, config_text());
+    let server = serve_bin(&dir, &all, &[], None);
+    for region in ["us-west-1", "us-west-2", "eu-central-1"] {
+        client_in(server.addr(), OPERATOR, region)
+            .list_domains()
+            .registration_status(aws_sdk_swf::types::RegistrationStatus::Registered)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{region}: {e:?}"));
+    }
+}

@@ -2,6 +2,16 @@
 
 use super::*;
 
+/// SWF's message for an execution that does not exist (or is not open): with a run ID,
+/// `Unknown execution: WorkflowExecution=[workflowId=ID, runId=RUN]`; without,
+/// `Unknown execution, workflowId = ID` (moto's text, the only public evidence).
+fn unknown_execution(wid: &str, rid: Option<&str>) -> String {
+    match rid {
+        Some(r) => format!("Unknown execution: WorkflowExecution=[workflowId={wid}, runId={r}]"),
+        None => format!("Unknown execution, workflowId = {wid}"),
+    }
+}
+
 impl State {
     pub(super) fn find_exec(&self, domain: &str, exec: &Obj) -> Result<usize, WireError> {
         let wid = req_s(exec, "workflowId")?;
@@ -11,15 +21,7 @@ impl State {
             .rposition(|e| {
                 e.domain == domain && e.workflow_id == wid && rid.is_none_or(|r| r == e.run_id)
             })
-            .ok_or_else(|| {
-                fault(
-                    Fault::UnknownResourceFault,
-                    format!(
-                        "Unknown execution: WorkflowExecution=[workflowId={wid}, runId={}]",
-                        rid.unwrap_or("")
-                    ),
-                )
-            })
+            .ok_or_else(|| fault(Fault::UnknownResourceFault, unknown_execution(wid, rid)))
     }
 
     pub(super) fn find_open(
@@ -36,15 +38,7 @@ impl State {
                     && e.open()
                     && rid.is_none_or(|r| r == e.run_id)
             })
-            .ok_or_else(|| {
-                fault(
-                    Fault::UnknownResourceFault,
-                    format!(
-                        "Unknown execution: WorkflowExecution=[workflowId={wid}, runId={}]",
-                        rid.unwrap_or("")
-                    ),
-                )
-            })
+            .ok_or_else(|| fault(Fault::UnknownResourceFault, unknown_execution(wid, rid)))
     }
 
     /// StartWorkflowExecution.
@@ -129,7 +123,8 @@ impl State {
         {
             return Err(fault(
                 Fault::WorkflowExecutionAlreadyStartedFault,
-                format!("Workflow execution already started: {wid}"),
+                // SWF's text as moto, the only public evidence, gives it.
+                "Already Started".to_owned(),
             ));
         }
         let run_id = new_run_id();
