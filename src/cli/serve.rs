@@ -89,6 +89,10 @@ pub struct ConnectionArgs {
     /// Largest request body, in bytes.
     #[arg(long, default_value_t = 1 << 20, value_parser = clap::value_parser!(u64).range(1..=(64 << 20)))]
     pub max_body: u64,
+    /// Most bytes all request bodies may hold together while read and served; past it a
+    /// request is answered ThrottlingException at once (SDKs retry it).
+    #[arg(long, default_value_t = 64 << 20, value_parser = clap::value_parser!(u64).range(1..=(1 << 34)))]
+    pub max_body_total: u64,
     /// Close every connection after its response (`Connection: close`), as moto's server
     /// does: for clients whose forked processes share pooled connections (simpleflow).
     #[arg(long)]
@@ -114,6 +118,7 @@ impl ConnectionArgs {
         GateOptions {
             max_body: usize::try_from(self.max_body).unwrap_or(1 << 20),
             body_timeout: Duration::from_secs(self.body_timeout),
+            max_body_total: usize::try_from(self.max_body_total).unwrap_or(64 << 20),
             ..GateOptions::default()
         }
     }

@@ -133,6 +133,10 @@ pub struct GateOptions {
     pub body_timeout: std::time::Duration,
     /// The clock, in epoch seconds (tests may set their own).
     pub clock: Arc<dyn Fn() -> i64 + Send + Sync>,
+    /// Most body bytes all requests together may hold while they are read and served
+    /// (default 64 MiB): past it a request is answered at once with
+    /// `ThrottlingException` instead of growing the process.
+    pub max_body_total: usize,
 }
 
 impl Default for GateOptions {
@@ -141,7 +145,77 @@ impl Default for GateOptions {
             max_body: 1 << 20,
             body_timeout: std::time::Duration::from_secs(30),
             clock: Arc::new(crate::values::now_epoch),
+            max_body_total: 64 << 20,
         }
+    }
+}
+
+/// What all requests' bodies may hold together ([`GateOptions::max_body_total`]).
+#[derive(Debug)]
+pub struct BodyBudget {
+    used: std::sync::atomic::AtomicUsize,
+    max: usize,
+}
+
+impl BodyBudget {
+    /// A budget of `max` bytes.
+    pub fn new(max: usize) -> Self {
+        BodyBudget {
+            used: std::sync::atomic::AtomicUsize::new(0),
+            max,
+        }
+    }
+
+    /// Bytes held now.
+    pub fn used(&self) -> usize {
+        self.used.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn take(&self, n: usize) -> bool {
+        use std::sync::atomic::Ordering;
+        self.used
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |u| {
+                u.checked_add(n).filter(|t| *t <= self.max)
+            })
+            .is_ok()
+    }
+
+    fn give(&self, n: usize) {
+        self.used.fetch_sub(n, std::sync::atomic::Ordering::AcqRel);
+    }
+}
+
+/// Bytes of a [`BodyBudget`] held by one request; given back when dropped.
+#[derive(Debug)]
+pub struct BodyShare<'a> {
+    budget: &'a BodyBudget,
+    held: usize,
+}
+
+impl<'a> BodyShare<'a> {
+    /// Nothing held yet.
+    pub fn new(budget: &'a BodyBudget) -> Self {
+        BodyShare { budget, held: 0 }
+    }
+
+    /// Holds `n` more bytes, or says the budget is spent.
+    fn grow(&mut self, n: usize) -> Result<(), WireError> {
+        if self.budget.take(n) {
+            self.held += n;
+            Ok(())
+        } else {
+            Err(WireError::Throttling(format!(
+                "Rate exceeded: request bodies in flight hold {} of the endpoint's {} bytes; retry shortly",
+                self.budget.used(),
+                self.budget.max
+            )))
+        }
+    }
+}
+
+impl Drop for BodyShare<'_> {
+    fn drop(&mut self) {
+        self.budget.give(self.held);
     }
 }
 
@@ -157,12 +231,15 @@ impl std::fmt::Debug for GateOptions {
 /// Reads a whole body of at most `max` bytes into one buffer sized by `Content-Length`
 /// (so a large body is one allocation, returned to the system when dropped, instead of
 /// many small chunks that fragment the heap). A declared length over `max` is refused
-/// before anything is read.
+/// before anything is read. Every byte is first taken from `share` (the declared length
+/// at once, else as it arrives): when the endpoint's budget is spent the request is
+/// refused with `ThrottlingException` rather than buffered.
 pub async fn read_body<B>(
     headers: &http::HeaderMap,
     body: B,
     max: usize,
     timeout: std::time::Duration,
+    share: &mut BodyShare<'_>,
 ) -> Result<Bytes, WireError>
 where
     B: Body<Data = Bytes>,
@@ -181,6 +258,7 @@ where
         return Err(too_large());
     }
     let capacity = declared.map_or(0, |n| usize::try_from(n).unwrap_or(max).min(max));
+    share.grow(capacity)?;
     let read = async {
         let mut body = std::pin::pin!(body);
         let mut buf: Vec<u8> = Vec::with_capacity(capacity);
@@ -191,6 +269,11 @@ where
             if let Ok(data) = frame.into_data() {
                 if buf.len() + data.len() > max {
                     return Err(too_large());
+                }
+                // Beyond what was declared (a chunked body), each byte is taken first.
+                let beyond = (buf.len() + data.len()).saturating_sub(capacity.max(buf.len()));
+                if beyond > 0 {
+                    share.grow(beyond)?;
                 }
                 buf.extend_from_slice(&data);
             }
@@ -210,6 +293,7 @@ struct Shared {
     config: ArcSwap<Config>,
     resolver: Arc<dyn TaskTokenResolver>,
     options: GateOptions,
+    bodies: BodyBudget,
     keys: sigv4::KeyCache,
     /// Held while a background reload runs: reloads never pile up.
     reloading: tokio::sync::Mutex<()>,
@@ -395,6 +479,7 @@ impl GateLayer {
             shared: Arc::new(Shared {
                 config: ArcSwap::from_pointee(config),
                 resolver,
+                bodies: BodyBudget::new(options.max_body_total),
                 options,
                 keys: sigv4::KeyCache::default(),
                 reloading: tokio::sync::Mutex::new(()),
@@ -496,11 +581,14 @@ where
         Box::pin(async move {
             let started = Instant::now();
             let (parts, body) = req.into_parts();
+            // Held until the answer is ready: the body lives as long as the request.
+            let mut share = BodyShare::new(&shared.bodies);
             let bytes = match read_body(
                 &parts.headers,
                 body,
                 shared.options.max_body,
                 shared.options.body_timeout,
+                &mut share,
             )
             .await
             {

@@ -86,6 +86,10 @@ pub enum WireError {
     /// The request body did not arrive in time (HTTP 408; SDKs retry it).
     #[error("RequestTimeoutException: {0}")]
     RequestTimeout(String),
+    /// Too much at once: the endpoint's shared body budget is spent (HTTP 400
+    /// `ThrottlingException`, as AWS throttles; SDKs retry it with backoff).
+    #[error("ThrottlingException: {0}")]
+    Throttling(String),
 }
 
 /// The message AWS sends for a signature that does not match.
@@ -120,6 +124,7 @@ impl WireError {
             WireError::InternalFailure(_) => "InternalFailure",
             WireError::ServiceUnavailable(_) => "ServiceUnavailableException",
             WireError::RequestTimeout(_) => "RequestTimeoutException",
+            WireError::Throttling(_) => "ThrottlingException",
         }
     }
 
@@ -145,7 +150,8 @@ impl WireError {
             | WireError::InvalidSignature(m)
             | WireError::InternalFailure(m)
             | WireError::ServiceUnavailable(m)
-            | WireError::RequestTimeout(m) => m.clone(),
+            | WireError::RequestTimeout(m)
+            | WireError::Throttling(m) => m.clone(),
             WireError::MissingAuthenticationToken => {
                 "Request is missing Authentication Token".into()
             }

@@ -109,6 +109,7 @@ pub fn options() -> GateOptions {
         max_body: 64 * 1024,
         body_timeout: std::time::Duration::from_secs(5),
         clock: Arc::new(|| NOW),
+        ..GateOptions::default()
     }
 }
 

@@ -1089,3 +1089,53 @@ async fn regions_all_serves_the_partition_and_the_refusal_says_how() {
             .unwrap_or_else(|e| panic!("{region}: {e:?}"));
     }
 }
+
+/// Issue 27 point 7: what all connections buffer together is bounded. 300 uploads that
+/// stall at 1,000,000 bytes against a 16 MiB budget: the first fit, the rest are refused
+/// at once with `ThrottlingException`, resident memory stays near the budget, and it is
+/// given back once they close. (Without the budget the same burst held 664 MiB.)
+#[test]
+fn all_bodies_together_stay_within_the_body_budget() {
+    let dir = scratch("body-budget");
+    let mut extra = SHORT.to_vec();
+    extra.extend(["--max-body-total", "16777216", "--max-connections", "1000"]);
+    let server = serve_bin(&dir, &config_text(), &extra, None);
+    let addr = server.addr();
+    let pid = server.child.id();
+    std::thread::sleep(Duration::from_millis(300));
+    let base = rss_kib(pid);
+    assert!(base > 0, "/proc/{pid}/status is readable");
+    let body = vec![b' '; 999_000];
+    let mut conns = Vec::new();
+    for _ in 0..300 {
+        let mut c = TcpStream::connect(addr).unwrap();
+        c.write_all(b"POST / HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-amz-json-1.0\r\nx-amz-target: SimpleWorkflowService.ListDomains\r\ncontent-length: 1000000\r\n\r\n").unwrap();
+        let _ = c.write_all(&body);
+        conns.push(c);
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let peak = rss_kib(pid);
+    let mut throttled = 0;
+    for c in &mut conns {
+        c.set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        let mut buf = [0u8; 512];
+        if let Ok(n) = c.read(&mut buf) {
+            let (status, ty, _) = parse_response(&buf[..n]);
+            if status == 400 && ty == "ThrottlingException" {
+                throttled += 1;
+            }
+        }
+    }
+    drop(conns);
+    std::thread::sleep(Duration::from_secs(3));
+    let after = rss_kib(pid);
+    eprintln!("body budget: RSS {base} KiB before, {peak} KiB held, {after} KiB after, {throttled}/300 throttled");
+    assert!(throttled >= 280, "{throttled} of 300 throttled");
+    // The budget, the connections' read buffers and slack; not 300 MB.
+    assert!(
+        peak < base + 16 * 1024 + 300 * 64 + 32 * 1024,
+        "peak {peak} KiB (base {base})"
+    );
+    assert!(after < base + 48 * 1024, "after {after} KiB (base {base})");
+}
