@@ -510,6 +510,66 @@ impl ProxyService {
         Ok(())
     }
 
+    /// Applies the configuration's `register` through the upstream, in the default
+    /// region and account, signed with the first configured key: what is registered
+    /// already (`DomainAlreadyExistsFault`, `TypeAlreadyExistsFault`) is fine. Says what
+    /// happened, one entry a registration.
+    pub async fn register_upstream(
+        &self,
+        config: &crate::config::Config,
+    ) -> Result<Vec<String>, String> {
+        let mut done = Vec::new();
+        if config.registrations.is_empty() {
+            return Ok(done);
+        }
+        let Some(key) = config.principals.iter().flat_map(|p| &p.access_keys).next() else {
+            return Err(
+                "the configuration's `register` needs a principal with an access key to sign with"
+                    .into(),
+            );
+        };
+        let caller = Caller {
+            access_key_id: key.access_key_id.clone(),
+            secret: key.secret_access_key.clone(),
+            partition: config.partition.clone(),
+            account: config.account.clone(),
+        };
+        for r in &config.registrations {
+            let name = r.body.get("name").and_then(Value::as_str).unwrap_or("?");
+            let what = r.describe();
+            let body =
+                Bytes::from(serde_json::to_vec(&r.body).map_err(|e| format!("{}: {e}", r.at))?);
+            let amz_date = crate::gate::sigv4::format_amz_date(crate::values::now_epoch());
+            let req = self
+                .upstream_request(r.operation, body, &config.region, &amz_date, &caller)
+                .map_err(|e| e.to_string())?;
+            let (parts, bytes) = self.send(req).await.map_err(|e| e.to_string())?;
+            if parts.status.is_success() {
+                if r.operation == "RegisterDomain" {
+                    self.book.learn_tags(
+                        &config.region,
+                        name,
+                        TagChange::Set(tag_list(r.body.get("tags"))),
+                    );
+                }
+                done.push(what);
+                continue;
+            }
+            let answer = String::from_utf8_lossy(&bytes);
+            if answer.contains("DomainAlreadyExistsFault")
+                || answer.contains("TypeAlreadyExistsFault")
+            {
+                done.push(format!("{what} (already there)"));
+                continue;
+            }
+            return Err(format!(
+                "{}: {} through the upstream {} failed: {} {answer}",
+                r.at, r.operation, self.opts.upstream, parts.status
+            ));
+        }
+        Ok(done)
+    }
+
     /// Resets the upstream (`POST /moto-api/reset`, moto's convention) and clears the
     /// token book: tokens the upstream issued before are gone with its state.
     pub async fn reset_upstream(&self) -> Result<(), String> {

@@ -1,8 +1,8 @@
 //! `swf-iam proxy`: the gate in front of another SWF endpoint.
 
 use super::serve::{
-    decision_log, listen_addr, load_config, run_gated, ConnectionArgs, GatedServer, ResetEndpoint,
-    ResetFn,
+    decision_log, listen_addr, load_config, run_gated, ConnectionArgs, GatedServer, RegisterFn,
+    ResetEndpoint, ResetFn,
 };
 use super::EXIT_USAGE;
 use crate::config::Secret;
@@ -128,11 +128,21 @@ pub fn run(args: &Args) -> u8 {
     let resolver = Arc::new(ProxyResolver(service.clone()));
     let resetter = service.clone();
     let reset: Option<ResetFn> = args.reset_endpoint.enabled(listen).then(|| {
-        let f: ResetFn = Arc::new(move |_config| {
+        let f: ResetFn = Arc::new(move |config| {
             let s = resetter.clone();
-            Box::pin(async move { s.reset_upstream().await })
+            let config = config.clone();
+            Box::pin(async move {
+                s.reset_upstream().await?;
+                // As `serve` does: what the configuration registers is there again.
+                s.register_upstream(&config).await.map(|_| ())
+            })
         });
         f
+    });
+    let registrar = service.clone();
+    let register: RegisterFn = Box::new(move |config| {
+        let config = config.clone();
+        Box::pin(async move { registrar.register_upstream(&config).await })
     });
     let server = GatedServer {
         what: format!("proxy to {}", args.upstream),
@@ -144,6 +154,7 @@ pub fn run(args: &Args) -> u8 {
         reset,
         limits,
         gate: args.connections.gate_options(),
+        register,
     };
     run_gated(server, config, resolver, service)
 }

@@ -141,6 +141,7 @@ pub fn banner(
     config_path: &std::path::Path,
     config: &Config,
     log: &DecisionLog,
+    registered: &[String],
 ) {
     use std::io::Write;
     let mut text = format!(
@@ -176,26 +177,18 @@ pub fn banner(
         text.push_str(&format!(
             "  aws swf record-activity-task-heartbeat --task-token TOKEN --details 50% --endpoint-url http://{addr}\n"
         ));
-        text.push_str(&format!(
-            "From nothing to an allowed and a denied heartbeat: examples/first-heartbeat.sh http://{addr}\n"
-        ));
+        // The walkthrough needs what the shipped configuration registers.
+        let has = |what: &str| registered.iter().any(|r| r.starts_with(what));
+        if has("domain orders") && has("activity type hb") && has("workflow type wf") {
+            text.push_str(&format!(
+                "From nothing to an allowed and a denied heartbeat: examples/first-heartbeat.sh http://{addr}\n"
+            ));
+        }
     }
-    if !config.registrations.is_empty() {
+    if !registered.is_empty() {
         text.push_str(&format!(
             "registered at start: {} (configuration `register`)\n",
-            config
-                .registrations
-                .iter()
-                .map(|r| {
-                    let name = r.body.get("name").and_then(|v| v.as_str()).unwrap_or("?");
-                    match r.operation {
-                        "RegisterDomain" => format!("domain {name}"),
-                        "RegisterActivityType" => format!("activity type {name}"),
-                        _ => format!("workflow type {name}"),
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join(", ")
+            registered.join(", ")
         ));
     }
     let mut out = std::io::stdout().lock();
@@ -242,7 +235,20 @@ pub struct GatedServer<'a> {
     pub limits: Limits,
     /// The gate's options.
     pub gate: GateOptions,
+    /// Applies the configuration's `register` before serving, and says what it did (one
+    /// entry a registration: `domain orders`, `domain orders (already there)`); an error
+    /// stops the server (exit 2).
+    pub register: RegisterFn,
 }
+
+/// What applies a configuration's `register` at start.
+pub type RegisterFn = Box<
+    dyn FnOnce(
+            &Config,
+        ) -> std::pin::Pin<
+            Box<dyn std::future::Future<Output = Result<Vec<String>, String>> + Send>,
+        > + Send,
+>;
 
 /// Runs the gate in front of `inner` until Ctrl-C or SIGTERM: binds, installs the
 /// signal handlers (shutdown and SIGHUP reload) before printing the banner, serves.
@@ -303,7 +309,14 @@ where
                 Duration::from_secs(2),
             );
         }
-        banner(&s.what, addr, s.config_path, &config, s.log);
+        let registered = match (s.register)(&config).await {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("swf-iam: {e}");
+                return EXIT_USAGE;
+            }
+        };
+        banner(&s.what, addr, s.config_path, &config, s.log, &registered);
         let hook: Option<crate::server::ResetHook> = s.reset.map(|f| {
             let handle = layer.handle();
             let hook: crate::server::ResetHook = Arc::new(move || {
@@ -389,14 +402,19 @@ pub fn run(args: &Args) -> u8 {
         Arc::new(SystemClock),
         Duration::from_secs(args.poll_timeout),
     );
-    for r in &config.registrations {
-        if let Err(e) = emulator.register(&config.region, r.operation, &r.body) {
-            let mut at = r.at.clone();
-            at.message = format!("{} failed: {}", r.operation, e);
-            eprintln!("swf-iam: {at}");
-            return EXIT_USAGE;
+    let registrar = emulator.clone();
+    let register: RegisterFn = Box::new(move |config: &Config| {
+        let mut done = Vec::new();
+        for r in &config.registrations {
+            if let Err(e) = registrar.register(&config.region, r.operation, &r.body) {
+                let mut at = r.at.clone();
+                at.message = format!("{} failed: {}", r.operation, e);
+                return Box::pin(std::future::ready(Err(at.to_string())));
+            }
+            done.push(r.describe());
         }
-    }
+        Box::pin(std::future::ready(Ok(done)))
+    });
     let closer = emulator.clone();
     let resetter = emulator.clone();
     let reset: Option<ResetFn> = args.reset_endpoint.enabled(listen).then(|| {
@@ -423,6 +441,7 @@ pub fn run(args: &Args) -> u8 {
         reset,
         limits: args.connections.limits(1),
         gate: args.connections.gate_options(),
+        register,
     };
     run_gated(server, config, emulator.clone(), emulator.service())
 }

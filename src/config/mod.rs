@@ -146,6 +146,22 @@ pub struct Registration {
     pub at: crate::source::Located,
 }
 
+impl Registration {
+    /// How it reads in a banner: `domain orders`, `activity type hb`, `workflow type wf`.
+    pub fn describe(&self) -> String {
+        let name = self
+            .body
+            .get("name")
+            .and_then(|v| v.as_str())
+            .unwrap_or("?");
+        match self.operation {
+            "RegisterDomain" => format!("domain {name}"),
+            "RegisterActivityType" => format!("activity type {name}"),
+            _ => format!("workflow type {name}"),
+        }
+    }
+}
+
 /// A spanned JSON value as `serde_json`'s (numbers keep their value).
 fn to_serde(node: &Node) -> serde_json::Value {
     match &node.value {

@@ -448,3 +448,113 @@ async fn stderr_with_the_decision_log_is_json_lines_only() {
     );
     assert!(lines.iter().any(|l| l["message"] == "shut down"), "{err}");
 }
+
+/// The README's first hour against `proxy` in front of a fresh moto: the proxy applies
+/// the configuration's `register` through moto at start, says so, and the example runs
+/// as against `serve`; a second proxy finds them already there.
+#[test]
+fn the_first_heartbeat_example_runs_against_the_proxy() {
+    let cli = aws_cli();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let (_moto, moto_port) = super::proxy_moto::moto();
+    let start = || {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_swf-iam"))
+            .current_dir(root)
+            .env_remove("SWF_IAM_CONFIG")
+            .args(["proxy", "--upstream"])
+            .arg(format!("http://127.0.0.1:{moto_port}"))
+            .args(["--listen", "127.0.0.1:0", "--decision-log", "off"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut reader = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut banner = String::new();
+        loop {
+            let mut l = String::new();
+            if std::io::BufRead::read_line(&mut reader, &mut l).unwrap() == 0 {
+                break;
+            }
+            banner.push_str(&l);
+            if l.starts_with("registered at start") {
+                break;
+            }
+        }
+        std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+        let url = banner
+            .split_whitespace()
+            .find(|w| w.starts_with("http://127.0.0.1") && !w.contains(&format!(":{moto_port}")))
+            .unwrap()
+            .to_owned();
+        (Server { url, child }, banner)
+    };
+    let (server, banner) = start();
+    assert!(
+        banner.contains("registered at start: domain orders, activity type hb, workflow type wf"),
+        "{banner}"
+    );
+    assert!(
+        banner.contains(&format!("examples/first-heartbeat.sh {}", server.url)),
+        "{banner}"
+    );
+    let home = std::env::temp_dir().join(format!("swf-iam-first-hb-proxy-{}", std::process::id()));
+    std::fs::create_dir_all(&home).unwrap();
+    let o = Command::new("bash")
+        .current_dir(root)
+        .arg("examples/first-heartbeat.sh")
+        .arg(&server.url)
+        .env("AWS_CLI", &cli)
+        .env("HOME", &home)
+        .env_remove("AWS_PROFILE")
+        .output()
+        .unwrap();
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert!(o.status.success(), "{out}\n{err}");
+    assert!(out.contains("OperationNotPermittedFault"), "{out}");
+    let (_again, banner) = start();
+    assert!(
+        banner.contains("registered at start: domain orders (already there)"),
+        "{banner}"
+    );
+}
+
+/// A configuration that registers nothing is not pointed at the walkthrough, which needs
+/// domain `orders` and types `hb` and `wf`; nor does its banner claim a registration.
+#[test]
+fn the_banner_recommends_only_what_can_run() {
+    let dir = std::env::temp_dir().join(format!("swf-iam-banner-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("config.json"), config_text()).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_swf-iam"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--decision-log",
+            "off",
+            "--config",
+        ])
+        .arg(dir.join("config.json"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut reader = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut banner = String::new();
+    loop {
+        let mut l = String::new();
+        if std::io::BufRead::read_line(&mut reader, &mut l).unwrap() == 0 || l.starts_with("reset:")
+        {
+            break;
+        }
+        banner.push_str(&l);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(banner.contains("Try it as"), "{banner}");
+    assert!(!banner.contains("first-heartbeat.sh"), "{banner}");
+    assert!(!banner.contains("registered at start"), "{banner}");
+}
