@@ -157,9 +157,50 @@ pub fn find_inside(dir: &Path, segments: &[&str], extension: &str) -> Option<Pat
     real.starts_with(&root).then_some(found)
 }
 
+/// `path` with `.` dropped and each `..` taking away the component before it, as
+/// text (no file system look-up): `policies/sources-example/../../tests/x` →
+/// `tests/x`. A `..` with nothing before it to take stays.
+pub fn lexical(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out: Vec<Component<'_>> = Vec::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => match out.last() {
+                Some(Component::Normal(_)) => {
+                    out.pop();
+                }
+                Some(Component::RootDir | Component::Prefix(_)) => {}
+                _ => out.push(c),
+            },
+            other => out.push(other),
+        }
+    }
+    if out.is_empty() {
+        return PathBuf::from(".");
+    }
+    out.iter().collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paths_are_normalised_as_text() {
+        for (given, want) in [
+            (
+                "policies/sources-example/../../tests/x.json",
+                "tests/x.json",
+            ),
+            ("./a/./b", "a/b"),
+            ("../a/b/..", "../a"),
+            ("/x/../../y", "/y"),
+            ("a/..", "."),
+        ] {
+            assert_eq!(lexical(Path::new(given)), PathBuf::from(want), "{given}");
+        }
+    }
 
     fn tmp(name: &str) -> PathBuf {
         let d = std::env::temp_dir().join(format!("swf-iam-files-{name}-{}", std::process::id()));

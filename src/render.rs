@@ -109,16 +109,82 @@ pub fn report_json(r: &ValidationReport) -> Value {
     })
 }
 
-/// The `summary` object for several reports.
+/// What several reports add up to: each count means one thing, in text and JSON alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Summary {
+    /// Distinct files (a template or plan holding many policies is one).
+    pub files: usize,
+    /// Policies checked (one per report; a file named by two principals of different
+    /// kinds is checked once per kind).
+    pub policies: usize,
+    /// Policies IAM would reject.
+    pub invalid: usize,
+    /// Findings of severity `error`.
+    pub errors: usize,
+    /// Findings of severity `security-warning`.
+    pub security_warnings: usize,
+    /// Findings of severity `warning` (security warnings not included).
+    pub warnings: usize,
+    /// Findings of severity `suggestion`.
+    pub suggestions: usize,
+}
+
+impl Summary {
+    /// The summary of `reports`.
+    pub fn of(reports: &[ValidationReport]) -> Self {
+        let count = |s| reports.iter().map(|r| r.count(s)).sum::<usize>();
+        let mut names: Vec<&str> = reports.iter().map(|r| r.source.name()).collect();
+        names.sort_unstable();
+        names.dedup();
+        Summary {
+            files: names.len(),
+            policies: reports.len(),
+            invalid: reports.iter().filter(|r| !r.iam_valid()).count(),
+            errors: count(Severity::Error),
+            security_warnings: count(Severity::SecurityWarning),
+            warnings: count(Severity::Warning),
+            suggestions: count(Severity::Suggestion),
+        }
+    }
+
+    /// The closing line of `validate`'s text output.
+    pub fn text(&self) -> String {
+        let plural = |n: usize| if n == 1 { "" } else { "s" };
+        let policies = if self.policies == self.files {
+            String::new()
+        } else {
+            format!(
+                " ({} polic{})",
+                self.policies,
+                if self.policies == 1 { "y" } else { "ies" }
+            )
+        };
+        format!(
+            "{} file{} checked{policies}: {} rejected by IAM, {} error{}, {} security warning{}, {} warning{}",
+            self.files,
+            plural(self.files),
+            self.invalid,
+            self.errors,
+            plural(self.errors),
+            self.security_warnings,
+            plural(self.security_warnings),
+            self.warnings,
+            plural(self.warnings),
+        )
+    }
+}
+
+/// The `summary` object for several reports ([`Summary`]).
 pub fn summary_json(reports: &[ValidationReport]) -> Value {
-    let count = |s| reports.iter().map(|r| r.count(s)).sum::<usize>();
+    let s = Summary::of(reports);
     json!({
-        "files": reports.len(),
-        "invalid": reports.iter().filter(|r| !r.iam_valid()).count(),
-        "errors": count(Severity::Error),
-        "securityWarnings": count(Severity::SecurityWarning),
-        "warnings": count(Severity::Warning) + count(Severity::SecurityWarning),
-        "suggestions": count(Severity::Suggestion),
+        "files": s.files,
+        "policies": s.policies,
+        "invalid": s.invalid,
+        "errors": s.errors,
+        "securityWarnings": s.security_warnings,
+        "warnings": s.warnings,
+        "suggestions": s.suggestions,
     })
 }
 

@@ -359,20 +359,7 @@ pub fn run(args: &Args) -> u8 {
                     break;
                 }
             }
-            let count = |s| reports.iter().map(|r| r.count(s)).sum::<usize>();
-            let invalid = reports.iter().filter(|r| !r.iam_valid()).count();
-            out.line(&format!(
-                "{} file{} checked: {} rejected by IAM, {} error{}, {} security warning{}, {} warning{}",
-                reports.len(),
-                plural(reports.len()),
-                invalid,
-                count(Severity::Error),
-                plural(count(Severity::Error)),
-                count(Severity::SecurityWarning),
-                plural(count(Severity::SecurityWarning)),
-                count(Severity::Warning),
-                plural(count(Severity::Warning)),
-            ));
+            out.line(&render::Summary::of(&reports).text());
         }
         Format::Json => {
             let v = serde_json::json!({
@@ -390,13 +377,5 @@ pub fn run(args: &Args) -> u8 {
         EXIT_FAIL
     } else {
         EXIT_OK
-    }
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
     }
 }

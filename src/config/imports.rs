@@ -63,7 +63,7 @@ impl Reader {
                 ));
             };
             let rel = self.string(&m.value, &ip.key(&m.key))?;
-            let path = self.dir.join(rel);
+            let path = crate::files::lexical(&self.dir.join(rel));
             let mut parameters = Vec::new();
             if let Some(p) = members.iter().find(|m| m.key == "parameters") {
                 let pp = ip.key("parameters");

@@ -209,3 +209,46 @@ fn size_quota_depends_on_kind() {
         "Maximum policy size of 2048 bytes exceeded for user alice"
     );
 }
+
+/// `validate policies/` counts files as files and policies as policies, shows paths
+/// without `..`, and its text and JSON summaries mean the same by each count.
+#[test]
+fn the_shipped_folder_counts_files_and_policies_alike_in_text_and_json() {
+    let text = stdout(&run(&["validate", "policies/"]));
+    let v: serde_json::Value =
+        serde_json::from_str(&stdout(&run(&["validate", "policies/", "--format", "json"]))).unwrap();
+    let files = v["files"].as_array().unwrap();
+    let mut paths: Vec<&str> = files.iter().map(|f| f["path"].as_str().unwrap()).collect();
+    assert!(paths.iter().all(|p| !p.contains("/../")), "{paths:?}");
+    let policies = paths.len();
+    paths.sort_unstable();
+    paths.dedup();
+    let s = &v["summary"];
+    assert_eq!(s["files"], paths.len());
+    assert_eq!(s["policies"], policies);
+    assert!(paths.len() < policies, "the sources example holds many policies a file");
+    let count = |sev: &str| {
+        files
+            .iter()
+            .flat_map(|f| f["findings"].as_array().unwrap())
+            .filter(|x| x["severity"] == sev)
+            .count()
+    };
+    assert_eq!(s["warnings"], count("warning"));
+    assert_eq!(s["securityWarnings"], count("security-warning"));
+    let last = text.lines().last().unwrap();
+    assert_eq!(
+        last,
+        format!(
+            "{} files checked ({policies} policies): {} rejected by IAM, {} errors, {} security warning{}, {} warning{}",
+            paths.len(),
+            s["invalid"],
+            s["errors"],
+            s["securityWarnings"],
+            if s["securityWarnings"] == 1 { "" } else { "s" },
+            s["warnings"],
+            if s["warnings"] == 1 { "" } else { "s" },
+        )
+    );
+    assert!(!text.contains("/../"), "paths are normalised");
+}
