@@ -1503,11 +1503,14 @@ fn witness(side: &Side<'_>, space: &Space, at: &[usize], action: &str, opts: &Op
         opts.request_defaults && crate::swf::catalog::action(action).is_some_and(|a| a.decision);
     if decision {
         ctx.insert("aws:RequestedRegion".into(), json!(space.region));
-        ctx.insert(
-            "aws:CurrentTime".into(),
-            json!(crate::values::format_iso8601(secs)),
-        );
-        ctx.insert("aws:EpochTime".into(), json!(secs.to_string()));
+        // The time only where a policy reads it (the replay decides alike without).
+        if side.set().reads_time() {
+            ctx.insert(
+                "aws:CurrentTime".into(),
+                json!(crate::values::format_iso8601(secs)),
+            );
+            ctx.insert("aws:EpochTime".into(), json!(secs.to_string()));
+        }
         ctx.insert("aws:ViaAWSService".into(), json!("false"));
     } else if opts.request_defaults
         && space.resources[at[0]].arn == "*"
@@ -1530,7 +1533,11 @@ fn witness(side: &Side<'_>, space: &Space, at: &[usize], action: &str, opts: &Op
         o.insert("context".into(), Value::Object(ctx));
     }
     if opts.request_defaults && !decision {
-        o.insert("now".into(), json!(crate::values::format_iso8601(secs)));
+        // The time only where a policy reads it: a witness (and a snapshot of it) does
+        // not depend on when it was found otherwise.
+        if side.set().reads_time() {
+            o.insert("now".into(), json!(crate::values::format_iso8601(secs)));
+        }
     } else {
         o.insert("defaultContext".into(), json!(false));
     }

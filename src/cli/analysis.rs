@@ -294,6 +294,17 @@ pub fn run_access(args: &AccessArgs) -> u8 {
             return EXIT_USAGE;
         }
     };
+    // A snapshot must not depend on when it was taken: where a policy reads the time,
+    // the time is asked for.
+    if args.snapshot.is_some() && args.request.now.is_none() {
+        if let Some(p) = chosen.iter().find(|p| p.compiled.reads_time()) {
+            eprintln!(
+                "swf-iam: a policy of {} tests the time (aws:CurrentTime or aws:EpochTime): give --now TIMESTAMP so that its snapshot does not depend on when it is taken",
+                p.principal.arn
+            );
+            return EXIT_USAGE;
+        }
+    }
     let results: Vec<PrincipalAccess> = chosen
         .iter()
         .map(|p| analyze::access(p, &acts, &opts))

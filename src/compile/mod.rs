@@ -518,12 +518,23 @@ impl CompiledPolicySet {
     /// policy variable, any case): its decisions may then depend on the resource's tags,
     /// and a caller that does not know them must learn them or deny.
     pub fn reads_resource_tags(&self) -> bool {
-        const NEEDLE: &[u8] = b"aws:resourcetag";
+        self.mentions("aws:resourcetag")
+    }
+
+    /// Whether a policy of the set names the time (`aws:CurrentTime`, `aws:EpochTime`):
+    /// its decisions may then depend on when a request is made.
+    pub fn reads_time(&self) -> bool {
+        self.mentions("aws:currenttime") || self.mentions("aws:epochtime")
+    }
+
+    /// Whether a policy's text holds `needle` (lowercase ASCII), in any case.
+    fn mentions(&self, needle: &str) -> bool {
+        let needle = needle.as_bytes();
         self.sources.iter().any(|s| {
             s.text()
                 .as_bytes()
-                .windows(NEEDLE.len())
-                .any(|w| w.eq_ignore_ascii_case(NEEDLE))
+                .windows(needle.len())
+                .any(|w| w.eq_ignore_ascii_case(needle))
         })
     }
 

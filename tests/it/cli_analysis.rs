@@ -129,8 +129,19 @@ fn the_access_surface_matches_its_reviewed_snapshots() {
             .code(),
         Some(0)
     );
-    // Another time changes the witnesses: a difference, reported.
+    // No shipped policy reads the time: another time is the same surface.
     let o = run(&["access", "--now", "2026-12-02T00:00:00Z", "--snapshot", &d]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // A changed snapshot is a difference, reported.
+    let snap = dir.join("access__arn_aws_iam__123456789012_role_heartbeat-worker.snap");
+    let text = std::fs::read_to_string(&snap).unwrap();
+    std::fs::write(&snap, text.replace("10.0.0.0/8", "10.0.0.0/9")).unwrap();
+    let o = run(&["access", "--now", NOW, "--snapshot", &d]);
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("differs from its snapshot"));
 }
@@ -507,4 +518,50 @@ fn an_exploding_analysis_stays_within_its_budgets() {
     assert!(reasons.contains("memory budget of 48 MiB"), "{reasons}");
     assert!(peak > 0, "VmHWM was sampled");
     assert!(peak < 96 << 20, "peak resident memory {} MiB", peak >> 20);
+}
+
+/// A reviewed snapshot matches on the next run without `--now` (witnesses carry no
+/// clock where no policy reads it); where one does, `--snapshot` asks for `--now`.
+#[test]
+fn snapshots_do_not_depend_on_when_they_are_taken() {
+    let dir = tempdir("snap-now");
+    let snaps = dir.join("snaps");
+    let snap = |cfg: &str, accept: bool| {
+        let mut args = vec![
+            "access",
+            "--config",
+            cfg,
+            "--snapshot",
+            snaps.to_str().unwrap(),
+        ];
+        if accept {
+            args.push("--accept");
+        }
+        run(&args)
+    };
+    let shipped = "policies/swf-iam.json";
+    assert_eq!(snap(shipped, true).status.code(), Some(0));
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let o = snap(shipped, false);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let timed = dir.join("timed.json");
+    std::fs::write(
+        &timed,
+        r#"{"account": "123456789012", "region": "us-east-1", "principals": [{"arn": "arn:aws:iam::123456789012:role/t",
+           "policies": [{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "swf:*", "Resource": "*",
+             "Condition": {"DateLessThan": {"aws:CurrentTime": "2030-01-01T00:00:00Z"}}}]}]}]}"#,
+    )
+    .unwrap();
+    let o = snap(timed.to_str().unwrap(), true);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("give --now TIMESTAMP"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }

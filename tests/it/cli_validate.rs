@@ -215,8 +215,13 @@ fn size_quota_depends_on_kind() {
 #[test]
 fn the_shipped_folder_counts_files_and_policies_alike_in_text_and_json() {
     let text = stdout(&run(&["validate", "policies/"]));
-    let v: serde_json::Value =
-        serde_json::from_str(&stdout(&run(&["validate", "policies/", "--format", "json"]))).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&stdout(&run(&[
+        "validate",
+        "policies/",
+        "--format",
+        "json",
+    ])))
+    .unwrap();
     let files = v["files"].as_array().unwrap();
     let mut paths: Vec<&str> = files.iter().map(|f| f["path"].as_str().unwrap()).collect();
     assert!(paths.iter().all(|p| !p.contains("/../")), "{paths:?}");
@@ -226,7 +231,10 @@ fn the_shipped_folder_counts_files_and_policies_alike_in_text_and_json() {
     let s = &v["summary"];
     assert_eq!(s["files"], paths.len());
     assert_eq!(s["policies"], policies);
-    assert!(paths.len() < policies, "the sources example holds many policies a file");
+    assert!(
+        paths.len() < policies,
+        "the sources example holds many policies a file"
+    );
     let count = |sev: &str| {
         files
             .iter()
