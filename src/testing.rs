@@ -326,6 +326,22 @@ pub fn load(path: &Path) -> Result<CaseFile, CaseError> {
         )
     })?;
     let top = Pointer::root();
+    // A configuration given where a case file is expected: say so, not "unknown field".
+    if let json::Value::Object(m) = &root.value {
+        let is_config = |k: &str| {
+            matches!(
+                k,
+                "principals" | "partition" | "region" | "regions" | "account" | "scps" | "sources"
+            )
+        };
+        if !m.iter().any(|x| x.key == "cases") && m.iter().any(|x| is_config(&x.key)) {
+            return Err(r.err(
+                &root,
+                &top,
+                "this is a swf-iam configuration, not a case file: a case file has `cases` and names its configuration in `config` (`swf-iam test` runs case files; `swf-iam check --config` reads configurations)",
+            ));
+        }
+    }
     let members = r.object(
         &root,
         &top,

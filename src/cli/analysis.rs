@@ -68,6 +68,9 @@ pub struct WhoCanArgs {
     /// The SWF action.
     #[arg(default_value = HB)]
     pub action: String,
+    /// The SWF action, named as `check` and `access` name it (the same as ACTION).
+    #[arg(long = "action", value_name = "ACTION", conflicts_with = "action")]
+    pub action_named: Option<String>,
     /// The domain.
     #[arg(long)]
     pub domain: Option<String>,
@@ -155,7 +158,8 @@ fn options(c: &Config, r: &RequestArgs) -> Result<Options, String> {
 }
 
 /// The catalog actions `patterns` name (IAM wildcards, any case); all with none.
-fn actions(patterns: &[String]) -> Result<Vec<&'static SwfAction>, String> {
+/// `noun` is how the caller names the input in messages (`--action`, `the action`).
+fn actions(patterns: &[String], noun: &str) -> Result<Vec<&'static SwfAction>, String> {
     if patterns.is_empty() {
         return Ok(analyze::all_actions());
     }
@@ -166,7 +170,7 @@ fn actions(patterns: &[String]) -> Result<Vec<&'static SwfAction>, String> {
             .filter(|s| s.eq_ignore_ascii_case("swf:"))
             .and(p.get(4..))
         else {
-            return Err(format!("--action `{p}` is not an SWF action (`swf:Name`)"));
+            return Err(format!("{noun} `{p}` is not an SWF action (`swf:Name`)"));
         };
         let pat = Pattern::new(&rest.to_ascii_lowercase());
         let hits: Vec<&'static SwfAction> = ACTIONS
@@ -177,7 +181,7 @@ fn actions(patterns: &[String]) -> Result<Vec<&'static SwfAction>, String> {
             let hint = crate::swf::catalog::nearest(rest).map_or(String::new(), |a| {
                 format!(" (did you mean `swf:{}`?)", a.name)
             });
-            return Err(format!("--action `{p}` names no SWF action{hint}"));
+            return Err(format!("{noun} `{p}` names no SWF action{hint}"));
         }
         for h in hits {
             if !out.iter().any(|a| a.name == h.name) {
@@ -267,7 +271,7 @@ fn select<'a>(c: &'a Config, arns: &[String]) -> Result<Vec<&'a PrincipalConfig>
     arns.iter()
         .map(|a| {
             c.principal(a)
-                .ok_or_else(|| format!("principal `{a}` is not in `{}`", c.path.display()))
+                .ok_or_else(|| crate::cli::principal_not_found(a, &c.path))
         })
         .collect()
 }
@@ -277,7 +281,7 @@ pub fn run_access(args: &AccessArgs) -> u8 {
     let path = args.config.clone().unwrap_or_else(default_config);
     let prepared = load(&path).and_then(|c| {
         let opts = options(&c, &args.request)?;
-        let acts = actions(&args.action)?;
+        let acts = actions(&args.action, "--action")?;
         Ok((c, opts, acts))
     });
     let (config, opts, acts) = match prepared {
@@ -382,11 +386,14 @@ pub fn run_who_can(args: &WhoCanArgs) -> u8 {
     let path = args.config.clone().unwrap_or_else(default_config);
     let prepared = load(&path).and_then(|c| {
         let mut opts = options(&c, &args.request)?;
-        let acts = actions(std::slice::from_ref(&args.action))?;
+        let action = args
+            .action_named
+            .clone()
+            .unwrap_or_else(|| args.action.clone());
+        let acts = actions(std::slice::from_ref(&action), "the action")?;
         let [one] = acts.as_slice() else {
             return Err(format!(
-                "`{}` names {} actions; who-can takes one",
-                args.action,
+                "`{action}` names {} actions; who-can takes one",
                 acts.len()
             ));
         };
@@ -505,8 +512,15 @@ pub fn run_who_can(args: &WhoCanArgs) -> u8 {
 /// but the comparison is incomplete.
 pub fn run_diff(args: &DiffArgs) -> u8 {
     let prepared = (|| -> Result<_, String> {
-        let before = load(&args.before).map_err(|e| format!("--before: {e}"))?;
-        let after = load(&args.after).map_err(|e| format!("--after: {e}"))?;
+        let named = |flag: &str, path: &Path| {
+            if path.exists() {
+                load(path).map_err(|e| format!("{flag}: {e}"))
+            } else {
+                Err(format!("{flag}: `{}` does not exist", path.display()))
+            }
+        };
+        let before = named("--before", &args.before)?;
+        let after = named("--after", &args.after)?;
         for (what, b, a) in [
             ("partition", &before.partition, &after.partition),
             ("account", &before.account, &after.account),
@@ -524,7 +538,7 @@ pub fn run_diff(args: &DiffArgs) -> u8 {
             ));
         }
         let opts = options(&after, &args.request)?;
-        let acts = actions(&args.action)?;
+        let acts = actions(&args.action, "--action")?;
         Ok((before, after, opts, acts))
     })();
     let (before, after, opts, acts) = match prepared {

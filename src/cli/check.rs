@@ -101,7 +101,35 @@ struct Setup {
 fn load_policy(path: &Path, kind: &PolicyKind) -> Result<LoadedPolicy, String> {
     let bytes = crate::files::read_bounded(path, crate::files::MAX_POLICY_FILE_BYTES)
         .map_err(|e| e.to_string())?;
-    LoadedPolicy::load(&path.display().to_string(), &bytes, kind).map_err(|e| e.to_string())
+    let name = path.display().to_string();
+    let policy = LoadedPolicy::load(&name, &bytes, kind).map_err(|e| e.to_string())?;
+    // The policy loads and decides; what `validate` would warn about is one line each
+    // (an action that does not exist decides nothing, silently otherwise).
+    let report = crate::validate(&name, &bytes, kind);
+    for f in report
+        .findings
+        .iter()
+        .filter(|f| f.severity != crate::Severity::Suggestion)
+    {
+        let at = f
+            .span
+            .map(|sp| {
+                let lc = report.source.line_col(sp.start);
+                format!("{name}:{}:{}", lc.line, lc.column)
+            })
+            .unwrap_or_else(|| name.clone());
+        let detail = f
+            .detail
+            .as_deref()
+            .map_or(String::new(), |d| format!("; {d}"));
+        eprintln!(
+            "swf-iam: {}[{}]: {at}: {}{detail} (swf-iam validate {name})",
+            f.severity.as_str(),
+            f.code,
+            f.message
+        );
+    }
+    Ok(policy)
 }
 
 fn setup(args: &Args) -> Result<Setup, String> {
@@ -205,9 +233,9 @@ impl Setup {
         match (&self.config, &self.flags) {
             (Some(c), _) => {
                 let p = match arn {
-                    Some(a) => c.principal(a).ok_or_else(|| {
-                        format!("principal `{a}` is not in `{}`", c.path.display())
-                    })?,
+                    Some(a) => c
+                        .principal(a)
+                        .ok_or_else(|| super::principal_not_found(a, &c.path))?,
                     None => c
                         .principals
                         .first()

@@ -105,6 +105,17 @@ pub fn missing_config(path: &std::path::Path) -> String {
     )
 }
 
+/// Why `--principal ARN` names nobody: not an ARN at all, or not in the configuration.
+pub fn principal_not_found(arn: &str, config: &std::path::Path) -> String {
+    if crate::eval::Principal::from_arn(arn, "swf-iam", None).is_err() {
+        format!(
+            "principal `{arn}` is not an ARN: give one such as arn:aws:iam::123456789012:role/NAME"
+        )
+    } else {
+        format!("principal `{arn}` is not in `{}`", config.display())
+    }
+}
+
 /// Runs the parsed command line and returns the exit code.
 pub fn run(cli: Cli) -> u8 {
     match cli.command {

@@ -631,3 +631,74 @@ fn expected_statements_are_a_subset_unless_only() {
         "{out}"
     );
 }
+
+/// Messages point the right way: each names what is wrong with the input given.
+#[test]
+fn messages_name_the_input_that_is_wrong() {
+    let run = |args: &[&str]| {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_swf-iam"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env_remove("SWF_IAM_CONFIG")
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let (code, err) = run(&[
+        "diff",
+        "--before",
+        "policies/swf-iam.json",
+        "--after",
+        "/nope.json",
+    ]);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("--after: `/nope.json` does not exist") && !err.contains("--config"),
+        "{err}"
+    );
+    let (code, err) = run(&["who-can", "swf:Nope"]);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("the action `swf:Nope`") && !err.contains("--action"),
+        "{err}"
+    );
+    let (code, _) = run(&["who-can", "--action", "swf:ListDomains"]);
+    assert_eq!(
+        code,
+        Some(0),
+        "who-can takes --action as check and access do"
+    );
+    let (code, err) = run(&["check", "--principal", "notanarn", "--domain", "orders"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("`notanarn` is not an ARN"), "{err}");
+    let (code, err) = run(&["test", "policies/swf-iam.json"]);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("is a swf-iam configuration, not a case file"),
+        "{err}"
+    );
+    let dir = std::env::temp_dir().join(format!("swf-iam-typo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join("typo.json");
+    std::fs::write(
+        &p,
+        r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"swf:RecordActivityTaskHeartbeet","Resource":"*"}}"#,
+    )
+    .unwrap();
+    let (code, err) = run(&[
+        "check",
+        "--policy",
+        p.to_str().unwrap(),
+        "--domain",
+        "orders",
+    ]);
+    assert_eq!(code, Some(1), "decided (denied): {err}");
+    assert!(
+        err.contains("unknown-action")
+            && err.contains("did you mean `swf:RecordActivityTaskHeartbeat`?"),
+        "{err}"
+    );
+}
