@@ -508,6 +508,22 @@ pub fn load(path: &Path) -> Result<CaseFile, CaseError> {
             .map(|m| r.now(&m.value, &p.key("now")))
             .transpose()?
             .or(file_now);
+        // A case whose decision can change with the clock must pin the time.
+        let decider = match &principal {
+            Some(arn) => config.principal(arn),
+            None => config.principals.first(),
+        };
+        let pinned_by_context = ["aws:CurrentTime", "aws:EpochTime"]
+            .iter()
+            .all(|k| context.iter().any(|(c, _)| c.eq_ignore_ascii_case(k)));
+        if now.is_none() && !pinned_by_context && decider.is_some_and(|pc| pc.compiled.reads_time())
+        {
+            return Err(r.err(
+                it,
+                &p,
+                format!("case `{name}`: a policy of its principal tests the time (aws:CurrentTime or aws:EpochTime), so its decision would change with the clock: pin `now` in the case or at the top of the file"),
+            ));
+        }
         let default_context = get("defaultContext")
             .map(|m| r.boolean(&m.value, &p.key("defaultContext")))
             .transpose()?
@@ -531,6 +547,15 @@ pub fn load(path: &Path) -> Result<CaseFile, CaseError> {
                 let Value::Array(list) = &x.value.value else {
                     return Err(r.err(&x.value, &sp, format!("`{fname}` must be an array")));
                 };
+                // "Each of none must decide" holds of every decision: a case that cannot
+                // fail is an error, as one that expects nothing is.
+                if list.is_empty() && !only {
+                    return Err(r.err(
+                        &x.value,
+                        &sp,
+                        "`expectStatements: []` expects nothing and can never fail: list the statements that must decide, or write `expectOnlyStatements: []` to require that no statement decides",
+                    ));
+                }
                 let mut out = Vec::new();
                 for (j, e) in list.iter().enumerate() {
                     let ep = sp.index(j);

@@ -178,3 +178,50 @@ fn snapshot_cycle() {
         .join("worker__worker_heartbeats_on_orders.snap.new")
         .exists());
 }
+
+/// Cases that cannot fail are refused: `expectStatements: []` (use
+/// `expectOnlyStatements: []`), and a case whose decision changes with the clock without
+/// a pinned `now`.
+#[test]
+fn cases_that_cannot_fail_or_depend_on_the_clock_are_refused() {
+    let dir = std::env::temp_dir().join(format!("swf-iam-vacuous-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = r#"{"account": "123456789012", "region": "us-east-1", "principals": [{"arn": "arn:aws:iam::123456789012:role/t",
+        "policies": [{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "swf:*", "Resource": "*",
+          "Condition": {"DateLessThan": {"aws:CurrentTime": "2030-01-01T00:00:00Z"}}}]}]}]}"#;
+    let case = |extra: &str, top: &str| {
+        format!(
+            r#"{{"config": {cfg}{top}, "cases": [{{"name": "c", "domain": "orders", "expect": "allowed"{extra}}}]}}"#
+        )
+    };
+    let run = |text: String| {
+        let p = dir.join("case.json");
+        std::fs::write(&p, text).unwrap();
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_swf-iam"))
+            .arg("test")
+            .arg(&p)
+            .output()
+            .unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let (code, err) = run(case(
+        r#", "expectStatements": []"#,
+        r#", "now": "2026-01-01T00:00:00Z""#,
+    ));
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("expects nothing and can never fail"), "{err}");
+    let (code, err) = run(case("", ""));
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("pin `now`"), "{err}");
+    let (code, err) = run(case("", r#", "now": "2026-01-01T00:00:00Z""#));
+    assert_eq!(code, Some(0), "pinned at the top: {err}");
+    let (code, err) = run(case(r#", "now": "2031-01-01T00:00:00Z""#, ""));
+    assert_eq!(
+        code,
+        Some(1),
+        "pinned in the case, after the deadline: {err}"
+    );
+}

@@ -677,13 +677,16 @@ async fn descriptor_exhaustion_cannot_take_the_endpoint_down() {
     drop(held);
 }
 
+/// The resident memory of `pid` in KiB. A memory test that cannot read it fails: it
+/// would assert nothing.
 fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_else(|e| panic!("this test measures memory through /proc/{pid}/status: {e}"));
+    status
         .lines()
         .find_map(|l| l.strip_prefix("VmRSS:"))
         .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0)
+        .unwrap_or_else(|| panic!("no VmRSS in /proc/{pid}/status"))
 }
 
 /// 200 uploads stalled just under the 1 MiB limit hold at most what they sent, are cut
