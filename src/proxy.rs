@@ -28,8 +28,7 @@
 
 use crate::config::Secret;
 use crate::gate::sigv4::Signer;
-use crate::gate::{error_response, Authorized, Caller, ParsedBody, TaskTokenResolver};
-use crate::swf::catalog;
+use crate::gate::{error_response, Authorized, Caller, ParsedBody, TaskTokenResolver, Verdict};
 use crate::swf::wire::{Fault, WireError};
 use bytes::Bytes;
 use hmac::{Hmac, Mac};
@@ -641,27 +640,23 @@ impl ProxyService {
         if op == "RespondDecisionTaskCompleted" {
             if let Some(decisions) = parsed.get("decisions").and_then(Value::as_array) {
                 let mut kept = Vec::with_capacity(decisions.len());
-                for d in decisions {
-                    let ty = d.get("decisionType").and_then(Value::as_str).unwrap_or("");
-                    // A decision the catalog does not know cannot be authorized: the
-                    // whole call is refused, never forwarded unchecked.
-                    let Some(action) = catalog::action(ty).filter(|a| a.decision) else {
-                        return Err(WireError::Validation(format!(
-                            "swf-iam proxy: decisionType `{ty}` is not a decision SWF knows; nothing was forwarded"
-                        )));
-                    };
-                    let key = crate::swf::request::attrs_key(ty);
-                    let empty = Map::new();
-                    let attrs = d.get(&key).and_then(Value::as_object).unwrap_or(&empty);
-                    let v = auth.authorize_decision(action, attrs);
-                    if v.is_allowed() {
-                        kept.push(d.clone());
-                        continue;
-                    }
-                    tracing::info!(target: "swf_iam::proxy", principal = %v.principal,
-                        action = %v.action, resource = %v.resource, "denied decision removed before forwarding");
-                    if self.opts.strict_decisions {
-                        return Err(not_permitted(&v.message.unwrap_or_default()));
+                for (d, verdict) in decisions.iter().zip(auth.verdicts(decisions)) {
+                    match verdict {
+                        Verdict::Allowed(_) | Verdict::NoAction => kept.push(d.clone()),
+                        // A decision SWF does not know cannot be authorized: the whole
+                        // call is refused, never forwarded unchecked.
+                        Verdict::Unknown(ty) => {
+                            return Err(WireError::Validation(format!(
+                                "swf-iam proxy: decisionType `{ty}` is not a decision SWF knows; nothing was forwarded"
+                            )))
+                        }
+                        Verdict::Denied(v) => {
+                            tracing::info!(target: "swf_iam::proxy", principal = %v.principal,
+                                action = %v.action, resource = %v.resource, "denied decision removed before forwarding");
+                            if self.opts.strict_decisions {
+                                return Err(not_permitted(&v.message.unwrap_or_default()));
+                            }
+                        }
                     }
                 }
                 if kept.len() != decisions.len() {

@@ -10,7 +10,6 @@
 pub mod state;
 
 use crate::gate::{Authorized, ParsedBody, TaskTokenResolver};
-use crate::swf::catalog;
 use crate::swf::request as swfreq;
 use crate::swf::wire::WireError;
 use bytes::Bytes;
@@ -395,19 +394,18 @@ fn respond_decision_task_completed(
     let completed = st.complete_decision_task(exec, body, now)?;
     let mut any_failed = false;
     let empty = Map::new();
-    for d in &decisions {
+    // Without the gate (the emulator alone) every decision applies; validation already
+    // refused decision types SWF does not know.
+    let verdicts = auth.map(|a| a.verdicts(&decisions));
+    for (i, d) in decisions.iter().enumerate() {
         let ty = d.get("decisionType").and_then(Value::as_str).unwrap_or("");
         let attrs = d
             .get(state::attrs_key(ty))
             .and_then(Value::as_object)
             .unwrap_or(&empty);
-        let allowed = match (auth, catalog::action(ty).filter(|a| a.decision)) {
-            (Some(auth), Some(action)) => auth.authorize_decision(action, attrs).is_allowed(),
-            (None, _) => true,
-            // A decision type that is no permission-only action (ScheduleLambdaFunction)
-            // is never denied at decision level; validation already refused others.
-            (Some(_), None) => true,
-        };
+        let allowed = verdicts
+            .as_ref()
+            .is_none_or(|v| v.get(i).is_some_and(crate::gate::Verdict::applies));
         if allowed {
             any_failed |= st.apply_decision(exec, ty, attrs, completed, now);
         } else {

@@ -375,19 +375,29 @@ pub fn evaluate(set: &CompiledPolicySet, req: &Request<'_>) -> Decision {
 
 /// The fail-closed decision for a request that could not be evaluated.
 pub fn internal_error(req: &Request<'_>, error: impl Into<String>) -> Decision {
+    internal_error_of(&req.principal.caller_arn, req.action, req.resource, error)
+}
+
+/// [`internal_error`] for a caller known only by its ARN (no [`Principal`] at hand).
+pub fn internal_error_of(
+    caller_arn: &str,
+    action: &str,
+    resource: &str,
+    error: impl Into<String>,
+) -> Decision {
     let error = error.into();
     Decision {
         decision: DecisionKind::ImplicitDeny,
         cause: Some("OPERATION_NOT_PERMITTED"),
-        principal: req.principal.caller_arn.clone(),
-        action: req.action.to_owned(),
-        resource: req.resource.to_owned(),
+        principal: caller_arn.to_owned(),
+        action: action.to_owned(),
+        resource: resource.to_owned(),
         deny_layer: Some(DenyLayer::InternalError),
         matched_statements: Vec::new(),
         missing_context_keys: Vec::new(),
         message: Some(format!(
             "{} because swf-iam could not evaluate the request: {error}",
-            base_message(req)
+            message_of(caller_arn, action, resource)
         )),
         error: Some(error),
     }
@@ -559,19 +569,18 @@ fn core<R: Recorder>(set: &CompiledPolicySet, req: &Request<'_>, rec: &mut R) ->
 }
 
 fn base_message(req: &Request<'_>) -> String {
-    let action = crate::swf::catalog::action(req.action)
-        .filter(|_| req.action.len() > 4)
-        .map_or_else(|| req.action.to_owned(), |a| format!("swf:{}", a.name));
-    if req.resource == "*" {
-        format!(
-            "User: {} is not authorized to perform: {action}",
-            req.principal.caller_arn
-        )
+    message_of(&req.principal.caller_arn, req.action, req.resource)
+}
+
+/// `User: ARN is not authorized to perform: ACTION[ on resource: RESOURCE]`.
+fn message_of(caller_arn: &str, action: &str, resource: &str) -> String {
+    let action = crate::swf::catalog::action(action)
+        .filter(|_| action.len() > 4)
+        .map_or_else(|| action.to_owned(), |a| format!("swf:{}", a.name));
+    if resource == "*" {
+        format!("User: {caller_arn} is not authorized to perform: {action}")
     } else {
-        format!(
-            "User: {} is not authorized to perform: {action} on resource: {}",
-            req.principal.caller_arn, req.resource
-        )
+        format!("User: {caller_arn} is not authorized to perform: {action} on resource: {resource}")
     }
 }
 

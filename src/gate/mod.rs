@@ -346,18 +346,12 @@ impl Authorized {
         let Some(pc) = self.principal() else {
             // The caller was authenticated against this configuration, so this cannot
             // happen; should it, deny and say so.
-            let d = Decision {
-                decision: DecisionKind::ImplicitDeny,
-                cause: Some("OPERATION_NOT_PERMITTED"),
-                principal: String::new(),
-                action: action_name,
-                resource: self.resource.clone(),
-                deny_layer: Some(eval::DenyLayer::InternalError),
-                matched_statements: Vec::new(),
-                missing_context_keys: Vec::new(),
-                message: None,
-                error: Some("the caller is no longer configured".into()),
-            };
+            let d = eval::internal_error_of(
+                &self.decision.principal,
+                &action_name,
+                &self.resource,
+                "the caller is no longer configured",
+            );
             log_decision_level(&d);
             return d;
         };
@@ -378,6 +372,59 @@ impl Authorized {
         let decision = eval::evaluate(&pc.compiled, &req);
         log_decision_level(&decision);
         decision
+    }
+}
+
+/// How one decision of a `RespondDecisionTaskCompleted` call fares ([`Authorized::verdicts`]).
+#[derive(Debug, Clone)]
+pub enum Verdict {
+    /// Its action is allowed.
+    Allowed(Box<Decision>),
+    /// Its action is denied: SWF records `<Decision>Failed` with
+    /// `OPERATION_NOT_PERMITTED`.
+    Denied(Box<Decision>),
+    /// A decision type with no IAM action (`ScheduleLambdaFunction`): nothing to
+    /// authorize.
+    NoAction,
+    /// A decision type SWF does not know: the call cannot be authorized.
+    Unknown(String),
+}
+
+impl Verdict {
+    /// Whether the decision may be applied (allowed, or nothing to authorize).
+    pub fn applies(&self) -> bool {
+        matches!(self, Verdict::Allowed(_) | Verdict::NoAction)
+    }
+}
+
+impl Authorized {
+    /// Authorizes each decision of `decisions` (a `RespondDecisionTaskCompleted` body's
+    /// `decisions` list) as its own action: the one loop the emulator, the proxy and
+    /// the tests share.
+    pub fn verdicts(&self, decisions: &[Value]) -> Vec<Verdict> {
+        let empty = Map::new();
+        decisions
+            .iter()
+            .map(|d| {
+                let ty = d.get("decisionType").and_then(Value::as_str).unwrap_or("");
+                if crate::swf::catalog::DECISIONS_WITHOUT_ACTION.contains(&ty) {
+                    return Verdict::NoAction;
+                }
+                let Some(action) = crate::swf::catalog::action(ty).filter(|a| a.decision) else {
+                    return Verdict::Unknown(ty.to_owned());
+                };
+                let attrs = d
+                    .get(swfreq::attrs_key(ty))
+                    .and_then(Value::as_object)
+                    .unwrap_or(&empty);
+                let decision = self.authorize_decision(action, attrs);
+                if decision.is_allowed() {
+                    Verdict::Allowed(Box::new(decision))
+                } else {
+                    Verdict::Denied(Box::new(decision))
+                }
+            })
+            .collect()
     }
 }
 

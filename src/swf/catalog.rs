@@ -340,6 +340,10 @@ pub fn request_resource(
     }
 }
 
+/// Decision types SWF accepts that are no IAM action: never authorized at decision
+/// level (`ScheduleLambdaFunction`: the Lambda invocation is authorized by its own role).
+pub const DECISIONS_WITHOUT_ACTION: &[&str] = &["ScheduleLambdaFunction"];
+
 /// Looks up an action by name, case-insensitively, with or without the `swf:` prefix.
 pub fn action(name: &str) -> Option<&'static SwfAction> {
     let bare = match name.split_once(':') {

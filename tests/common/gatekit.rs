@@ -78,23 +78,17 @@ pub fn inner(calls: Arc<AtomicUsize>) -> Inner {
             let body = req.into_body().collect().await.unwrap().to_bytes();
             let out = if auth.operation.name == "RespondDecisionTaskCompleted" {
                 let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-                let verdicts: Vec<&str> = v["decisions"]
-                    .as_array()
-                    .cloned()
-                    .unwrap_or_default()
-                    .iter()
-                    .map(|d| {
-                        let ty = d["decisionType"].as_str().unwrap_or("");
-                        let Some(action) = swf_iam::swf::catalog::action(ty).filter(|a| a.decision)
-                        else {
-                            return "unknownDecision";
-                        };
-                        let key =
-                            format!("{}{}DecisionAttributes", ty[..1].to_lowercase(), &ty[1..]);
-                        let attrs = d[key.as_str()].as_object().cloned().unwrap_or_default();
-                        auth.authorize_decision(action, &attrs).decision.as_str()
-                    })
-                    .collect();
+                let decisions = v["decisions"].as_array().cloned().unwrap_or_default();
+                let verdicts: Vec<&str> =
+                    auth.verdicts(&decisions)
+                        .iter()
+                        .map(|verdict| match verdict {
+                            swf_iam::gate::Verdict::Allowed(d)
+                            | swf_iam::gate::Verdict::Denied(d) => d.decision.as_str(),
+                            swf_iam::gate::Verdict::NoAction => "noAction",
+                            swf_iam::gate::Verdict::Unknown(_) => "unknownDecision",
+                        })
+                        .collect();
                 serde_json::json!({ "verdicts": verdicts }).to_string()
             } else {
                 r#"{"cancelRequested":false}"#.to_owned()

@@ -307,7 +307,9 @@ async fn decisions_are_authorized_one_by_one() {
     let body = serde_json::json!({"taskToken": "tok-orders", "decisions": [
         {"decisionType": "ScheduleActivityTask", "scheduleActivityTaskDecisionAttributes": {"activityId": "1", "activityType": {"name": "hb", "version": "1"}}},
         {"decisionType": "ScheduleActivityTask", "scheduleActivityTaskDecisionAttributes": {"activityId": "2", "activityType": {"name": "other", "version": "1"}}},
-        {"decisionType": "CompleteWorkflowExecution", "completeWorkflowExecutionDecisionAttributes": {}}
+        {"decisionType": "CompleteWorkflowExecution", "completeWorkflowExecutionDecisionAttributes": {}},
+        {"decisionType": "ScheduleLambdaFunction", "scheduleLambdaFunctionDecisionAttributes": {"id": "l", "name": "f"}},
+        {"decisionType": "LaunchMissiles"}
     ]});
     let a = send(
         &layer,
@@ -324,7 +326,13 @@ async fn decisions_are_authorized_one_by_one() {
     assert_eq!(a.status, 200);
     assert_eq!(
         a.body["verdicts"],
-        serde_json::json!(["allowed", "implicitDeny", "implicitDeny"])
+        serde_json::json!([
+            "allowed",
+            "implicitDeny",
+            "implicitDeny",
+            "noAction",
+            "unknownDecision"
+        ])
     );
 }
 
