@@ -14,7 +14,7 @@ use yaml_rust2::scanner::{Marker, TScalarStyle};
 pub const MAX_NODES: usize = 4_000_000;
 
 /// What one node built by an alias costs against the expansion budget, besides its text.
-const NODE_COST: usize = 64;
+pub const NODE_COST: usize = 64;
 
 /// Nesting deeper than this is refused.
 pub const MAX_DEPTH: usize = 128;
