@@ -1,6 +1,6 @@
 //! Findings: what parsing and validation say about a policy, with severity, code and place.
 
-use crate::source::{Pointer, Span};
+use crate::text::{Pointer, Span};
 use serde::Serialize;
 use std::fmt;
 

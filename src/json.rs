@@ -7,7 +7,7 @@
 //! levels of nesting and [`MAX_INPUT_BYTES`] of text. It never recurses deeper
 //! than [`MAX_DEPTH`] and never panics.
 
-use crate::source::Span;
+use crate::text::Span;
 
 /// Deepest nesting of arrays and objects accepted (the document itself is depth 1).
 pub const MAX_DEPTH: usize = 64;

@@ -13,6 +13,7 @@ pub mod files;
 #[cfg(feature = "server")]
 pub mod gate;
 pub mod hash;
+pub mod importers;
 pub mod json;
 pub mod keys;
 #[cfg(feature = "server")]
@@ -24,10 +25,9 @@ pub mod proxy;
 pub mod render;
 #[cfg(feature = "server")]
 pub mod server;
-pub mod source;
-pub mod sources;
 pub mod swf;
 pub mod testing;
+pub mod text;
 pub mod validate;
 pub mod values;
 

@@ -1,7 +1,7 @@
 //! Rendering validation reports: rustc-style text, JSON, and SARIF 2.1.0.
 
 use crate::diagnostic::{Finding, Severity};
-use crate::source::{SourceFile, Span};
+use crate::text::{SourceFile, Span};
 use crate::validate::ValidationReport;
 use serde_json::{json, Value};
 use std::fmt::Write as _;
@@ -52,7 +52,7 @@ fn snippet(out: &mut String, source: &SourceFile, span: Span, label: Option<&str
     } else {
         line.chars().count().saturating_sub(col0).max(1)
     };
-    let e = crate::source::excerpt(line, col0, span_chars);
+    let e = crate::text::excerpt(line, col0, span_chars);
     let _ = writeln!(out, "{num} | {}", e.text);
     let caret_pad = " ".repeat(e.caret_start);
     let carets = "^".repeat(e.caret_len);

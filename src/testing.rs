@@ -52,9 +52,9 @@ use crate::config::{Config, ConfigError, PrincipalConfig};
 use crate::eval::{self, Context, ContextValue, Decision, DecisionKind, MatchedStatement, Request};
 use crate::json::{self, Node, Value};
 use crate::policy::model::Effect;
-use crate::source::{Pointer, SourceFile};
 use crate::swf::arn::region_of;
 use crate::swf::catalog;
+use crate::text::{Pointer, SourceFile};
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -72,7 +72,7 @@ pub enum CaseError {
     },
     /// The file is malformed.
     #[error("{0}")]
-    Invalid(crate::source::Located),
+    Invalid(crate::text::Located),
     /// The configuration it names is invalid.
     #[error("{0}")]
     Config(#[from] ConfigError),

@@ -508,7 +508,7 @@ pub fn text(d: &Decision, set: &CompiledPolicySet) -> String {
                 let _ = writeln!(
                     out,
                     "  {l:>width$} | {}",
-                    crate::source::excerpt(src.line_text(l), 0, 0).text
+                    crate::text::excerpt(src.line_text(l), 0, 0).text
                 );
             }
             if shown < last {

@@ -45,14 +45,14 @@ impl Input {
 }
 
 /// The largest file `validate` reads (a policy, a configuration or a source file).
-const MAX_INPUT_BYTES: u64 = crate::sources::MAX_SOURCE_BYTES as u64;
+const MAX_INPUT_BYTES: u64 = crate::importers::MAX_SOURCE_BYTES as u64;
 
 /// Whether `p` is a YAML file holding a CloudFormation template (read to tell).
 fn is_yaml_template(p: &Path) -> bool {
     p.extension()
         .is_some_and(|e| e == "yaml" || e == "yml" || e == "template")
         && crate::files::read_bounded(p, MAX_INPUT_BYTES).is_ok_and(|b| {
-            crate::sources::detect(&b) == Some(crate::sources::SourceKind::CloudFormation)
+            crate::importers::detect(&b) == Some(crate::importers::SourceKind::CloudFormation)
         })
 }
 

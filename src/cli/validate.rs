@@ -4,7 +4,7 @@ use super::out::Out;
 use super::{inputs, Format, EXIT_FAIL, EXIT_OK, EXIT_USAGE};
 use crate::config::{Config, PolicyRef};
 use crate::render;
-use crate::source::{Pointer, SourceFile};
+use crate::text::{Pointer, SourceFile};
 use crate::validate::{validate, PolicyKind, ValidationReport};
 use crate::Severity;
 use clap::ValueEnum;
@@ -80,11 +80,11 @@ enum Shape {
     /// A case file (`cases`).
     Cases,
     /// A Terraform plan, CloudFormation template or authorization details.
-    Source(crate::sources::SourceKind),
+    Source(crate::importers::SourceKind),
 }
 
 fn shape(bytes: &[u8]) -> Shape {
-    if let Some(kind) = crate::sources::detect(bytes) {
+    if let Some(kind) = crate::importers::detect(bytes) {
         return Shape::Source(kind);
     }
     let Ok(root) = crate::json::parse(bytes) else {
@@ -166,7 +166,7 @@ fn validate_reference(r: &PolicyRef) -> ValidationReport {
 /// Validates every policy of a source file: each placed in the file, each held to the
 /// rules IAM applies to its kind; a policy the file leaves unresolved is a warning that
 /// names what is missing.
-fn validate_source(imported: &crate::sources::Imported) -> Vec<ValidationReport> {
+fn validate_source(imported: &crate::importers::Imported) -> Vec<ValidationReport> {
     use crate::diagnostic::Finding;
     let name = imported.file.name();
     imported
@@ -188,7 +188,7 @@ fn validate_source(imported: &crate::sources::Imported) -> Vec<ValidationReport>
                         "{} cannot be resolved offline, so it is not validated: {why}",
                         p.name
                     ),
-                    Some(crate::source::Span::new(p.offset, p.offset + 1)),
+                    Some(crate::text::Span::new(p.offset, p.offset + 1)),
                     p.pointer.clone(),
                 )],
             },
@@ -264,7 +264,7 @@ pub fn run(args: &Args) -> u8 {
     }
     let is_input = |c: &PathBuf| items.iter().any(|i| i.3.as_ref() == Some(c));
     let parameters = match &args.parameters {
-        Some(p) => match crate::sources::read_parameters(p) {
+        Some(p) => match crate::importers::read_parameters(p) {
             Ok(v) => v,
             Err(e) => {
                 eprintln!("swf-iam: {e}");
@@ -283,13 +283,13 @@ pub fn run(args: &Args) -> u8 {
                 if let Some(c) = canonical {
                     sources_seen.push(c.clone());
                 }
-                let settings = crate::sources::Settings {
+                let settings = crate::importers::Settings {
                     partition: crate::config::DEFAULT_PARTITION.into(),
                     account: crate::config::DEFAULT_ACCOUNT.into(),
                     region: crate::config::DEFAULT_REGION.into(),
-                    limits: crate::sources::Limits::default(),
+                    limits: crate::importers::Limits::default(),
                 };
-                crate::sources::import(name, bytes, *kind, &settings, &parameters)
+                crate::importers::import(name, bytes, *kind, &settings, &parameters)
                     .map(|i| reports.extend(validate_source(&i)))
                     .map_err(|e| e.to_string())
             }

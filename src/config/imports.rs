@@ -5,11 +5,11 @@
 use super::{AccessKey, PrincipalConfig, Reader, Res, Secret};
 use crate::compile::{LoadedPolicy, PolicySet};
 use crate::eval::Principal;
-use crate::json::{Node, Value};
-use crate::source::{Pointer, SourceFile};
-use crate::sources::{
+use crate::importers::{
     self, managed_kind, Imported, ParameterValue, PolicyUse, Settings, SourceKind,
 };
+use crate::json::{Node, Value};
+use crate::text::{Pointer, SourceFile};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -75,9 +75,9 @@ impl Reader {
                     ));
                 }
                 parameters = match &p.value.value {
-                    Value::String(file) => sources::read_parameters(&self.dir.join(file))
+                    Value::String(file) => importers::read_parameters(&self.dir.join(file))
                         .map_err(|e| self.err(&p.value, &pp, e))?,
-                    _ => sources::parameters(&p.value).map_err(|e| self.err(&p.value, &pp, e))?,
+                    _ => importers::parameters(&p.value).map_err(|e| self.err(&p.value, &pp, e))?,
                 };
             }
             out.push(SourceRef {
@@ -96,7 +96,7 @@ pub fn import(r: &SourceRef, settings: &Settings) -> Result<Imported, String> {
     // grows while it is read.
     let bytes = crate::files::read_bounded(&r.path, settings.limits.max_file_bytes)
         .map_err(|e| format!("{} {e}", r.kind.as_str()))?;
-    sources::import(
+    importers::import(
         &r.path.display().to_string(),
         &bytes,
         r.kind,
@@ -109,8 +109,8 @@ pub fn import(r: &SourceRef, settings: &Settings) -> Result<Imported, String> {
 /// Loads imported policy `p` of `imp` (text `t`), named `FILE: NAME`, with its ARN.
 fn load(
     imp: &Imported,
-    p: &sources::ImportedPolicy,
-    t: &sources::PolicyText,
+    p: &importers::ImportedPolicy,
+    t: &importers::PolicyText,
 ) -> Result<LoadedPolicy, crate::compile::PolicyError> {
     let file = Path::new(imp.file.name()).file_name().map_or_else(
         || imp.file.name().to_owned(),
@@ -214,7 +214,7 @@ impl<'a> Resolver<'a> {
     }
 
     fn read_managed(&self, arn: &str) -> Result<LoadedPolicy, String> {
-        let owner = if sources::is_aws_managed(arn) {
+        let owner = if importers::is_aws_managed(arn) {
             "AWS managed policy"
         } else {
             "managed policy"
@@ -264,7 +264,7 @@ impl<'a> Resolver<'a> {
                     String::from_utf8_lossy(&bytes).into_owned(),
                 ));
                 let ptr = Pointer::root().key("PolicyVersion").key("Document");
-                let t = sources::document_text(&file, d, &ptr)?;
+                let t = importers::document_text(&file, d, &ptr)?;
                 LoadedPolicy::load_embedded(&shown, t.text.as_bytes(), &kind, t.origin)
             }
             None => LoadedPolicy::load(&shown, &bytes, &kind),

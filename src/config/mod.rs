@@ -10,8 +10,8 @@ use crate::compile::{CompiledPolicySet, LoadedPolicy, PolicyError, PolicySet};
 use crate::eval::context::PrincipalType;
 use crate::eval::{Context, Principal};
 use crate::json::{self, Member, Node, Value};
-use crate::source::{Origin, Pointer, SourceFile, TextMap};
 use crate::swf::arn::{check_account, check_region, PARTITIONS};
+use crate::text::{Origin, Pointer, SourceFile, TextMap};
 use crate::validate::PolicyKind;
 use std::collections::HashMap;
 use std::fmt;
@@ -41,7 +41,7 @@ pub enum ConfigError {
     },
     /// A value of the configuration is wrong.
     #[error("{0}")]
-    Invalid(crate::source::Located),
+    Invalid(crate::text::Located),
     /// A referenced policy is invalid.
     #[error("{0}")]
     Policy(#[from] PolicyError),
@@ -126,7 +126,7 @@ pub struct Config {
     /// What `serve` registers in its emulator at start, in order (`register`).
     pub registrations: Vec<Registration>,
     /// The sources read (`sources`), in order.
-    pub sources: Vec<Arc<crate::sources::Imported>>,
+    pub sources: Vec<Arc<crate::importers::Imported>>,
     /// Entries of the sources that could not be read as principals at all (an ARN that
     /// is not well formed), with why: each is left out, alone, and never authenticates;
     /// the rest of its file loads. Commands show them as warnings.
@@ -143,7 +143,7 @@ pub struct Registration {
     /// The request body.
     pub body: serde_json::Map<String, serde_json::Value>,
     /// Where it is in the configuration (the message is empty).
-    pub at: crate::source::Located,
+    pub at: crate::text::Located,
 }
 
 impl Registration {
@@ -241,13 +241,13 @@ impl Config {
     pub fn source_references(
         path: &Path,
         bytes: &[u8],
-    ) -> Result<(crate::sources::Settings, Vec<SourceRef>), ConfigError> {
+    ) -> Result<(crate::importers::Settings, Vec<SourceRef>), ConfigError> {
         let (r, root) = Reader::open(path, bytes)?;
         let text = |k: &str, d: &str| match crate::json::get(&root, k).map(|n| &n.value) {
             Some(Value::String(s)) => s.clone(),
             _ => d.to_owned(),
         };
-        let settings = crate::sources::Settings {
+        let settings = crate::importers::Settings {
             partition: text("partition", DEFAULT_PARTITION),
             account: text("account", DEFAULT_ACCOUNT),
             region: text("region", DEFAULT_REGION),
@@ -473,8 +473,8 @@ impl Reader {
 
     /// `importLimits`: `{"maxFileBytes": N, "maxExpansion": N}`, each a positive whole
     /// number (the defaults where absent).
-    fn import_limits(&self, root: &Node) -> Res<crate::sources::Limits> {
-        let mut limits = crate::sources::Limits::default();
+    fn import_limits(&self, root: &Node) -> Res<crate::importers::Limits> {
+        let mut limits = crate::importers::Limits::default();
         let Some(node) = crate::json::get(root, "importLimits") else {
             return Ok(limits);
         };
@@ -581,7 +581,7 @@ impl Reader {
             return Err(self.err(m, &ptr.key("account"), e.to_string()));
         }
         // Sources first: SCP levels may name their service control policies.
-        let settings = crate::sources::Settings {
+        let settings = crate::importers::Settings {
             partition: partition.clone(),
             account: account.clone(),
             region: region.clone(),

@@ -4,7 +4,7 @@
 //! operator names) so that [`mod@crate::validate`] can report IAM's exact verdict. Only a
 //! document that validated without errors is compiled for evaluation.
 
-use crate::source::{Pointer, Span};
+use crate::text::{Pointer, Span};
 
 /// Where a node is: its source span and its JSON pointer.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]

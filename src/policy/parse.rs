@@ -8,7 +8,7 @@
 use super::model::*;
 use crate::diagnostic::{Finding, IamStep, Severity, MSG_SYNTAX};
 use crate::json::{self, Member, Node, Value};
-use crate::source::{Pointer, Span};
+use crate::text::{Pointer, Span};
 use std::collections::HashMap;
 
 /// The result of parsing: the document as far as it could be read, and the findings.

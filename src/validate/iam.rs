@@ -67,7 +67,7 @@ pub fn check(doc: &PolicyDocument, text: &str, kind: &PolicyKind, out: &mut Vec<
                 Severity::Error,
                 "version",
                 MSG_VERSION,
-                Some(crate::source::Span::new(doc.loc.span.start, doc.loc.span.start + 1)),
+                Some(crate::text::Span::new(doc.loc.span.start, doc.loc.span.start + 1)),
                 doc.loc.pointer.clone(),
             )
             .at_step(IamStep::Version)

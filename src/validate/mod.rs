@@ -11,7 +11,7 @@ use crate::diagnostic::{Finding, IamStep, Severity};
 use crate::json::MAX_INPUT_BYTES;
 use crate::policy::model::PolicyDocument;
 use crate::policy::parse::parse;
-use crate::source::{Origin, Pointer, SourceFile, Span};
+use crate::text::{Origin, Pointer, SourceFile, Span};
 use std::sync::Arc;
 
 /// What kind of policy a document is, which sets IAM's size quota (§2.5).

@@ -8,7 +8,7 @@ use super::{
     PolicyUse, SourceError, SourceKind,
 };
 use crate::json::{Node, Value};
-use crate::source::{Pointer, SourceFile};
+use crate::text::{Pointer, SourceFile};
 use crate::validate::PolicyKind;
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -1,4 +1,4 @@
-//! Source text and positions: byte spans, line/column lookup, JSON pointers.
+//! Texts and positions: byte spans, line/column lookup, JSON pointers.
 //!
 //! Every syntax node in swf-iam carries a [`Span`] into the text it came from; a
 //! [`SourceFile`] turns a span into a 1-based line and column for messages.

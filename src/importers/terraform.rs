@@ -16,7 +16,7 @@ use super::{
     ImportedPrincipal, ImportedScp, PolicyText, PolicyUse, Settings, SourceError, SourceKind,
 };
 use crate::json::{Node, Value};
-use crate::source::{Origin, Pointer, SourceFile};
+use crate::text::{Origin, Pointer, SourceFile};
 use crate::validate::PolicyKind;
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -21,7 +21,7 @@ use super::{
     ImportedScp, ParameterValue, PolicyText, PolicyUse, Settings, SourceError, SourceKind,
 };
 use crate::json::{Member, Node, Value};
-use crate::source::{Origin, Pointer, SourceFile, Span, TextMap};
+use crate::text::{Origin, Pointer, SourceFile, Span, TextMap};
 use crate::validate::PolicyKind;
 use std::cell::RefCell;
 use std::collections::HashMap;

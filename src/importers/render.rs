@@ -3,7 +3,7 @@
 //! member name came from.
 
 use crate::json::{Node, Value};
-use crate::source::TextMap;
+use crate::text::TextMap;
 
 /// `node` as compact JSON, and the map from the text to the file offsets of the nodes
 /// (every value and member name maps to where it starts in the file).

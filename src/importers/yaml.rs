@@ -4,7 +4,7 @@
 //! its place in the text.
 
 use crate::json::{Member, Node, Value};
-use crate::source::Span;
+use crate::text::Span;
 use std::collections::HashMap;
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser, Tag};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
@@ -29,9 +29,9 @@ pub struct YamlError {
 }
 
 /// Parses the first document of `text`, with the default expansion budget
-/// ([`crate::sources::MAX_EXPANSION`]).
+/// ([`crate::importers::MAX_EXPANSION`]).
 pub fn parse(text: &str) -> Result<Node, YamlError> {
-    parse_within(text, crate::sources::MAX_EXPANSION)
+    parse_within(text, crate::importers::MAX_EXPANSION)
 }
 
 /// Parses the first document of `text`; what aliases repeat (the text of the nodes they
@@ -427,12 +427,12 @@ mod tests {
     fn spans_point_at_the_text() {
         let text = "Resources:\n  R:\n    Type: AWS::IAM::Role\n    é: \"x\"\n    k: v\n";
         let root = parse(text).unwrap();
-        let r = crate::sources::get(&root, "Resources")
-            .and_then(|n| crate::sources::get(n, "R"))
+        let r = crate::importers::get(&root, "Resources")
+            .and_then(|n| crate::importers::get(n, "R"))
             .unwrap();
-        let t = crate::sources::get(r, "Type").unwrap();
+        let t = crate::importers::get(r, "Type").unwrap();
         assert_eq!(&text[t.span.start..t.span.end], "AWS::IAM::Role");
-        let k = crate::sources::get(r, "k").unwrap();
+        let k = crate::importers::get(r, "k").unwrap();
         assert_eq!(&text[k.span.start..k.span.end], "v");
     }
 
@@ -481,7 +481,7 @@ mod tests {
         doc.push_str("last: *a0\n");
         let t0 = std::time::Instant::now();
         let root = parse(&doc).unwrap();
-        assert!(crate::sources::get(&root, "last").is_some());
+        assert!(crate::importers::get(&root, "last").is_some());
         // Generous: the linear scan this replaces took 46 s on 2 cores in release.
         assert!(
             t0.elapsed() < std::time::Duration::from_secs(20),

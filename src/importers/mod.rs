@@ -17,7 +17,7 @@ pub mod yaml;
 
 pub(crate) use crate::json::{get, get_items, get_str};
 use crate::json::{Node, Value};
-use crate::source::{Origin, Pointer, SourceFile, TextMap};
+use crate::text::{Origin, Pointer, SourceFile, TextMap};
 use crate::validate::PolicyKind;
 use std::sync::Arc;
 
@@ -61,7 +61,7 @@ pub struct Settings {
 /// A source file that cannot be read as its kind.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{0}")]
-pub struct SourceError(pub crate::source::Located);
+pub struct SourceError(pub crate::text::Located);
 
 /// The text of an imported policy and where it sits in its file.
 #[derive(Debug, Clone)]
@@ -254,7 +254,7 @@ pub fn import(
 ) -> Result<Imported, SourceError> {
     let max = settings.limits.max_file_bytes;
     if bytes.len() as u64 > max {
-        return Err(SourceError(crate::source::Located {
+        return Err(SourceError(crate::text::Located {
             file: name.to_owned(),
             line: 1,
             column: 1,
