@@ -1148,7 +1148,7 @@ mod tests {
             ),
             (
                 r#"{"regions": "us-east-1"}"#,
-                "`regions` must be an array of region names (at /regions)",
+                "`regions` must be an array of region names, or \"all\" (every region of the partition) (at /regions)",
             ),
             (
                 r#"{"regions": ["us-east-1", "us-east-1"]}"#,
@@ -1163,5 +1163,16 @@ mod tests {
             let e = load(text).unwrap_err().to_string();
             assert!(e.contains(msg), "{text}: {e}");
         }
+        // `all`: every region of the partition, the default region first.
+        let c = load(r#"{"region": "eu-west-1", "regions": "all"}"#).unwrap();
+        assert_eq!(c.regions[0], "eu-west-1");
+        assert!(c.regions.iter().any(|r| r == "us-west-1"));
+        assert_eq!(
+            c.regions.len(),
+            crate::swf::arn::partition_regions("aws").len()
+        );
+        let cn =
+            load(r#"{"partition": "aws-cn", "region": "cn-north-1", "regions": "all"}"#).unwrap();
+        assert_eq!(cn.regions, ["cn-north-1", "cn-northwest-1"]);
     }
 }
