@@ -153,34 +153,64 @@ fn serve_shuts_down_cleanly_on_sigterm() {
     }
 }
 
-/// `examples/first-heartbeat.sh` against `serve` with the shipped configuration: five
-/// aws CLI calls to an allowed heartbeat, and the denied one.
-#[test]
-fn the_first_heartbeat_example_runs_against_serve() {
-    let cli = aws_cli();
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+/// Starts `swf-iam ARGS` from the repository (shipped configuration) and reads its
+/// banner up to the line `until` starts (or its end): the process and the banner.
+fn start_with_banner(args: &[&str], until: &str) -> (std::process::Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_swf-iam"))
-        .current_dir(root)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env_remove("SWF_IAM_CONFIG")
-        .args(["serve", "--listen", "localhost:0", "--decision-log", "off"])
+        .args(args)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
     let mut reader = std::io::BufReader::new(child.stdout.take().unwrap());
     let mut banner = String::new();
-    // The banner ends with the start-up registrations.
     loop {
         let mut l = String::new();
         if std::io::BufRead::read_line(&mut reader, &mut l).unwrap() == 0 {
             break;
         }
         banner.push_str(&l);
-        if l.starts_with("registered at start") {
+        if l.starts_with(until) {
             break;
         }
     }
     std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+    (child, banner)
+}
+
+/// Runs `examples/first-heartbeat.sh` against `url` with the aws CLI v2: (stdout,
+/// stderr), after checking that it succeeded and that the billing worker was denied.
+fn first_heartbeat(url: &str, home: &str) -> (String, String) {
+    let home = std::env::temp_dir().join(format!("swf-iam-{home}-{}", std::process::id()));
+    std::fs::create_dir_all(&home).unwrap();
+    let o = Command::new("bash")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .arg("examples/first-heartbeat.sh")
+        .arg(url)
+        .env("AWS_CLI", aws_cli())
+        .env("HOME", &home)
+        .env_remove("AWS_PROFILE")
+        .output()
+        .unwrap();
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    );
+    assert!(o.status.success(), "{out}\n{err}");
+    assert!(out.contains("OperationNotPermittedFault"), "{out}");
+    (out, err)
+}
+
+/// `examples/first-heartbeat.sh` against `serve` with the shipped configuration: five
+/// aws CLI calls to an allowed heartbeat, and the denied one.
+#[test]
+fn the_first_heartbeat_example_runs_against_serve() {
+    let (child, banner) = start_with_banner(
+        &["serve", "--listen", "localhost:0", "--decision-log", "off"],
+        "registered at start",
+    );
     let server = Server {
         url: banner
             .split_whitespace()
@@ -197,24 +227,8 @@ fn the_first_heartbeat_example_runs_against_serve() {
         banner.contains("registered at start: domain orders, activity type hb, workflow type wf"),
         "{banner}"
     );
-    let home = std::env::temp_dir().join(format!("swf-iam-first-hb-{}", std::process::id()));
-    std::fs::create_dir_all(&home).unwrap();
-    let o = Command::new("bash")
-        .current_dir(root)
-        .arg("examples/first-heartbeat.sh")
-        .arg(&server.url)
-        .env("AWS_CLI", &cli)
-        .env("HOME", &home)
-        .env_remove("AWS_PROFILE")
-        .output()
-        .unwrap();
-    let (out, err) = (
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr),
-    );
-    assert!(o.status.success(), "{out}\n{err}");
+    let (out, err) = first_heartbeat(&server.url, "first-hb");
     assert!(out.contains("\"cancelRequested\": false"), "{out}");
-    assert!(out.contains("OperationNotPermittedFault"), "{out}");
     assert_eq!(
         err.matches("\n$ [").count(),
         5,
@@ -454,33 +468,21 @@ async fn stderr_with_the_decision_log_is_json_lines_only() {
 /// as against `serve`; a second proxy finds them already there.
 #[test]
 fn the_first_heartbeat_example_runs_against_the_proxy() {
-    let cli = aws_cli();
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let (_moto, moto_port) = super::proxy_moto::moto();
+    let upstream = format!("http://127.0.0.1:{moto_port}");
     let start = || {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_swf-iam"))
-            .current_dir(root)
-            .env_remove("SWF_IAM_CONFIG")
-            .args(["proxy", "--upstream"])
-            .arg(format!("http://127.0.0.1:{moto_port}"))
-            .args(["--listen", "127.0.0.1:0", "--decision-log", "off"])
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut reader = std::io::BufReader::new(child.stdout.take().unwrap());
-        let mut banner = String::new();
-        loop {
-            let mut l = String::new();
-            if std::io::BufRead::read_line(&mut reader, &mut l).unwrap() == 0 {
-                break;
-            }
-            banner.push_str(&l);
-            if l.starts_with("registered at start") {
-                break;
-            }
-        }
-        std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+        let (child, banner) = start_with_banner(
+            &[
+                "proxy",
+                "--upstream",
+                &upstream,
+                "--listen",
+                "127.0.0.1:0",
+                "--decision-log",
+                "off",
+            ],
+            "registered at start",
+        );
         let url = banner
             .split_whitespace()
             .find(|w| w.starts_with("http://127.0.0.1") && !w.contains(&format!(":{moto_port}")))
@@ -497,23 +499,7 @@ fn the_first_heartbeat_example_runs_against_the_proxy() {
         banner.contains(&format!("examples/first-heartbeat.sh {}", server.url)),
         "{banner}"
     );
-    let home = std::env::temp_dir().join(format!("swf-iam-first-hb-proxy-{}", std::process::id()));
-    std::fs::create_dir_all(&home).unwrap();
-    let o = Command::new("bash")
-        .current_dir(root)
-        .arg("examples/first-heartbeat.sh")
-        .arg(&server.url)
-        .env("AWS_CLI", &cli)
-        .env("HOME", &home)
-        .env_remove("AWS_PROFILE")
-        .output()
-        .unwrap();
-    let (out, err) = (
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr),
-    );
-    assert!(o.status.success(), "{out}\n{err}");
-    assert!(out.contains("OperationNotPermittedFault"), "{out}");
+    first_heartbeat(&server.url, "first-hb-proxy");
     let (_again, banner) = start();
     assert!(
         banner.contains("registered at start: domain orders (already there)"),
@@ -527,31 +513,20 @@ fn the_first_heartbeat_example_runs_against_the_proxy() {
 fn the_banner_recommends_only_what_can_run() {
     let dir = std::env::temp_dir().join(format!("swf-iam-banner-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("config.json"), config_text()).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_swf-iam"))
-        .args([
+    let cfg = dir.join("config.json");
+    std::fs::write(&cfg, config_text()).unwrap();
+    let (mut child, banner) = start_with_banner(
+        &[
             "serve",
             "--listen",
             "127.0.0.1:0",
             "--decision-log",
             "off",
             "--config",
-        ])
-        .arg(dir.join("config.json"))
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut reader = std::io::BufReader::new(child.stdout.take().unwrap());
-    let mut banner = String::new();
-    loop {
-        let mut l = String::new();
-        if std::io::BufRead::read_line(&mut reader, &mut l).unwrap() == 0 || l.starts_with("reset:")
-        {
-            break;
-        }
-        banner.push_str(&l);
-    }
+            cfg.to_str().unwrap(),
+        ],
+        "reset:",
+    );
     let _ = child.kill();
     let _ = child.wait();
     assert!(banner.contains("Try it as"), "{banner}");
