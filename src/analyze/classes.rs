@@ -106,6 +106,30 @@ pub(super) fn key_dim(
                 .join(" and ")
         ));
     }
+    let candidates = candidates(&u, &display, typed, ctxs, opts, fixed, incomplete);
+    let (sigs, elements, words) = classes(&u, &display, candidates, ctxs, opts, incomplete);
+    let values = key_values(&display, global, multi, elements, words, opts, incomplete);
+    KeyDim {
+        lower: display.to_ascii_lowercase(),
+        display,
+        values,
+        conds: u.conds.iter().map(|(i, c)| (*i, (*c).clone())).collect(),
+        sigs,
+    }
+}
+
+/// Values that stand for every class of `u`'s key: representatives of each operator
+/// family's constants (the patterns' classes, numbers', dates' and addresses'
+/// boundaries) and one value of the key's type, each a value the key may hold.
+fn candidates(
+    u: &KeyUse<'_>,
+    display: &str,
+    typed: Option<KeyType>,
+    ctxs: &[Arc<Context>],
+    opts: &Options,
+    fixed: &dyn Fn(&str) -> bool,
+    incomplete: &mut Vec<String>,
+) -> Vec<String> {
     // Candidate values from every family's constants.
     let mut candidates: Vec<String> = Vec::new();
     let mut strs: Vec<Vec<Sym>> = Vec::new();
@@ -221,7 +245,20 @@ pub(super) fn key_dim(
         Some(KeyType::Bool) => candidates.extend(["true".into(), "false".into()]),
         Some(KeyType::Ip) => candidates.extend(["0.0.0.0".into(), "::".into()]),
     }
-    candidates.retain(|v| crate::keys::check_request_value(&display, v).is_ok());
+    candidates.retain(|v| crate::keys::check_request_value(display, v).is_ok());
+    candidates
+}
+
+/// The classes of `u`'s key: the distinct signatures (which conditions hold) of the
+/// candidates, each with its first candidate and how it reads. Within the budget.
+fn classes(
+    u: &KeyUse<'_>,
+    display: &str,
+    candidates: Vec<String>,
+    ctxs: &[Arc<Context>],
+    opts: &Options,
+    incomplete: &mut Vec<String>,
+) -> (Vec<Vec<bool>>, Vec<String>, Vec<String>) {
     // Classes: distinct signatures over every condition on the key.
     let mut sigs: Vec<Vec<bool>> = Vec::new();
     let mut seen: std::collections::HashSet<Vec<bool>> = std::collections::HashSet::new();
@@ -247,6 +284,21 @@ pub(super) fn key_dim(
             elements.push(v);
         }
     }
+    (sigs, elements, words)
+}
+
+/// The values of a key's dimension: absence (where it can be absent) and, for a
+/// single-valued key, each class; for a multivalued key, each set of classes (all of
+/// them up to [`Limits::max_set_classes`], else each alone and all together).
+fn key_values(
+    display: &str,
+    global: Option<&crate::keys::GlobalKey>,
+    multi: bool,
+    elements: Vec<String>,
+    words: Vec<String>,
+    opts: &Options,
+    incomplete: &mut Vec<String>,
+) -> Vec<KeyVal> {
     let positions: HashMap<&str, usize> = elements
         .iter()
         .enumerate()
@@ -312,13 +364,7 @@ pub(super) fn key_dim(
             });
         }
     }
-    KeyDim {
-        lower: display.to_ascii_lowercase(),
-        display,
-        values,
-        conds: u.conds.iter().map(|(i, c)| (*i, (*c).clone())).collect(),
-        sigs,
-    }
+    values
 }
 
 /// How condition `c` reads for a value that does (`hit`) or does not satisfy its
