@@ -309,10 +309,13 @@ impl Reader<'_> {
 
 /// Loads and checks a case file (and the configuration it names).
 pub fn load(path: &Path) -> Result<CaseFile, CaseError> {
-    let bytes = std::fs::read(path).map_err(|e| CaseError::Io {
-        path: path.display().to_string(),
-        message: e.to_string(),
-    })?;
+    let bytes =
+        crate::files::read_bounded(path, crate::files::MAX_CONFIG_FILE_BYTES).map_err(|e| {
+            CaseError::Io {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            }
+        })?;
     let source = SourceFile::new(
         path.display().to_string(),
         String::from_utf8_lossy(&bytes).into_owned(),
@@ -401,227 +404,258 @@ pub fn load(path: &Path) -> Result<CaseFile, CaseError> {
             "`cases` is empty: a case file must test something",
         ));
     }
+    let defaults = FileDefaults {
+        context: &file_context,
+        now: file_now,
+        default_context: file_defaults,
+    };
     let mut cases: Vec<Case> = Vec::new();
     for (i, it) in items.iter().enumerate() {
         let p = cp.index(i);
-        let m = r.object(
-            it,
-            &p,
-            &[
-                "name",
-                "principal",
-                "action",
-                "domain",
-                "resource",
-                "context",
-                "now",
-                "defaultContext",
-                "expect",
-                "expectStatements",
-                "expectOnlyStatements",
-            ],
-        )?;
-        let get = |k: &str| m.iter().find(|x| x.key == k);
-        let name = match get("name") {
-            Some(n) => r.string(&n.value, &p.key("name"))?.to_owned(),
-            None => return Err(r.err(it, &p, "a case needs `name`")),
-        };
-        if cases.iter().any(|c| c.name == name) {
-            return Err(r.err(it, &p, format!("two cases are named `{name}`")));
+        let case = case(&r, it, &p, &config, &defaults)?;
+        if cases.iter().any(|c| c.name == case.name) {
+            return Err(r.err(it, &p, format!("two cases are named `{}`", case.name)));
         }
-        let Some(expect_m) = get("expect") else {
-            return Err(r.err(it, &p, format!("case `{name}` expects nothing: add \"expect\": \"allowed\" | \"explicitDeny\" | \"implicitDeny\"")));
-        };
-        let expect = match r.string(&expect_m.value, &p.key("expect"))? {
-            "allowed" => DecisionKind::Allowed,
-            "explicitDeny" => DecisionKind::ExplicitDeny,
-            "implicitDeny" => DecisionKind::ImplicitDeny,
-            other => {
-                return Err(r.err(
-                    &expect_m.value,
-                    &p.key("expect"),
-                    format!(
-                        "`expect` is `allowed`, `explicitDeny` or `implicitDeny`, not `{other}`"
-                    ),
-                ))
-            }
-        };
-        let principal = get("principal")
-            .map(|x| r.string(&x.value, &p.key("principal")).map(str::to_owned))
-            .transpose()?;
-        if let Some(arn) = &principal {
-            if config.principal(arn).is_none() {
-                let x = get("principal").map_or(it, |x| &x.value);
-                return Err(r.err(
-                    x,
-                    &p.key("principal"),
-                    format!("principal `{arn}` is not in the configuration"),
-                ));
-            }
-        } else if config.principals.is_empty() {
-            return Err(r.err(it, &p, "the configuration has no principal"));
-        }
-        let action = match get("action") {
-            Some(a) => catalog::request_action(r.string(&a.value, &p.key("action"))?)
-                .map_err(|e| r.err(&a.value, &p.key("action"), e))?,
-            None => "swf:RecordActivityTaskHeartbeat".to_owned(),
-        };
-        let swf = catalog::action(&action);
-        let domain = get("domain");
-        let resource = get("resource");
-        let domain_name = domain
-            .map(|d| r.string(&d.value, &p.key("domain")))
-            .transpose()?;
-        let resource_arn = resource
-            .map(|x| r.string(&x.value, &p.key("resource")))
-            .transpose()?;
-        let resource = catalog::request_resource(
-            swf,
-            &action,
-            domain_name,
-            resource_arn,
-            catalog::Place {
-                partition: &config.partition,
-                region: &config.region,
-                account: &config.account,
-                domain_input: "`domain`",
-                resource_input: "`resource`",
-            },
-        )
-        .map_err(|e| {
-            let (node, at) = match e.input {
-                catalog::ResourceInput::Domain => {
-                    (domain.map_or(it, |d| &d.value), p.key("domain"))
-                }
-                catalog::ResourceInput::Resource => {
-                    (resource.map_or(it, |x| &x.value), p.key("resource"))
-                }
-                catalog::ResourceInput::Request => (it, p.clone()),
-            };
-            r.err(node, &at, format!("case `{name}`: {}", e.message))
-        })?;
-        let mut context = file_context.clone();
-        if let Some(c) = get("context") {
-            context.extend(r.context(&c.value, &p.key("context"))?);
-        }
-        let now = get("now")
-            .map(|m| r.now(&m.value, &p.key("now")))
-            .transpose()?
-            .or(file_now);
-        // A case whose decision can change with the clock must pin the time.
-        let decider = match &principal {
-            Some(arn) => config.principal(arn),
-            None => config.principals.first(),
-        };
-        let pinned_by_context = ["aws:CurrentTime", "aws:EpochTime"]
-            .iter()
-            .all(|k| context.iter().any(|(c, _)| c.eq_ignore_ascii_case(k)));
-        if now.is_none() && !pinned_by_context && decider.is_some_and(|pc| pc.compiled.reads_time())
-        {
-            return Err(r.err(
-                it,
-                &p,
-                format!("case `{name}`: a policy of its principal tests the time (aws:CurrentTime or aws:EpochTime), so its decision would change with the clock: pin `now` in the case or at the top of the file"),
-            ));
-        }
-        let default_context = get("defaultContext")
-            .map(|m| r.boolean(&m.value, &p.key("defaultContext")))
-            .transpose()?
-            .unwrap_or(file_defaults);
-        let (field, only) = match (get("expectStatements"), get("expectOnlyStatements")) {
-            (Some(_), Some(x)) => {
-                return Err(r.err(
-                    &x.value,
-                    &p.key("expectOnlyStatements"),
-                    "give `expectStatements` (each must decide) or `expectOnlyStatements` (exactly these decide), not both",
-                ))
-            }
-            (Some(x), None) => (Some(("expectStatements", x)), false),
-            (None, Some(x)) => (Some(("expectOnlyStatements", x)), true),
-            (None, None) => (None, false),
-        };
-        let expect_statements = match field {
-            None => None,
-            Some((fname, x)) => {
-                let sp = p.key(fname);
-                let Value::Array(list) = &x.value.value else {
-                    return Err(r.err(&x.value, &sp, format!("`{fname}` must be an array")));
-                };
-                // "Each of none must decide" holds of every decision: a case that cannot
-                // fail is an error, as one that expects nothing is.
-                if list.is_empty() && !only {
-                    return Err(r.err(
-                        &x.value,
-                        &sp,
-                        "`expectStatements: []` expects nothing and can never fail: list the statements that must decide, or write `expectOnlyStatements: []` to require that no statement decides",
-                    ));
-                }
-                let mut out = Vec::new();
-                for (j, e) in list.iter().enumerate() {
-                    let ep = sp.index(j);
-                    let em = r.object(e, &ep, &["policy", "sid", "index", "effect"])?;
-                    let mut want = ExpectedStatement::default();
-                    for f in em {
-                        let fp = ep.key(&f.key);
-                        match f.key.as_str() {
-                            "policy" => want.policy = Some(r.string(&f.value, &fp)?.to_owned()),
-                            "sid" => want.sid = Some(r.string(&f.value, &fp)?.to_owned()),
-                            "effect" => {
-                                want.effect = Some(match r.string(&f.value, &fp)? {
-                                    "Allow" => Effect::Allow,
-                                    "Deny" => Effect::Deny,
-                                    _ => {
-                                        return Err(r.err(
-                                            &f.value,
-                                            &fp,
-                                            "`effect` is `Allow` or `Deny`",
-                                        ))
-                                    }
-                                })
-                            }
-                            _ => {
-                                want.index = Some(match &f.value.value {
-                                    Value::Number(n) => n.parse().map_err(|_| {
-                                        r.err(&f.value, &fp, "`index` is a whole number")
-                                    })?,
-                                    _ => {
-                                        return Err(r.err(
-                                            &f.value,
-                                            &fp,
-                                            "`index` is a whole number",
-                                        ))
-                                    }
-                                })
-                            }
-                        }
-                    }
-                    if want == ExpectedStatement::default() {
-                        return Err(r.err(e, &ep, "an expected statement names at least one of policy, sid, index, effect"));
-                    }
-                    out.push(want);
-                }
-                Some(out)
-            }
-        };
-        cases.push(Case {
-            name,
-            principal,
-            action,
-            resource,
-            context,
-            now,
-            default_context,
-            expect,
-            expect_statements,
-            only_statements: only,
-            line: source.line_col(it.span.start).line,
-        });
+        cases.push(case);
     }
     Ok(CaseFile {
         path: path.to_path_buf(),
         config,
         cases,
     })
+}
+
+/// What a case file's top level gives every case.
+struct FileDefaults<'a> {
+    context: &'a [(String, ContextValue)],
+    now: Option<i64>,
+    default_context: bool,
+}
+
+/// One case of a case file (at `p`), checked against its configuration.
+fn case(
+    r: &Reader<'_>,
+    it: &Node,
+    p: &Pointer,
+    config: &Config,
+    file: &FileDefaults<'_>,
+) -> Result<Case, CaseError> {
+    let p = p.clone();
+    let m = r.object(
+        it,
+        &p,
+        &[
+            "name",
+            "principal",
+            "action",
+            "domain",
+            "resource",
+            "context",
+            "now",
+            "defaultContext",
+            "expect",
+            "expectStatements",
+            "expectOnlyStatements",
+        ],
+    )?;
+    let get = |k: &str| m.iter().find(|x| x.key == k);
+    let name = match get("name") {
+        Some(n) => r.string(&n.value, &p.key("name"))?.to_owned(),
+        None => return Err(r.err(it, &p, "a case needs `name`")),
+    };
+    let Some(expect_m) = get("expect") else {
+        return Err(r.err(it, &p, format!("case `{name}` expects nothing: add \"expect\": \"allowed\" | \"explicitDeny\" | \"implicitDeny\"")));
+    };
+    let expect = match r.string(&expect_m.value, &p.key("expect"))? {
+        "allowed" => DecisionKind::Allowed,
+        "explicitDeny" => DecisionKind::ExplicitDeny,
+        "implicitDeny" => DecisionKind::ImplicitDeny,
+        other => {
+            return Err(r.err(
+                &expect_m.value,
+                &p.key("expect"),
+                format!("`expect` is `allowed`, `explicitDeny` or `implicitDeny`, not `{other}`"),
+            ))
+        }
+    };
+    let principal = get("principal")
+        .map(|x| r.string(&x.value, &p.key("principal")).map(str::to_owned))
+        .transpose()?;
+    if let Some(arn) = &principal {
+        if config.principal(arn).is_none() {
+            let x = get("principal").map_or(it, |x| &x.value);
+            return Err(r.err(
+                x,
+                &p.key("principal"),
+                format!("principal `{arn}` is not in the configuration"),
+            ));
+        }
+    } else if config.principals.is_empty() {
+        return Err(r.err(it, &p, "the configuration has no principal"));
+    }
+    let action = match get("action") {
+        Some(a) => catalog::request_action(r.string(&a.value, &p.key("action"))?)
+            .map_err(|e| r.err(&a.value, &p.key("action"), e))?,
+        None => "swf:RecordActivityTaskHeartbeat".to_owned(),
+    };
+    let swf = catalog::action(&action);
+    let domain = get("domain");
+    let resource = get("resource");
+    let domain_name = domain
+        .map(|d| r.string(&d.value, &p.key("domain")))
+        .transpose()?;
+    let resource_arn = resource
+        .map(|x| r.string(&x.value, &p.key("resource")))
+        .transpose()?;
+    let resource = catalog::request_resource(
+        swf,
+        &action,
+        domain_name,
+        resource_arn,
+        catalog::Place {
+            partition: &config.partition,
+            region: &config.region,
+            account: &config.account,
+            domain_input: "`domain`",
+            resource_input: "`resource`",
+        },
+    )
+    .map_err(|e| {
+        let (node, at) = match e.input {
+            catalog::ResourceInput::Domain => (domain.map_or(it, |d| &d.value), p.key("domain")),
+            catalog::ResourceInput::Resource => {
+                (resource.map_or(it, |x| &x.value), p.key("resource"))
+            }
+            catalog::ResourceInput::Request => (it, p.clone()),
+        };
+        r.err(node, &at, format!("case `{name}`: {}", e.message))
+    })?;
+    let mut context = file.context.to_vec();
+    if let Some(c) = get("context") {
+        context.extend(r.context(&c.value, &p.key("context"))?);
+    }
+    let now = get("now")
+        .map(|m| r.now(&m.value, &p.key("now")))
+        .transpose()?
+        .or(file.now);
+    // A case whose decision can change with the clock must pin the time.
+    let decider = match &principal {
+        Some(arn) => config.principal(arn),
+        None => config.principals.first(),
+    };
+    let pinned_by_context = ["aws:CurrentTime", "aws:EpochTime"]
+        .iter()
+        .all(|k| context.iter().any(|(c, _)| c.eq_ignore_ascii_case(k)));
+    if now.is_none() && !pinned_by_context && decider.is_some_and(|pc| pc.compiled.reads_time()) {
+        return Err(r.err(
+            it,
+            &p,
+            format!("case `{name}`: a policy of its principal tests the time (aws:CurrentTime or aws:EpochTime), so its decision would change with the clock: pin `now` in the case or at the top of the file"),
+        ));
+    }
+    let default_context = get("defaultContext")
+        .map(|m| r.boolean(&m.value, &p.key("defaultContext")))
+        .transpose()?
+        .unwrap_or(file.default_context);
+    let (expect_statements, only) =
+        expected_statements(r, get("expectStatements"), get("expectOnlyStatements"), &p)?;
+    Ok(Case {
+        name,
+        principal,
+        action,
+        resource,
+        context,
+        now,
+        default_context,
+        expect,
+        expect_statements,
+        only_statements: only,
+        line: r.source.line_col(it.span.start).line,
+    })
+}
+
+/// A case's `expectStatements` or `expectOnlyStatements` (never both; an empty
+/// `expectStatements` expects nothing and is refused), and whether it is the latter.
+fn expected_statements(
+    r: &Reader<'_>,
+    each: Option<&json::Member>,
+    exactly: Option<&json::Member>,
+    p: &Pointer,
+) -> Result<(Option<Vec<ExpectedStatement>>, bool), CaseError> {
+    let (field, only) = match (each, exactly) {
+        (Some(_), Some(x)) => {
+            return Err(r.err(
+                &x.value,
+                &p.key("expectOnlyStatements"),
+                "give `expectStatements` (each must decide) or `expectOnlyStatements` (exactly these decide), not both",
+            ))
+        }
+        (Some(x), None) => (Some(("expectStatements", x)), false),
+        (None, Some(x)) => (Some(("expectOnlyStatements", x)), true),
+        (None, None) => (None, false),
+    };
+    let expect_statements = match field {
+        None => None,
+        Some((fname, x)) => {
+            let sp = p.key(fname);
+            let Value::Array(list) = &x.value.value else {
+                return Err(r.err(&x.value, &sp, format!("`{fname}` must be an array")));
+            };
+            // "Each of none must decide" holds of every decision: a case that cannot
+            // fail is an error, as one that expects nothing is.
+            if list.is_empty() && !only {
+                return Err(r.err(
+                    &x.value,
+                    &sp,
+                    "`expectStatements: []` expects nothing and can never fail: list the statements that must decide, or write `expectOnlyStatements: []` to require that no statement decides",
+                ));
+            }
+            let mut out = Vec::new();
+            for (j, e) in list.iter().enumerate() {
+                let ep = sp.index(j);
+                let em = r.object(e, &ep, &["policy", "sid", "index", "effect"])?;
+                let mut want = ExpectedStatement::default();
+                for f in em {
+                    let fp = ep.key(&f.key);
+                    match f.key.as_str() {
+                        "policy" => want.policy = Some(r.string(&f.value, &fp)?.to_owned()),
+                        "sid" => want.sid = Some(r.string(&f.value, &fp)?.to_owned()),
+                        "effect" => {
+                            want.effect = Some(match r.string(&f.value, &fp)? {
+                                "Allow" => Effect::Allow,
+                                "Deny" => Effect::Deny,
+                                _ => {
+                                    return Err(r.err(
+                                        &f.value,
+                                        &fp,
+                                        "`effect` is `Allow` or `Deny`",
+                                    ))
+                                }
+                            })
+                        }
+                        _ => {
+                            want.index = Some(match &f.value.value {
+                                Value::Number(n) => n.parse().map_err(|_| {
+                                    r.err(&f.value, &fp, "`index` is a whole number")
+                                })?,
+                                _ => return Err(r.err(&f.value, &fp, "`index` is a whole number")),
+                            })
+                        }
+                    }
+                }
+                if want == ExpectedStatement::default() {
+                    return Err(r.err(
+                        e,
+                        &ep,
+                        "an expected statement names at least one of policy, sid, index, effect",
+                    ));
+                }
+                out.push(want);
+            }
+            Some(out)
+        }
+    };
+    Ok((expect_statements, only))
 }
 
 /// The principal and request context of a case: the configuration's principal with its
