@@ -524,57 +524,7 @@ impl Reader {
             let m = get("region").map_or(root, |m| &m.value);
             return Err(self.err(m, &ptr.key("region"), e.to_string()));
         }
-        let regions = match get("regions") {
-            None => vec![region.clone()],
-            // Every region of the partition: the loopback test convenience (a suite that
-            // signs for us-west-1 and us-west-2 runs unchanged).
-            Some(m) if m.value.value == Value::String("all".into()) => {
-                let mut all: Vec<String> = crate::swf::arn::partition_regions(&partition)
-                    .iter()
-                    .map(|r| (*r).to_owned())
-                    .collect();
-                if !all.contains(&region) {
-                    all.push(region.clone());
-                }
-                // The default region first: it is where requests on `*` go.
-                all.retain(|r| *r != region);
-                all.insert(0, region.clone());
-                all
-            }
-            Some(m) => {
-                let p = ptr.key("regions");
-                let Value::Array(items) = &m.value.value else {
-                    return Err(self.err(
-                        &m.value,
-                        &p,
-                        "`regions` must be an array of region names, or \"all\" (every region of the partition)".into(),
-                    ));
-                };
-                if items.is_empty() {
-                    return Err(self.err(
-                        &m.value,
-                        &p,
-                        "`regions` needs at least one region".into(),
-                    ));
-                }
-                let mut out: Vec<String> = Vec::new();
-                for (i, it) in items.iter().enumerate() {
-                    let r = self.string(it, &p.index(i))?;
-                    if let Err(e) = check_region(r) {
-                        return Err(self.err(it, &p.index(i), e.to_string()));
-                    }
-                    if out.iter().any(|o| o == r) {
-                        return Err(self.err(
-                            it,
-                            &p.index(i),
-                            format!("region `{r}` is listed twice"),
-                        ));
-                    }
-                    out.push(r.to_owned());
-                }
-                out
-            }
-        };
+        let regions = self.regions(get("regions"), &partition, &region, &ptr)?;
         let account = text("account", DEFAULT_ACCOUNT)?;
         if let Err(e) = check_account(&account) {
             let m = get("account").map_or(root, |m| &m.value);
@@ -718,39 +668,135 @@ impl Reader {
             }
         }
         if let Some(m) = get("accessKeys") {
-            for (arn, key, offset, kp) in self.access_keys(&m.value, &ptr.key("accessKeys"))? {
-                if principals.iter().any(|o| {
-                    o.access_keys
-                        .iter()
-                        .any(|k| k.access_key_id == key.access_key_id)
-                }) {
-                    return Err(self.err_at(
-                        offset,
-                        &kp,
-                        format!(
-                            "access key `{}` belongs to two principals",
-                            key.access_key_id
-                        ),
+            self.attach_keys(&m.value, &ptr.key("accessKeys"), &mut principals)?;
+        }
+        let registrations = match get("register") {
+            Some(m) => self.registrations(&m.value, &ptr.key("register"))?,
+            None => Vec::new(),
+        };
+        Ok(Config {
+            path: path.to_path_buf(),
+            partition,
+            region,
+            regions,
+            account,
+            principals,
+            registrations,
+            sources: imported,
+            skipped,
+        })
+    }
+
+    /// `regions`: the regions served (the default region alone when absent, every
+    /// region of the partition for `"all"`), each checked and listed once.
+    fn regions(
+        &self,
+        node: Option<&Member>,
+        partition: &str,
+        region: &str,
+        ptr: &Pointer,
+    ) -> Res<Vec<String>> {
+        let region = region.to_owned();
+        Ok(match node {
+            None => vec![region.clone()],
+            // Every region of the partition: the loopback test convenience (a suite that
+            // signs for us-west-1 and us-west-2 runs unchanged).
+            Some(m) if m.value.value == Value::String("all".into()) => {
+                let mut all: Vec<String> = crate::swf::arn::partition_regions(partition)
+                    .iter()
+                    .map(|r| (*r).to_owned())
+                    .collect();
+                if !all.contains(&region) {
+                    all.push(region.clone());
+                }
+                // The default region first: it is where requests on `*` go.
+                all.retain(|r| *r != region);
+                all.insert(0, region.clone());
+                all
+            }
+            Some(m) => {
+                let p = ptr.key("regions");
+                let Value::Array(items) = &m.value.value else {
+                    return Err(self.err(
+                            &m.value,
+                            &p,
+                            "`regions` must be an array of region names, or \"all\" (every region of the partition)".into(),
+                        ));
+                };
+                if items.is_empty() {
+                    return Err(self.err(
+                        &m.value,
+                        &p,
+                        "`regions` needs at least one region".into(),
                     ));
                 }
-                let Some(p) = principals
-                    .iter_mut()
-                    .find(|p| p.principal.arn == arn || p.principal.caller_arn == arn)
-                else {
-                    return Err(self.err_at(
-                        offset,
-                        &kp.key("principal"),
-                        format!("no configured or imported principal is `{arn}`"),
-                    ));
-                };
-                p.access_keys.push(key);
+                let mut out: Vec<String> = Vec::new();
+                for (i, it) in items.iter().enumerate() {
+                    let r = self.string(it, &p.index(i))?;
+                    if let Err(e) = check_region(r) {
+                        return Err(self.err(it, &p.index(i), e.to_string()));
+                    }
+                    if out.iter().any(|o| o == r) {
+                        return Err(self.err(
+                            it,
+                            &p.index(i),
+                            format!("region `{r}` is listed twice"),
+                        ));
+                    }
+                    out.push(r.to_owned());
+                }
+                out
             }
+        })
+    }
+
+    /// The top-level `accessKeys`, each attached to the configured or imported principal
+    /// it names (a key is one principal's; the principal must exist).
+    fn attach_keys(
+        &self,
+        node: &Node,
+        ptr: &Pointer,
+        principals: &mut [PrincipalConfig],
+    ) -> Res<()> {
+        let mut taken: std::collections::HashSet<String> = principals
+            .iter()
+            .flat_map(|p| p.access_keys.iter().map(|k| k.access_key_id.clone()))
+            .collect();
+        let mut by_arn: HashMap<String, usize> = HashMap::new();
+        for (i, p) in principals.iter().enumerate() {
+            by_arn.entry(p.principal.arn.clone()).or_insert(i);
+            by_arn.entry(p.principal.caller_arn.clone()).or_insert(i);
         }
+        for (arn, key, offset, kp) in self.access_keys(node, ptr)? {
+            if !taken.insert(key.access_key_id.clone()) {
+                return Err(self.err_at(
+                    offset,
+                    &kp,
+                    format!(
+                        "access key `{}` belongs to two principals",
+                        key.access_key_id
+                    ),
+                ));
+            }
+            let Some(&i) = by_arn.get(&arn) else {
+                return Err(self.err_at(
+                    offset,
+                    &kp.key("principal"),
+                    format!("no configured or imported principal is `{arn}`"),
+                ));
+            };
+            principals[i].access_keys.push(key);
+        }
+        Ok(())
+    }
+
+    /// `register`: the registrations `serve` (or `proxy`, through its upstream) makes at
+    /// start, each the body of its SWF call.
+    fn registrations(&self, node: &Node, ptr: &Pointer) -> Res<Vec<Registration>> {
         let mut registrations = Vec::new();
-        if let Some(m) = get("register") {
-            let p = ptr.key("register");
-            let members =
-                self.object(&m.value, &p, &["domains", "activityTypes", "workflowTypes"])?;
+        {
+            let p = ptr.clone();
+            let members = self.object(node, &p, &["domains", "activityTypes", "workflowTypes"])?;
             for (key, operation) in [
                 ("domains", "RegisterDomain"),
                 ("activityTypes", "RegisterActivityType"),
@@ -784,17 +830,7 @@ impl Reader {
                 }
             }
         }
-        Ok(Config {
-            path: path.to_path_buf(),
-            partition,
-            region,
-            regions,
-            account,
-            principals,
-            registrations,
-            sources: imported,
-            skipped,
-        })
+        Ok(registrations)
     }
 
     /// The policies a configuration node names (see [`Config::policy_references`]).
