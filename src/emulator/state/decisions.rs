@@ -209,13 +209,8 @@ impl State {
         completed_id: u64,
         now: f64,
     ) -> bool {
-        let domain = self.executions[exec].domain.clone();
         let failed = |e: &mut Execution, cause: &str, extra: Value| {
-            let mut attrs = extra;
-            attrs["cause"] = json!(cause);
-            attrs["decisionTaskCompletedEventId"] = json!(completed_id);
-            e.event(&format!("{ty}Failed"), now, attrs);
-            true
+            decision_failed(e, ty, cause, extra, completed_id, now)
         };
         match ty {
             "SignalExternalWorkflowExecution" | "RequestCancelExternalWorkflowExecution" => {
@@ -224,145 +219,8 @@ impl State {
             "ContinueAsNewWorkflowExecution" => self.continue_as_new(exec, a, completed_id, now),
             "StartChildWorkflowExecution" => self.start_child(exec, a, completed_id, now),
             "ScheduleLambdaFunction" => self.schedule_lambda(exec, a, completed_id, now),
-            "ScheduleActivityTask" => {
-                let at = a.get("activityType").cloned().unwrap_or(Value::Null);
-                let id = s(a, "activityId").unwrap_or("").to_owned();
-                let extra = json!({"activityType": at, "activityId": id});
-                let name = at.get("name").and_then(Value::as_str).unwrap_or("");
-                let version = at.get("version").and_then(Value::as_str).unwrap_or("");
-                let t = self
-                    .domains
-                    .get(&domain)
-                    .and_then(|d| d.activity_types.get(&(name.to_owned(), version.to_owned())))
-                    .cloned();
-                let e = &mut self.executions[exec];
-                let Some(t) = t else {
-                    return failed(e, "ACTIVITY_TYPE_DOES_NOT_EXIST", extra);
-                };
-                if t.deprecated {
-                    return failed(e, "ACTIVITY_TYPE_DEPRECATED", extra);
-                }
-                if e.activities.values().any(|x| x.activity_id == id) {
-                    return failed(e, "ACTIVITY_ID_ALREADY_IN_USE", extra);
-                }
-                let tl = obj(a, "taskList")
-                    .and_then(|x| s(x, "name"))
-                    .or_else(|| obj(&t.config, "defaultTaskList").and_then(|x| s(x, "name")));
-                let Some(tl) = tl.map(str::to_owned) else {
-                    return failed(e, "DEFAULT_TASK_LIST_UNDEFINED", extra);
-                };
-                let mut resolved = Map::new();
-                for (field, default, cause) in [
-                    (
-                        "scheduleToStartTimeout",
-                        "defaultTaskScheduleToStartTimeout",
-                        "DEFAULT_SCHEDULE_TO_START_TIMEOUT_UNDEFINED",
-                    ),
-                    (
-                        "scheduleToCloseTimeout",
-                        "defaultTaskScheduleToCloseTimeout",
-                        "DEFAULT_SCHEDULE_TO_CLOSE_TIMEOUT_UNDEFINED",
-                    ),
-                    (
-                        "startToCloseTimeout",
-                        "defaultTaskStartToCloseTimeout",
-                        "DEFAULT_START_TO_CLOSE_TIMEOUT_UNDEFINED",
-                    ),
-                    (
-                        "heartbeatTimeout",
-                        "defaultTaskHeartbeatTimeout",
-                        "DEFAULT_HEARTBEAT_TIMEOUT_UNDEFINED",
-                    ),
-                ] {
-                    let v = s(a, field).or_else(|| s(&t.config, default));
-                    let Some(v) = v.filter(|v| parse_timeout(field, v).is_ok()) else {
-                        return failed(e, cause, extra);
-                    };
-                    resolved.insert(field.into(), json!(v));
-                }
-                let secs = |k: &str| {
-                    resolved
-                        .get(k)
-                        .and_then(Value::as_str)
-                        .and_then(|v| parse_timeout(k, v).ok().flatten())
-                };
-                let mut attrs = json!({
-                    "activityType": at,
-                    "activityId": id,
-                    "taskList": {"name": tl},
-                    "decisionTaskCompletedEventId": completed_id,
-                });
-                for (k, v) in &resolved {
-                    attrs[k.as_str()] = v.clone();
-                }
-                for k in ["input", "control"] {
-                    if let Some(v) = s(a, k) {
-                        attrs[k] = json!(v);
-                    }
-                }
-                let priority = s(a, "taskPriority").or_else(|| s(&t.config, "defaultTaskPriority"));
-                if let Some(p) = priority {
-                    attrs["taskPriority"] = json!(p);
-                }
-                let sid = e.event("ActivityTaskScheduled", now, attrs);
-                e.activities.insert(
-                    sid,
-                    Activity {
-                        activity_id: id,
-                        activity_type: at,
-                        task_list: tl,
-                        input: s(a, "input").map(str::to_owned),
-                        scheduled_id: sid,
-                        started_id: None,
-                        scheduled_at: now,
-                        started_at: 0.0,
-                        last_beat: 0.0,
-                        heartbeat_timeout: secs("heartbeatTimeout"),
-                        start_to_close: secs("startToCloseTimeout"),
-                        schedule_to_start: secs("scheduleToStartTimeout"),
-                        schedule_to_close: secs("scheduleToCloseTimeout"),
-                        details: None,
-                        cancel_requested: None,
-                        token: None,
-                    },
-                );
-                false
-            }
-            "RequestCancelActivityTask" => {
-                let id = s(a, "activityId").unwrap_or("").to_owned();
-                let e = &mut self.executions[exec];
-                let Some(sid) = e
-                    .activities
-                    .values()
-                    .find(|x| x.activity_id == id)
-                    .map(|x| x.scheduled_id)
-                else {
-                    return failed(e, "ACTIVITY_ID_UNKNOWN", json!({"activityId": id}));
-                };
-                let req = e.event(
-                    "ActivityTaskCancelRequested",
-                    now,
-                    json!({"decisionTaskCompletedEventId": completed_id, "activityId": id}),
-                );
-                let started = e.activities.get(&sid).and_then(|x| x.started_id);
-                match started {
-                    None => {
-                        e.activities.remove(&sid);
-                        e.event(
-                            "ActivityTaskCanceled",
-                            now,
-                            json!({"scheduledEventId": sid, "startedEventId": 0, "latestCancelRequestedEventId": req}),
-                        );
-                        e.pending_decision = true;
-                    }
-                    Some(_) => {
-                        if let Some(x) = e.activities.get_mut(&sid) {
-                            x.cancel_requested = Some(req);
-                        }
-                    }
-                }
-                false
-            }
+            "ScheduleActivityTask" => self.schedule_activity(exec, a, completed_id, now),
+            "RequestCancelActivityTask" => self.request_cancel_activity(exec, a, completed_id, now),
             "CompleteWorkflowExecution" | "FailWorkflowExecution" | "CancelWorkflowExecution" => {
                 let e = &mut self.executions[exec];
                 if e.pending_decision {
@@ -435,6 +293,171 @@ impl State {
         }
     }
 
+    /// The `ScheduleActivityTask` decision: the type must exist and be active, the
+    /// activity ID free, every timeout and the task list given or defaulted by the type.
+    fn schedule_activity(&mut self, exec: usize, a: &Obj, completed_id: u64, now: f64) -> bool {
+        let domain = self.executions[exec].domain.clone();
+        let failed = |e: &mut Execution, cause: &str, extra: Value| {
+            decision_failed(e, "ScheduleActivityTask", cause, extra, completed_id, now)
+        };
+        let at = a.get("activityType").cloned().unwrap_or(Value::Null);
+        let id = s(a, "activityId").unwrap_or("").to_owned();
+        let extra = json!({"activityType": at, "activityId": id});
+        let name = at.get("name").and_then(Value::as_str).unwrap_or("");
+        let version = at.get("version").and_then(Value::as_str).unwrap_or("");
+        let t = self
+            .domains
+            .get(&domain)
+            .and_then(|d| d.activity_types.get(&(name.to_owned(), version.to_owned())))
+            .cloned();
+        let e = &mut self.executions[exec];
+        let Some(t) = t else {
+            return failed(e, "ACTIVITY_TYPE_DOES_NOT_EXIST", extra);
+        };
+        if t.deprecated {
+            return failed(e, "ACTIVITY_TYPE_DEPRECATED", extra);
+        }
+        if e.activities.values().any(|x| x.activity_id == id) {
+            return failed(e, "ACTIVITY_ID_ALREADY_IN_USE", extra);
+        }
+        let tl = obj(a, "taskList")
+            .and_then(|x| s(x, "name"))
+            .or_else(|| obj(&t.config, "defaultTaskList").and_then(|x| s(x, "name")));
+        let Some(tl) = tl.map(str::to_owned) else {
+            return failed(e, "DEFAULT_TASK_LIST_UNDEFINED", extra);
+        };
+        let mut resolved = Map::new();
+        for (field, default, cause) in [
+            (
+                "scheduleToStartTimeout",
+                "defaultTaskScheduleToStartTimeout",
+                "DEFAULT_SCHEDULE_TO_START_TIMEOUT_UNDEFINED",
+            ),
+            (
+                "scheduleToCloseTimeout",
+                "defaultTaskScheduleToCloseTimeout",
+                "DEFAULT_SCHEDULE_TO_CLOSE_TIMEOUT_UNDEFINED",
+            ),
+            (
+                "startToCloseTimeout",
+                "defaultTaskStartToCloseTimeout",
+                "DEFAULT_START_TO_CLOSE_TIMEOUT_UNDEFINED",
+            ),
+            (
+                "heartbeatTimeout",
+                "defaultTaskHeartbeatTimeout",
+                "DEFAULT_HEARTBEAT_TIMEOUT_UNDEFINED",
+            ),
+        ] {
+            let v = s(a, field).or_else(|| s(&t.config, default));
+            let Some(v) = v.filter(|v| parse_timeout(field, v).is_ok()) else {
+                return failed(e, cause, extra);
+            };
+            resolved.insert(field.into(), json!(v));
+        }
+        let secs = |k: &str| {
+            resolved
+                .get(k)
+                .and_then(Value::as_str)
+                .and_then(|v| parse_timeout(k, v).ok().flatten())
+        };
+        let mut attrs = json!({
+            "activityType": at,
+            "activityId": id,
+            "taskList": {"name": tl},
+            "decisionTaskCompletedEventId": completed_id,
+        });
+        for (k, v) in &resolved {
+            attrs[k.as_str()] = v.clone();
+        }
+        for k in ["input", "control"] {
+            if let Some(v) = s(a, k) {
+                attrs[k] = json!(v);
+            }
+        }
+        let priority = s(a, "taskPriority").or_else(|| s(&t.config, "defaultTaskPriority"));
+        if let Some(p) = priority {
+            attrs["taskPriority"] = json!(p);
+        }
+        let sid = e.event("ActivityTaskScheduled", now, attrs);
+        e.activities.insert(
+            sid,
+            Activity {
+                activity_id: id,
+                activity_type: at,
+                task_list: tl,
+                input: s(a, "input").map(str::to_owned),
+                scheduled_id: sid,
+                started_id: None,
+                scheduled_at: now,
+                started_at: 0.0,
+                last_beat: 0.0,
+                heartbeat_timeout: secs("heartbeatTimeout"),
+                start_to_close: secs("startToCloseTimeout"),
+                schedule_to_start: secs("scheduleToStartTimeout"),
+                schedule_to_close: secs("scheduleToCloseTimeout"),
+                details: None,
+                cancel_requested: None,
+                token: None,
+            },
+        );
+        false
+    }
+
+    /// The `RequestCancelActivityTask` decision: a scheduled task not yet started is
+    /// canceled at once; a started one is asked to cancel (its next heartbeat says so).
+    fn request_cancel_activity(
+        &mut self,
+        exec: usize,
+        a: &Obj,
+        completed_id: u64,
+        now: f64,
+    ) -> bool {
+        let failed = |e: &mut Execution, cause: &str, extra: Value| {
+            decision_failed(
+                e,
+                "RequestCancelActivityTask",
+                cause,
+                extra,
+                completed_id,
+                now,
+            )
+        };
+        let id = s(a, "activityId").unwrap_or("").to_owned();
+        let e = &mut self.executions[exec];
+        let Some(sid) = e
+            .activities
+            .values()
+            .find(|x| x.activity_id == id)
+            .map(|x| x.scheduled_id)
+        else {
+            return failed(e, "ACTIVITY_ID_UNKNOWN", json!({"activityId": id}));
+        };
+        let req = e.event(
+            "ActivityTaskCancelRequested",
+            now,
+            json!({"decisionTaskCompletedEventId": completed_id, "activityId": id}),
+        );
+        let started = e.activities.get(&sid).and_then(|x| x.started_id);
+        match started {
+            None => {
+                e.activities.remove(&sid);
+                e.event(
+                    "ActivityTaskCanceled",
+                    now,
+                    json!({"scheduledEventId": sid, "startedEventId": 0, "latestCancelRequestedEventId": req}),
+                );
+                e.pending_decision = true;
+            }
+            Some(_) => {
+                if let Some(x) = e.activities.get_mut(&sid) {
+                    x.cancel_requested = Some(req);
+                }
+            }
+        }
+        false
+    }
+
     /// After a decision task's decisions: schedule the next decision task if needed.
     pub fn finish_decisions(&mut self, exec: usize, any_failed: bool, now: f64) {
         let e = &mut self.executions[exec];
@@ -443,4 +466,21 @@ impl State {
             e.schedule_decision(now);
         }
     }
+}
+
+/// Records `<ty>Failed` with `cause` (and the `extra` attributes) for a decision that
+/// could not be carried out; `true`: a decision failed.
+fn decision_failed(
+    e: &mut Execution,
+    ty: &str,
+    cause: &str,
+    extra: Value,
+    completed_id: u64,
+    now: f64,
+) -> bool {
+    let mut attrs = extra;
+    attrs["cause"] = json!(cause);
+    attrs["decisionTaskCompletedEventId"] = json!(completed_id);
+    e.event(&format!("{ty}Failed"), now, attrs);
+    true
 }
