@@ -700,10 +700,18 @@ impl Build<'_, '_> {
             return;
         };
         let ptr = Pointer::root().key("Resources");
-        let mut entities: Vec<Entity> = Vec::new();
+        let live = self.live(resources);
+        let mut entities = self.entities(&live, &ptr);
+        self.attachments(&live, &ptr, &mut entities);
+        self.members(entities);
+    }
+
+    /// The resources that exist, each with why its existence is unknown (a Condition
+    /// that cannot be evaluated), if it is.
+    fn live<'r>(&self, resources: &'r [Member]) -> Vec<(&'r Member, Option<String>)> {
         // Resources whose Condition is false do not exist; one whose Condition cannot be
         // evaluated may or may not: what it would grant or deny is unknown.
-        let live: Vec<(&Member, Option<String>)> = resources
+        resources
             .iter()
             .filter_map(|m| match get_str(&m.value, "Condition") {
                 None => Some((m, None)),
@@ -719,9 +727,13 @@ impl Build<'_, '_> {
                     )),
                 },
             })
-            .collect();
-        // Principals and groups first, so that policies can attach to them by name.
-        for (m, unknown) in &live {
+            .collect()
+    }
+
+    /// Principals and groups first, so that policies can attach to them by name.
+    fn entities(&mut self, live: &[(&Member, Option<String>)], ptr: &Pointer) -> Vec<Entity> {
+        let mut entities: Vec<Entity> = Vec::new();
+        for (m, unknown) in live {
             let ty = get_str(&m.value, "Type").unwrap_or("");
             let rp = ptr.key(&m.key);
             let (noun, name_prop) = match ty {
@@ -836,8 +848,17 @@ impl Build<'_, '_> {
             }
             entities.push(e);
         }
-        // Policies attached by name, and group memberships.
-        for (m, unknown) in &live {
+        entities
+    }
+
+    /// Policies attached by name, and group memberships.
+    fn attachments(
+        &mut self,
+        live: &[(&Member, Option<String>)],
+        ptr: &Pointer,
+        entities: &mut [Entity],
+    ) {
+        for (m, unknown) in live {
             let unknown = unknown.as_deref();
             let ty = get_str(&m.value, "Type").unwrap_or("");
             let rp = ptr.key(&m.key);
@@ -901,7 +922,7 @@ impl Build<'_, '_> {
                             Ok(names) => {
                                 for n in names {
                                     self.attach(
-                                        &mut entities,
+                                        entities,
                                         noun,
                                         &n,
                                         PolicyUse::Imported(idx),
@@ -935,13 +956,7 @@ impl Build<'_, '_> {
                         _ => PolicyKind::InlineGroup(target.clone()),
                     };
                     let idx = self.document(props, &pp, &m.key, kind, None);
-                    self.attach(
-                        &mut entities,
-                        noun,
-                        &target,
-                        PolicyUse::Imported(idx),
-                        unknown,
-                    );
+                    self.attach(entities, noun, &target, PolicyUse::Imported(idx), unknown);
                 }
                 "AWS::IAM::UserToGroupAddition" => {
                     let group =
@@ -1006,7 +1021,11 @@ impl Build<'_, '_> {
                 _ => {}
             }
         }
-        // Groups' policies, and what is unknown about them, go to their members.
+    }
+
+    /// Groups' policies, and what is unknown about them, go to their members; the
+    /// principals are then complete.
+    fn members(&mut self, entities: Vec<Entity>) {
         for e in entities.iter().filter(|e| e.noun == "group") {
             self.groups
                 .insert(e.name.clone(), (e.identity.clone(), e.missing.clone()));
@@ -1016,8 +1035,9 @@ impl Build<'_, '_> {
                 match self.groups.get(&g) {
                     Some((uses, missing)) => {
                         e.identity.extend(uses.iter().cloned());
-                        e.missing
-                            .extend(missing.iter().map(|m| format!("group {g}: {m}")));
+                        for m in missing {
+                            super::add_reason(&mut e.missing, format!("group {g}: {m}"));
+                        }
                     }
                     None => super::add_reason(
                         &mut e.missing,
