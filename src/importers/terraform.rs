@@ -417,6 +417,17 @@ impl Build<'_, '_> {
     }
 
     fn run(&mut self) -> (Vec<ImportedPrincipal>, Vec<ImportedScp>) {
+        let mut entities = self.entities();
+        let by_res = self.managed_policies();
+        let mut scps = self.attachments(&mut entities, &by_res);
+        self.scp_targets(&mut scps);
+        let principals = self.members(&entities);
+        (principals, scps.into_iter().map(|(_, s)| s).collect())
+    }
+
+    /// The roles, users and groups of the plan, with their inline policies, boundary and
+    /// tags.
+    fn entities(&mut self) -> Vec<Entity> {
         let mut entities: Vec<Entity> = Vec::new();
         for (ri, r) in self.resources.iter().enumerate() {
             let noun = match r.ty.as_str() {
@@ -528,7 +539,11 @@ impl Build<'_, '_> {
             }
             entities.push(e);
         }
-        // Managed policies.
+        entities
+    }
+
+    /// The managed policies (`aws_iam_policy`): resource index → policy index.
+    fn managed_policies(&mut self) -> HashMap<usize, usize> {
         let mut by_res: HashMap<usize, usize> = HashMap::new();
         for (ri, r) in self.resources.iter().enumerate() {
             if r.ty != "aws_iam_policy" {
@@ -555,7 +570,16 @@ impl Build<'_, '_> {
             );
             by_res.insert(ri, i);
         }
-        // Inline policy resources, attachments, memberships, SCPs.
+        by_res
+    }
+
+    /// Inline policy resources, attachments, memberships, and the SCPs (with the
+    /// resource that defines each).
+    fn attachments(
+        &mut self,
+        entities: &mut [Entity],
+        by_res: &HashMap<usize, usize>,
+    ) -> Vec<(usize, ImportedScp)> {
         let mut scps: Vec<(usize, ImportedScp)> = Vec::new();
         for (ri, r) in self.resources.iter().enumerate() {
             let single = |ty: &str| match ty {
@@ -575,7 +599,7 @@ impl Build<'_, '_> {
                     let Some((attr, ety)) = single(t) else {
                         continue;
                     };
-                    let targets = self.targets(r, attr, ety, &entities);
+                    let targets = self.targets(r, attr, ety, entities);
                     let owner = match &targets {
                         Ok(t) => t.first().map(|&i| entities[i].name.clone()),
                         Err(_) => None,
@@ -597,7 +621,7 @@ impl Build<'_, '_> {
                         offset,
                         text,
                     );
-                    self.attach(&mut entities, r, targets, PolicyUse::Imported(i), ety);
+                    self.attach(entities, r, targets, PolicyUse::Imported(i), ety);
                 }
                 t @ ("aws_iam_role_policy_attachment"
                 | "aws_iam_user_policy_attachment"
@@ -605,25 +629,23 @@ impl Build<'_, '_> {
                     let Some((attr, ety)) = single(t) else {
                         continue;
                     };
-                    let targets = self.targets(r, attr, ety, &entities);
-                    match self.policy_arn_use(r, &by_res) {
-                        Ok(u) => self.attach(&mut entities, r, targets, u, ety),
-                        Err(err) => self.attach_missing(&mut entities, targets, ety, err),
+                    let targets = self.targets(r, attr, ety, entities);
+                    match self.policy_arn_use(r, by_res) {
+                        Ok(u) => self.attach(entities, r, targets, u, ety),
+                        Err(err) => self.attach_missing(entities, targets, ety, err),
                     }
                 }
                 "aws_iam_policy_attachment" => {
-                    let u = self.policy_arn_use(r, &by_res);
+                    let u = self.policy_arn_use(r, by_res);
                     for (attr, ety) in [
                         ("roles", "aws_iam_role"),
                         ("users", "aws_iam_user"),
                         ("groups", "aws_iam_group"),
                     ] {
-                        let targets = self.targets(r, attr, ety, &entities);
+                        let targets = self.targets(r, attr, ety, entities);
                         match &u {
-                            Ok(u) => self.attach(&mut entities, r, targets, u.clone(), ety),
-                            Err(err) => {
-                                self.attach_missing(&mut entities, targets, ety, err.clone())
-                            }
+                            Ok(u) => self.attach(entities, r, targets, u.clone(), ety),
+                            Err(err) => self.attach_missing(entities, targets, ety, err.clone()),
                         }
                     }
                 }
@@ -633,8 +655,8 @@ impl Build<'_, '_> {
                     } else {
                         ("groups", "user")
                     };
-                    let groups = self.targets(r, gattr, "aws_iam_group", &entities);
-                    let users = self.targets(r, uattr, "aws_iam_user", &entities);
+                    let groups = self.targets(r, gattr, "aws_iam_group", entities);
+                    let users = self.targets(r, uattr, "aws_iam_user", entities);
                     match (groups, users) {
                         (Ok(gs), Ok(us)) => {
                             for &u in &us {
@@ -707,6 +729,11 @@ impl Build<'_, '_> {
                 _ => {}
             }
         }
+        scps
+    }
+
+    /// The targets of each SCP (`aws_organizations_policy_attachment`).
+    fn scp_targets(&self, scps: &mut [(usize, ImportedScp)]) {
         for r in self
             .resources
             .iter()
@@ -728,7 +755,11 @@ impl Build<'_, '_> {
                 scp.targets.push(target);
             }
         }
-        // Groups' policies, and what is unknown about them, go to their members.
+    }
+
+    /// Groups' policies, and what is unknown about them, go to their members; the
+    /// principals are then complete.
+    fn members(&self, entities: &[Entity]) -> Vec<ImportedPrincipal> {
         let mut principals = Vec::new();
         for e in entities.iter().filter(|e| e.noun != "group") {
             let mut identity = e.identity.clone();
@@ -754,7 +785,7 @@ impl Build<'_, '_> {
                 missing,
             });
         }
-        (principals, scps.into_iter().map(|(_, s)| s).collect())
+        principals
     }
 
     fn attach(
