@@ -300,6 +300,62 @@ pub struct Bucket {
     pub rest_allow: Box<[u32]>,
 }
 
+/// The context keys `statements` read, lowercased and sorted: every condition key and
+/// every policy variable of a resource, a condition value or an ARN pattern.
+fn keys_read(statements: &[CompiledStatement]) -> Box<[Box<str>]> {
+    use crate::compile::condition::Values;
+    let mut keys: Vec<Box<str>> = Vec::new();
+    let tokens = |ts: Vec<crate::pattern::Token>, keys: &mut Vec<Box<str>>| {
+        for t in ts {
+            if let crate::pattern::Token::Var { key, .. } = t {
+                keys.push(key);
+            }
+        }
+    };
+    for st in statements {
+        for p in st.resources.patterns.iter() {
+            for f in p.fields() {
+                tokens(f.to_tokens(), &mut keys);
+            }
+        }
+        for c in st.conditions.iter() {
+            keys.push(c.key.clone());
+            match &c.values {
+                Values::Exact(ts) | Values::Folded(ts) => {
+                    for t in ts.iter() {
+                        for piece in t.pieces() {
+                            if let template::Piece::Var(k, _) = piece {
+                                keys.push(k.clone());
+                            }
+                        }
+                    }
+                }
+                Values::Like(ps) => {
+                    for p in ps.iter() {
+                        tokens(p.to_tokens(), &mut keys);
+                    }
+                }
+                Values::Arn(ps) => {
+                    for p in ps.iter() {
+                        for f in p.fields() {
+                            tokens(f.to_tokens(), &mut keys);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    for k in &mut keys {
+        if k.bytes().any(|b| b.is_ascii_uppercase()) {
+            *k = k.to_ascii_lowercase().into();
+        }
+    }
+    keys.sort_unstable();
+    keys.dedup();
+    keys.into_boxed_slice()
+}
+
 /// A policy set compiled for evaluation. Immutable; cheap to share behind an `Arc`.
 #[derive(Debug, Clone)]
 pub struct CompiledPolicySet {
@@ -325,6 +381,9 @@ pub struct CompiledPolicySet {
     pub buckets: Vec<Bucket>,
     /// Catalog indexes by the length of `swf:Name`.
     action_index: Vec<Vec<u16>>,
+    /// The context keys the statements read, lowercased and decoded (condition keys and
+    /// policy variables), sorted: what a decision can depend on.
+    keys_read: Box<[Box<str>]>,
 }
 
 pub use crate::hash::ci_hash;
@@ -500,6 +559,7 @@ impl CompiledPolicySet {
             }
             action_index[len].push(i as u16);
         }
+        let keys_read = keys_read(&statements);
         Ok(CompiledPolicySet {
             incomplete: None,
             policies,
@@ -511,31 +571,26 @@ impl CompiledPolicySet {
             has_session: set.session.is_some(),
             buckets,
             action_index,
+            keys_read,
         })
     }
 
-    /// Whether a policy of the set names `aws:ResourceTag` anywhere (a condition key or a
-    /// policy variable, any case): its decisions may then depend on the resource's tags,
-    /// and a caller that does not know them must learn them or deny.
+    /// Whether a statement reads an `aws:ResourceTag/*` key (a condition key or a policy
+    /// variable): its decisions may then depend on the resource's tags, and a caller that
+    /// does not know them must learn them or deny. Decided from the compiled statements
+    /// (decoded JSON), computed once at compile time.
     pub fn reads_resource_tags(&self) -> bool {
-        self.mentions("aws:resourcetag")
+        self.keys_read
+            .iter()
+            .any(|k| k.starts_with("aws:resourcetag/"))
     }
 
-    /// Whether a policy of the set names the time (`aws:CurrentTime`, `aws:EpochTime`):
-    /// its decisions may then depend on when a request is made.
+    /// Whether a statement reads the time (`aws:CurrentTime`, `aws:EpochTime`): its
+    /// decisions may then depend on when a request is made.
     pub fn reads_time(&self) -> bool {
-        self.mentions("aws:currenttime") || self.mentions("aws:epochtime")
-    }
-
-    /// Whether a policy's text holds `needle` (lowercase ASCII), in any case.
-    fn mentions(&self, needle: &str) -> bool {
-        let needle = needle.as_bytes();
-        self.sources.iter().any(|s| {
-            s.text()
-                .as_bytes()
-                .windows(needle.len())
-                .any(|w| w.eq_ignore_ascii_case(needle))
-        })
+        self.keys_read
+            .iter()
+            .any(|k| &**k == "aws:currenttime" || &**k == "aws:epochtime")
     }
 
     /// The catalog index of `action` (`swf:Name`, any case), without allocating.
@@ -617,5 +672,44 @@ mod tests {
         .unwrap_err();
         assert_eq!(e.to_string(), "p:1:47: invalid policy: The policy failed legacy parsing (`Effect` is case-sensitive: write `Allow`, not `allow`) (at /Statement/Effect)");
         assert!(LoadedPolicy::load("p", br#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Effect":"Allow","Action":"swf:*","Resource":"*"}}"#, &PolicyKind::Managed).is_err());
+    }
+}
+
+#[cfg(test)]
+mod keys_read_tests {
+    use super::*;
+
+    fn set(doc: &str) -> CompiledPolicySet {
+        let p = LoadedPolicy::load("p", doc.as_bytes(), &PolicyKind::Managed).unwrap();
+        CompiledPolicySet::compile(&PolicySet {
+            identity: vec![p],
+            ..PolicySet::default()
+        })
+        .unwrap()
+    }
+
+    /// What a decision reads is taken from the decoded statements: a key hidden behind a
+    /// JSON escape (`aws:ResourceT\u0061g`) or named only as a policy variable counts;
+    /// a key named only in a `Sid` does not.
+    #[test]
+    fn the_keys_a_set_reads_come_from_its_decoded_statements() {
+        let escaped = set(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"swf:*","Resource":"*"},
+               {"Effect":"Deny","Action":"swf:*","Resource":"*","Condition":{"StringEquals":{"aws:ResourceT\u0061g/env":"prod"}}}]}"#,
+        );
+        assert!(escaped.reads_resource_tags());
+        assert!(!escaped.reads_time());
+        let variable = set(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"swf:*","Resource":"arn:aws:swf:*:*:/domain/${aws:ResourceTag/team}"}}"#,
+        );
+        assert!(variable.reads_resource_tags());
+        let time = set(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"swf:*","Resource":"*","Condition":{"DateLessThan":{"AWS:CURRENTTIME":"2030-01-01T00:00:00Z"}}}}"#,
+        );
+        assert!(time.reads_time() && !time.reads_resource_tags());
+        let sid_only = set(
+            r#"{"Version":"2012-10-17","Statement":{"Sid":"awsResourceTagNotUsed","Effect":"Allow","Action":"swf:*","Resource":"*"}}"#,
+        );
+        assert!(!sid_only.reads_resource_tags() && !sid_only.reads_time());
     }
 }
