@@ -673,10 +673,15 @@ impl ProxyService {
         let bytes = Bytes::from(
             serde_json::to_vec(body).map_err(|e| WireError::InternalFailure(e.to_string()))?,
         );
+        // The caller's own keys (its index is known): no search through the principals.
         let secret = auth
-            .config
-            .access_key(&auth.access_key_id)
-            .map(|(_, k)| k.secret_access_key.clone())
+            .principal()
+            .and_then(|p| {
+                p.access_keys
+                    .iter()
+                    .find(|k| k.access_key_id == auth.access_key_id)
+            })
+            .map(|k| k.secret_access_key.clone())
             .ok_or_else(|| {
                 WireError::InternalFailure("the caller's key is no longer configured".into())
             })?;

@@ -477,18 +477,24 @@ impl GateHandle {
         let _one = self.0.reloading.lock().await;
         let p = path.to_path_buf();
         let started = Instant::now();
-        let load = tokio::task::spawn_blocking(move || Config::load(&p));
+        let mut load = tokio::task::spawn_blocking(move || Config::load(&p));
         let refused = |message: String| ConfigError::Io {
             path: path.display().to_string(),
             message,
         };
-        let result = match tokio::time::timeout(timeout, load).await {
+        let result = match tokio::time::timeout(timeout, &mut load).await {
             Ok(Ok(r)) => r,
             Ok(Err(e)) => Err(refused(format!("the reload failed: {e}"))),
-            Err(_) => Err(refused(format!(
-                "the reload took longer than {} s and was refused",
-                timeout.as_secs_f64()
-            ))),
+            Err(_) => {
+                tracing::error!(target: "swf_iam::gate", path = %path.display(), "configuration reload took longer than {} s: refused; the previous configuration stays", timeout.as_secs_f64());
+                // The load cannot be stopped: wait for it (its result is dropped) before
+                // the next reload may start, so that loads never pile up.
+                let _ = load.await;
+                return Err(refused(format!(
+                    "the reload took longer than {} s and was refused",
+                    timeout.as_secs_f64()
+                )));
+            }
         };
         match result {
             Ok(c) => {
@@ -922,9 +928,11 @@ fn authorize(
             // Unknown tags matter only to policies that read them.
             None if pc.compiled.reads_resource_tags() => {
                 if !tags_learned {
-                    let secret = config
-                        .access_key(&verified.access_key_id)
-                        .map(|(_, k)| k.secret_access_key.clone())
+                    let secret = pc
+                        .access_keys
+                        .iter()
+                        .find(|k| k.access_key_id == verified.access_key_id)
+                        .map(|k| k.secret_access_key.clone())
                         .ok_or_else(|| plain(WireError::UnrecognizedClient))?;
                     return Err(Refusal::NeedTags(Box::new(NeedTags {
                         region: verified.region.clone(),
