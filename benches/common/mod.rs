@@ -58,7 +58,7 @@ pub fn realistic() -> PolicySet {
             {"Effect": "Allow", "Action": ["swf:PollForActivityTask", "swf:RecordActivityTaskHeartbeat", "swf:RespondActivityTask*"], "Resource": "arn:aws:swf:*:123456789012:/domain/*"},
             {"Effect": "Allow", "Action": ["logs:*", "sqs:SendMessage"], "Resource": "*"}
         ]}))),
-        session: None,
+        session: Vec::new(),
     }
 }
 

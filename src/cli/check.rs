@@ -157,7 +157,9 @@ fn setup(args: &Args) -> Result<Setup, String> {
                 .session_policy
                 .as_deref()
                 .map(|p| load_policy(p, &PolicyKind::Session))
-                .transpose()?,
+                .transpose()?
+                .into_iter()
+                .collect(),
         };
         let compiled = CompiledPolicySet::compile(&set).map_err(|e| e.to_string())?;
         return Ok(Setup {
@@ -549,7 +551,7 @@ fn inline_set(v: &Value) -> Result<PolicySet, String> {
         set.boundary = Some(load(b, "permissionsBoundary", &PolicyKind::Boundary)?);
     }
     if let Some(s) = obj.get("session").filter(|s| !s.is_null()) {
-        set.session = Some(load(s, "session", &PolicyKind::Session)?);
+        set.session = vec![load(s, "session", &PolicyKind::Session)?];
     }
     if let Some(levels) = obj.get("scps") {
         for (i, level) in levels

@@ -7,6 +7,7 @@
 
 pub mod condition;
 pub mod template;
+pub mod trust;
 
 use crate::diagnostic::{Finding, IamStep, Severity};
 use crate::pattern::Pattern;
@@ -37,6 +38,8 @@ pub enum PolicyType {
     PermissionsBoundary,
     /// The session policy of the principal's session.
     SessionPolicy,
+    /// A role's trust policy (the resource-based policy of `sts:AssumeRole`).
+    TrustPolicy,
 }
 
 impl PolicyType {
@@ -47,6 +50,7 @@ impl PolicyType {
             PolicyType::Identity => "identity-based policy",
             PolicyType::PermissionsBoundary => "permissions boundary",
             PolicyType::SessionPolicy => "session policy",
+            PolicyType::TrustPolicy => "trust policy",
         }
     }
 }
@@ -181,8 +185,10 @@ pub struct PolicySet {
     pub identity: Vec<LoadedPolicy>,
     /// The permissions boundary, if any.
     pub boundary: Option<LoadedPolicy>,
-    /// The session policy, if any.
-    pub session: Option<LoadedPolicy>,
+    /// The session policies (an `AssumeRole` call's inline `Policy` and its
+    /// `PolicyArns`): the layer allows what any of them allows, and the session may do
+    /// only what both this layer and the others allow. Empty: no session policy.
+    pub session: Vec<LoadedPolicy>,
 }
 
 /// Where a statement's policy sits in the evaluation.
@@ -568,7 +574,7 @@ impl CompiledPolicySet {
             statements,
             scp_levels: set.scps.len() as u8,
             has_boundary: set.boundary.is_some(),
-            has_session: set.session.is_some(),
+            has_session: !set.session.is_empty(),
             buckets,
             action_index,
             keys_read,

@@ -1051,7 +1051,7 @@ impl Reader {
                 if key == "permissionsBoundary" {
                     set.boundary = Some(p);
                 } else {
-                    set.session = Some(p);
+                    set.session = vec![p];
                 }
             }
         }

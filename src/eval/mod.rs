@@ -8,6 +8,7 @@
 
 pub mod context;
 pub mod reference;
+pub mod trust;
 
 use crate::compile::condition::{CompiledCondition, Values};
 use crate::compile::template::SplitArn;
@@ -83,7 +84,7 @@ impl DenyLayer {
         }
     }
 
-    fn words(self) -> (&'static str, &'static str) {
+    pub(crate) fn words(self) -> (&'static str, &'static str) {
         // (article + name for explicit deny, name for implicit deny)
         match self {
             DenyLayer::ServiceControlPolicy => {
@@ -438,7 +439,98 @@ const INTERNAL: Outcome = Outcome {
     statement: None,
 };
 
-fn core<R: Recorder>(set: &CompiledPolicySet, req: &Request<'_>, rec: &mut R) -> Outcome {
+/// What each layer of a principal's own policies says of a request, before the
+/// resource's account is considered: the input of [`core`] and of decisions that combine
+/// a resource-based policy ([`trust`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tally {
+    /// The first applying `Deny` statement, in layer order.
+    pub explicit: Option<u32>,
+    /// Whether every SCP level allows (true when no SCPs are configured).
+    pub scps_allow: bool,
+    /// The first identity statement that allows.
+    pub identity_allow: Option<u32>,
+    /// Whether the permissions boundary allows (true when there is none).
+    pub boundary_allow: bool,
+    /// Whether the session policies allow (true when there are none).
+    pub session_allow: bool,
+    /// A statement index named no statement: decide nothing, deny.
+    pub inconsistent: bool,
+}
+
+impl Tally {
+    /// The deny of the principal's own layers (explicit first, then SCPs, identity,
+    /// boundary, session), or `None` when they all allow.
+    pub fn denial(&self, set: &CompiledPolicySet) -> Option<Outcome> {
+        if self.inconsistent {
+            return Some(INTERNAL);
+        }
+        if let Some(id) = self.explicit {
+            let layer = set
+                .statements
+                .get(id as usize)
+                .map_or(DenyLayer::InternalError, |s| DenyLayer::of(s.layer));
+            return Some(Outcome {
+                decision: DecisionKind::ExplicitDeny,
+                layer: Some(layer),
+                statement: Some(id),
+            });
+        }
+        let deny = |layer| {
+            Some(Outcome {
+                decision: DecisionKind::ImplicitDeny,
+                layer: Some(layer),
+                statement: None,
+            })
+        };
+        if !self.scps_allow {
+            return deny(DenyLayer::ServiceControlPolicy);
+        }
+        if self.identity_allow.is_none() {
+            return deny(DenyLayer::Identity);
+        }
+        if !self.boundary_allow {
+            return deny(DenyLayer::PermissionsBoundary);
+        }
+        if !self.session_allow {
+            return deny(DenyLayer::SessionPolicy);
+        }
+        None
+    }
+}
+
+/// Every layer's verdict on `req` (its resource's account not considered).
+pub fn tally(set: &CompiledPolicySet, req: &Request<'_>) -> Tally {
+    if set.incomplete.is_some() {
+        return Tally {
+            explicit: None,
+            scps_allow: false,
+            identity_allow: None,
+            boundary_allow: false,
+            session_allow: false,
+            inconsistent: true,
+        };
+    }
+    tally_with(set, req, &mut Quiet)
+}
+
+/// [`tally`], recording the statements that applied (for explanations).
+pub(crate) fn tally_recorded(
+    set: &CompiledPolicySet,
+    req: &Request<'_>,
+) -> (Tally, Vec<MatchedStatement>) {
+    let mut rec = Full::default();
+    let t = tally_with(set, req, &mut rec);
+    let matched = rec
+        .statements
+        .iter()
+        .filter(|(_, applied)| *applied)
+        .filter_map(|&(id, applied)| matched(set, id, applied))
+        .collect();
+    (t, matched)
+}
+
+fn tally_with<R: Recorder>(set: &CompiledPolicySet, req: &Request<'_>, rec: &mut R) -> Tally {
     let action_id = set.action_id(req.action);
     // Candidate statements: from the action's bucket, or every statement for actions
     // outside the SWF catalog (their action part is then matched here).
@@ -519,52 +611,41 @@ fn core<R: Recorder>(set: &CompiledPolicySet, req: &Request<'_>, rec: &mut R) ->
         }
     }
 
-    let deny = |layer, statement| Outcome {
-        decision: DecisionKind::ImplicitDeny,
-        layer: Some(layer),
-        statement,
-    };
-    if inconsistent {
-        return INTERNAL;
-    }
-    if let Some(id) = explicit {
-        let layer = set
-            .statements
-            .get(id as usize)
-            .map_or(DenyLayer::InternalError, |s| DenyLayer::of(s.layer));
-        return Outcome {
-            decision: DecisionKind::ExplicitDeny,
-            layer: Some(layer),
-            statement: Some(id),
-        };
-    }
     let levels = u32::from(set.scp_levels);
-    if levels > 0 {
-        let all_levels = if levels >= 64 {
-            u64::MAX
-        } else {
-            (1u64 << levels) - 1
+    let all_levels = if levels >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << levels) - 1
+    };
+    Tally {
+        explicit,
+        scps_allow: levels == 0 || scp_allowed & all_levels == all_levels,
+        identity_allow,
+        boundary_allow: !set.has_boundary || boundary_allow,
+        session_allow: !set.has_session || session_allow,
+        inconsistent,
+    }
+}
+
+fn core<R: Recorder>(set: &CompiledPolicySet, req: &Request<'_>, rec: &mut R) -> Outcome {
+    let t = tally_with(set, req, rec);
+    if t.inconsistent || t.explicit.is_some() || !t.scps_allow {
+        return t.denial(set).unwrap_or(INTERNAL);
+    }
+    if !SplitArn::new(req.resource).same_account(&req.principal.account) {
+        return Outcome {
+            decision: DecisionKind::ImplicitDeny,
+            layer: Some(DenyLayer::ResourceBasedPolicy),
+            statement: None,
         };
-        if scp_allowed & all_levels != all_levels {
-            return deny(DenyLayer::ServiceControlPolicy, None);
-        }
     }
-    if !split.same_account(&req.principal.account) {
-        return deny(DenyLayer::ResourceBasedPolicy, None);
-    }
-    if identity_allow.is_none() {
-        return deny(DenyLayer::Identity, None);
-    }
-    if set.has_boundary && !boundary_allow {
-        return deny(DenyLayer::PermissionsBoundary, None);
-    }
-    if set.has_session && !session_allow {
-        return deny(DenyLayer::SessionPolicy, None);
-    }
-    Outcome {
-        decision: DecisionKind::Allowed,
-        layer: None,
-        statement: identity_allow,
+    match t.denial(set) {
+        Some(o) => o,
+        None => Outcome {
+            decision: DecisionKind::Allowed,
+            layer: None,
+            statement: t.identity_allow,
+        },
     }
 }
 
@@ -573,7 +654,7 @@ fn base_message(req: &Request<'_>) -> String {
 }
 
 /// `User: ARN is not authorized to perform: ACTION[ on resource: RESOURCE]`.
-fn message_of(caller_arn: &str, action: &str, resource: &str) -> String {
+pub(crate) fn message_of(caller_arn: &str, action: &str, resource: &str) -> String {
     let action = crate::swf::catalog::action(action)
         .filter(|_| action.len() > 4)
         .map_or_else(|| action.to_owned(), |a| format!("swf:{}", a.name));
@@ -584,7 +665,7 @@ fn message_of(caller_arn: &str, action: &str, resource: &str) -> String {
     }
 }
 
-fn matched(set: &CompiledPolicySet, id: u32, applied: bool) -> Option<MatchedStatement> {
+pub(crate) fn matched(set: &CompiledPolicySet, id: u32, applied: bool) -> Option<MatchedStatement> {
     let st = set.statements.get(id as usize)?;
     let p = set.policies.get(st.policy as usize)?;
     Some(MatchedStatement {

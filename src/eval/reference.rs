@@ -293,10 +293,10 @@ pub fn decide(set: &PolicySet, req: &Request<'_>) -> DecisionKind {
             return DecisionKind::ImplicitDeny;
         }
     }
-    if let Some(s) = &set.session {
-        if !any_applies([&s.document], Effect::Allow, req) {
-            return DecisionKind::ImplicitDeny;
-        }
+    if !set.session.is_empty()
+        && !any_applies(set.session.iter().map(|p| &p.document), Effect::Allow, req)
+    {
+        return DecisionKind::ImplicitDeny;
     }
     DecisionKind::Allowed
 }

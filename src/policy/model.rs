@@ -128,6 +128,9 @@ pub struct Statement {
     pub not_resource: Option<StringList>,
     /// Location of `Principal` or `NotPrincipal`, if present (not allowed in identity policies).
     pub principal: Option<Loc>,
+    /// The `Principal` or `NotPrincipal` element as parsed (trust and resource-based
+    /// policies), when it was well-typed.
+    pub principals: Option<PrincipalElement>,
     /// `Condition` operators, in document order (empty when absent or `{}`).
     pub conditions: Vec<ConditionOperator>,
 }
@@ -141,6 +144,30 @@ impl Statement {
             _ => None,
         }
     }
+}
+
+/// A statement's `Principal` (or `NotPrincipal`) element.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PrincipalElement {
+    /// `NotPrincipal` rather than `Principal`.
+    pub negated: bool,
+    /// Location of the element's value.
+    pub loc: Loc,
+    /// `"Principal": "*"` (everyone, anonymous callers included).
+    pub star: bool,
+    /// The `{"AWS": ..., "Service": ..., ...}` entries, in document order.
+    pub entries: Vec<PrincipalEntry>,
+    /// Neither `"*"` nor an object (another string, a number, ...).
+    pub malformed: bool,
+}
+
+/// One `"AWS"`/`"Service"`/`"Federated"`/`"CanonicalUser"` member of a principal element.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PrincipalEntry {
+    /// The member's name as written (`AWS`, `Service`, ...).
+    pub kind: Spanned<String>,
+    /// Its values.
+    pub values: StringList,
 }
 
 /// One `operator: {key: values}` entry of a `Condition` block.

@@ -355,6 +355,7 @@ impl PolicyParser {
             resource: None,
             not_resource: None,
             principal: None,
+            principals: None,
             conditions: Vec::new(),
         };
         let mut present = [false; 9];
@@ -382,7 +383,10 @@ impl PolicyParser {
                 "NotAction" => st.not_action = self.string_list(m, &ptr),
                 "Resource" => st.resource = self.string_list(m, &ptr),
                 "NotResource" => st.not_resource = self.string_list(m, &ptr),
-                "Principal" | "NotPrincipal" => st.principal = Some(loc(&m.value, &ptr)),
+                "Principal" | "NotPrincipal" => {
+                    st.principal = Some(loc(&m.value, &ptr));
+                    st.principals = self.principal_element(m, &ptr);
+                }
                 "Condition" => st.conditions = self.condition(m, &ptr),
                 name => {
                     let hint = match suggest(name, STATEMENT_ELEMENTS) {
@@ -405,6 +409,13 @@ impl PolicyParser {
                 "a statement may have `Action` or `NotAction`, not both".into(),
             );
         }
+        if present[6] && present[7] {
+            self.syntax(
+                node.span,
+                pointer,
+                "a statement may have `Principal` or `NotPrincipal`, not both".into(),
+            );
+        }
         if present[4] && present[5] {
             self.syntax(
                 node.span,
@@ -413,6 +424,53 @@ impl PolicyParser {
             );
         }
         Some(st)
+    }
+
+    /// `Principal`/`NotPrincipal`: `"*"` or an object of string lists.
+    fn principal_element(&mut self, m: &Member, pointer: &Pointer) -> Option<PrincipalElement> {
+        let negated = m.key == "NotPrincipal";
+        let at = loc(&m.value, pointer);
+        match &m.value.value {
+            Value::String(s) if s == "*" => Some(PrincipalElement {
+                negated,
+                loc: at,
+                star: true,
+                entries: Vec::new(),
+                malformed: false,
+            }),
+            Value::Object(members) => {
+                let mut entries = Vec::with_capacity(members.len());
+                for pm in members {
+                    let pp = pointer.key(&pm.key);
+                    let values = self.string_list(pm, &pp)?;
+                    entries.push(PrincipalEntry {
+                        kind: Spanned {
+                            value: pm.key.clone(),
+                            loc: Loc {
+                                span: pm.key_span,
+                                pointer: pp,
+                            },
+                        },
+                        values,
+                    });
+                }
+                Some(PrincipalElement {
+                    negated,
+                    loc: at,
+                    star: false,
+                    entries,
+                    malformed: false,
+                })
+            }
+            // IAM's trust-policy check names it ("Invalid principal in policy").
+            _ => Some(PrincipalElement {
+                negated,
+                loc: at,
+                star: false,
+                entries: Vec::new(),
+                malformed: true,
+            }),
+        }
     }
 
     fn condition(&mut self, m: &Member, pointer: &Pointer) -> Vec<ConditionOperator> {

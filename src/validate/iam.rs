@@ -13,6 +13,10 @@ use crate::values::legacy_date_ok;
 pub const MSG_VERSION: &str = "Policy document must be version 2012-10-17 or greater.";
 /// IAM's message for step 2b.
 pub const MSG_PRINCIPAL: &str = "Policy document should not specify a principal.";
+/// IAM's message for a trust-policy statement without `Principal`.
+pub const MSG_TRUST_PRINCIPAL: &str = "Missing required field Principal";
+/// IAM's message for a trust-policy action outside STS.
+pub const MSG_TRUST_ACTIONS: &str = "AssumeRole policy may only specify STS AssumeRole actions.";
 /// IAM's message for step 3.
 pub const MSG_LEGACY: &str = "The policy failed legacy parsing";
 /// IAM's message for step 4.
@@ -77,8 +81,11 @@ pub fn check(doc: &PolicyDocument, text: &str, kind: &PolicyKind, out: &mut Vec<
         ),
     }
 
-    // Step 2b: Principal.
-    for st in &doc.statements {
+    // Step 2b: Principal (trust policies: required, and no `Resource`).
+    if *kind == PolicyKind::Trust {
+        trust_elements(doc, out);
+    }
+    for st in doc.statements.iter().filter(|_| *kind != PolicyKind::Trust) {
         if let Some(p) = &st.principal {
             out.push(
                 err("principal", MSG_PRINCIPAL, p, IamStep::Principal).with_detail(
@@ -135,7 +142,7 @@ pub fn check(doc: &PolicyDocument, text: &str, kind: &PolicyKind, out: &mut Vec<
     // Step 3 (resources, L1–L2) with the format records of step 6 (F1–F5).
     let mut recorded = false;
     for pick in [0, 1] {
-        for st in &doc.statements {
+        for st in doc.statements.iter().filter(|_| *kind != PolicyKind::Trust) {
             let list = if pick == 0 {
                 &st.resource
             } else {
@@ -243,8 +250,13 @@ pub fn check(doc: &PolicyDocument, text: &str, kind: &PolicyKind, out: &mut Vec<
         }
     }
 
-    // Step 8: resources exist.
-    for st in &doc.statements {
+    // Trust policies: STS actions only, and principals IAM accepts.
+    if *kind == PolicyKind::Trust {
+        trust_values(doc, out);
+    }
+
+    // Step 8: resources exist (trust policies have none).
+    for st in doc.statements.iter().filter(|_| *kind != PolicyKind::Trust) {
         let present =
             |l: &Option<StringList>| l.as_ref().is_some_and(|l| l.malformed || l.has_entries());
         if !present(&st.resource) && !present(&st.not_resource) {
@@ -283,6 +295,148 @@ pub fn check(doc: &PolicyDocument, text: &str, kind: &PolicyKind, out: &mut Vec<
                 kind.limit()
             )),
         );
+    }
+}
+
+/// A trust policy's element checks: every statement names a principal, none a resource.
+fn trust_elements(doc: &PolicyDocument, out: &mut Vec<Finding>) {
+    for st in &doc.statements {
+        if st.principal.is_none() {
+            out.push(
+                err("trust-principal", MSG_TRUST_PRINCIPAL, &st.loc, IamStep::Principal)
+                    .with_detail("a trust policy says who may assume the role: add `Principal`, e.g. {\"AWS\": \"arn:aws:iam::123456789012:root\"}"),
+            );
+        }
+        for (name, list) in [
+            ("Resource", &st.resource),
+            ("NotResource", &st.not_resource),
+        ] {
+            if let Some(l) = list {
+                out.push(
+                    err(
+                        "trust-resource",
+                        format!("Has prohibited field {name}"),
+                        &Loc {
+                            span: l.key_span,
+                            pointer: l.loc.pointer.clone(),
+                        },
+                        IamStep::Principal,
+                    )
+                    .with_detail(
+                        "a trust policy's resource is the role itself: remove the element",
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// Whether `a` may appear in a trust policy's `Action`: an `sts:` action (wildcards
+/// allowed) or `*`.
+pub fn trust_action_ok(a: &str) -> bool {
+    a == "*"
+        || a.split_once(':')
+            .is_some_and(|(vendor, _)| vendor.eq_ignore_ascii_case("sts"))
+}
+
+/// Why a principal value is not one IAM accepts in a trust policy, if it is not.
+pub fn principal_value_error(kind: &str, value: &str) -> Option<String> {
+    match kind {
+        "AWS" => {
+            if value == "*" || crate::swf::arn::check_account(value).is_ok() {
+                return None;
+            }
+            if value.contains('*') || value.contains('?') {
+                return Some("IAM allows a wildcard only as the whole value `*`".into());
+            }
+            match crate::eval::Principal::from_arn(value, "x", None) {
+                Ok(_) => None,
+                Err(e) => Some(e.to_string()),
+            }
+        }
+        "Service" => {
+            let ok = value == "*"
+                || (value.ends_with(".amazonaws.com") || value.ends_with(".amazonaws.com.cn"))
+                    && !value.contains('*');
+            (!ok).then(|| {
+                "a service principal is a service's DNS name, e.g. `ecs-tasks.amazonaws.com`".into()
+            })
+        }
+        "Federated" => {
+            let ok = value.starts_with("arn:")
+                && (value.contains(":saml-provider/") || value.contains(":oidc-provider/"))
+                || [
+                    "cognito-identity.amazonaws.com",
+                    "www.amazon.com",
+                    "graph.facebook.com",
+                    "accounts.google.com",
+                ]
+                .contains(&value);
+            (!ok).then(|| "a federated principal is a SAML or OIDC provider ARN, or a web identity provider (`cognito-identity.amazonaws.com`, ...)".into())
+        }
+        "CanonicalUser" => (value.len() != 64 || !value.bytes().all(|b| b.is_ascii_hexdigit()))
+            .then(|| "a canonical user ID is 64 hexadecimal digits".into()),
+        _ => Some(format!(
+            "`{kind}` is not a principal type; use AWS, Service, Federated or CanonicalUser"
+        )),
+    }
+}
+
+/// A trust policy's value checks: `sts:` actions only, and principals IAM accepts.
+fn trust_values(doc: &PolicyDocument, out: &mut Vec<Finding>) {
+    for st in &doc.statements {
+        for e in st
+            .action
+            .iter()
+            .chain(&st.not_action)
+            .flat_map(|l| &l.items)
+        {
+            if !trust_action_ok(&e.value) {
+                out.push(
+                    err("trust-action", MSG_TRUST_ACTIONS, &e.loc, IamStep::ActionFormat)
+                        .with_detail(format!(
+                            "`{}` is not an STS action: a trust policy grants sts:AssumeRole (with sts:TagSession, sts:SetSourceIdentity)",
+                            e.value
+                        )),
+                );
+            }
+        }
+        let Some(p) = &st.principals else { continue };
+        if p.malformed {
+            out.push(
+                err("trust-principal", "Invalid principal in policy", &p.loc, IamStep::Principal)
+                    .with_detail("a principal is \"*\" or an object such as {\"AWS\": \"arn:aws:iam::123456789012:root\"}"),
+            );
+        }
+        for entry in &p.entries {
+            if entry.values.items.is_empty() && !entry.values.malformed {
+                out.push(
+                    err(
+                        "trust-principal",
+                        "Invalid principal in policy",
+                        &entry.values.loc,
+                        IamStep::Principal,
+                    )
+                    .with_detail(format!("`{}` lists no principal", entry.kind.value)),
+                );
+            }
+            for v in &entry.values.items {
+                if let Some(why) = principal_value_error(&entry.kind.value, &v.value) {
+                    out.push(
+                        err(
+                            "trust-principal",
+                            format!(
+                                "Invalid principal in policy: \"{}\":\"{}\"",
+                                entry.kind.value, v.value
+                            ),
+                            &v.loc,
+                            IamStep::Principal,
+                        )
+                        .with_detail(why),
+                    );
+                }
+            }
+        }
     }
 }
 

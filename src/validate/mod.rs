@@ -34,6 +34,9 @@ pub enum PolicyKind {
     Scp,
     /// A session policy (2,048).
     Session,
+    /// A role's trust policy (`AssumeRolePolicyDocument`, 2,048): a resource-based
+    /// policy with `Principal` and only `sts:` actions, and no `Resource`.
+    Trust,
 }
 
 impl PolicyKind {
@@ -42,7 +45,7 @@ impl PolicyKind {
         match self {
             PolicyKind::Managed | PolicyKind::Boundary => 6144,
             PolicyKind::AwsManaged => usize::MAX,
-            PolicyKind::InlineUser(_) | PolicyKind::Session => 2048,
+            PolicyKind::InlineUser(_) | PolicyKind::Session | PolicyKind::Trust => 2048,
             PolicyKind::InlineGroup(_) | PolicyKind::Scp => 5120,
             PolicyKind::InlineRole(_) => 10240,
         }
@@ -69,6 +72,7 @@ impl PolicyKind {
                     .into()
             }
             PolicyKind::Session => "Packed policy consumes more than 100% of allotted space".into(),
+            PolicyKind::Trust => "Cannot exceed quota for ACLSizePerRole: 2048".into(),
         }
     }
 
@@ -83,6 +87,7 @@ impl PolicyKind {
             }
             PolicyKind::Scp => "the service control policy",
             PolicyKind::Session => "the session policy",
+            PolicyKind::Trust => "the trust policy",
         }
     }
 }
@@ -211,6 +216,71 @@ fn validate_with(name: &str, input: &[u8], kind: &PolicyKind, lints: bool) -> Va
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn first_trust(doc: &str) -> Option<String> {
+        validate("t.json", doc.as_bytes(), &PolicyKind::Trust)
+            .iam_message()
+            .map(str::to_owned)
+    }
+
+    #[test]
+    fn trust_policies_are_judged_as_iam_judges_them() {
+        let st = |body: &str| format!(r#"{{"Version":"2012-10-17","Statement":[{body}]}}"#);
+        let ok = st(
+            r#"{"Effect":"Allow","Principal":{"AWS":["123456789012","arn:aws:iam::123456789012:role/w","arn:aws:sts::123456789012:assumed-role/w/s"],"Service":"ecs-tasks.amazonaws.com"},"Action":["sts:AssumeRole","sts:TagSession"],"Condition":{"StringEquals":{"sts:ExternalId":"x"}}}"#,
+        );
+        let r = validate("t.json", ok.as_bytes(), &PolicyKind::Trust);
+        assert!(r.iam_valid(), "{:#?}", r.findings);
+        assert_eq!(
+            first_trust(&st(
+                r#"{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole"}"#
+            )),
+            None
+        );
+        for (body, msg) in [
+            (
+                r#"{"Effect":"Allow","Action":"sts:AssumeRole"}"#,
+                iam::MSG_TRUST_PRINCIPAL.to_owned(),
+            ),
+            (
+                r#"{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Resource":"*"}"#,
+                "Has prohibited field Resource".to_owned(),
+            ),
+            (
+                r#"{"Effect":"Allow","Principal":"*","Action":"swf:*"}"#,
+                iam::MSG_TRUST_ACTIONS.to_owned(),
+            ),
+            (
+                r#"{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:role/*"},"Action":"sts:AssumeRole"}"#,
+                r#"Invalid principal in policy: "AWS":"arn:aws:iam::123456789012:role/*""#
+                    .to_owned(),
+            ),
+            (
+                r#"{"Effect":"Allow","Principal":{"AWS":"alice"},"Action":"sts:AssumeRole"}"#,
+                r#"Invalid principal in policy: "AWS":"alice""#.to_owned(),
+            ),
+            (
+                r#"{"Effect":"Allow","Principal":{"Service":"ecs"},"Action":"sts:AssumeRole"}"#,
+                r#"Invalid principal in policy: "Service":"ecs""#.to_owned(),
+            ),
+            (
+                r#"{"Effect":"Allow","Principal":{"Users":"x"},"Action":"sts:AssumeRole"}"#,
+                r#"Invalid principal in policy: "Users":"x""#.to_owned(),
+            ),
+            (
+                r#"{"Effect":"Allow","Principal":"someone","Action":"sts:AssumeRole"}"#,
+                "Invalid principal in policy".to_owned(),
+            ),
+        ] {
+            assert_eq!(
+                first_trust(&st(body)).as_deref(),
+                Some(msg.as_str()),
+                "{body}"
+            );
+        }
+        // Identity policies still refuse a principal.
+        assert_eq!(first(&ok).as_deref(), Some(iam::MSG_PRINCIPAL));
+    }
 
     fn first(doc: &str) -> Option<String> {
         validate("t.json", doc.as_bytes(), &PolicyKind::Managed)

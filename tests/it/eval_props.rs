@@ -113,7 +113,7 @@ fn policy_set() -> impl Strategy<Value = PolicySet> {
             identity: identity.iter().map(load).collect(),
             boundary: boundary.as_ref().map(load),
             scps: scps.iter().map(|l| l.iter().map(load).collect()).collect(),
-            session: session.as_ref().map(load),
+            session: session.as_ref().map(load).into_iter().collect(),
         })
 }
 

@@ -538,7 +538,7 @@ fn e27_every_scp_level_must_allow() {
 #[test]
 fn e28_session_policy_intersects() {
     let mut w = world(&[pol(json!([a("*", "*")]))]);
-    w.set.session = Some(load(&pol(json!([a("swf:Poll*", "*")]))));
+    w.set.session = vec![load(&pol(json!([a("swf:Poll*", "*")])))];
     assert_eq!(w.decide(HB, &dom("orders")), ImplicitDeny);
     assert_eq!(w.decide("swf:PollForDecisionTask", &dom("orders")), Allowed);
 }
@@ -978,13 +978,13 @@ fn explanations_and_messages_s9() {
         "because no service control policy allows the swf:RecordActivityTaskHeartbeat action"
     ));
     set.scps.clear();
-    set.session = Some(load(&pol(json!([a("swf:Poll*", "*")]))));
+    set.session = vec![load(&pol(json!([a("swf:Poll*", "*")])))];
     let compiled = CompiledPolicySet::compile(&set).unwrap();
     assert!(eval::evaluate(&compiled, &req)
         .message
         .unwrap()
         .ends_with("because no session policy allows the swf:RecordActivityTaskHeartbeat action"));
-    set.session = None;
+    set.session = Vec::new();
     let compiled = CompiledPolicySet::compile(&set).unwrap();
     let other = "arn:aws:swf:us-east-1:210987654321:/domain/orders";
     let req3 = Request {
