@@ -78,6 +78,11 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: OutputFormat,
+    /// The role's trust policy file, for `sts:AssumeRole` (and `sts:TagSession`,
+    /// `sts:SetSourceIdentity`) on a role the configuration does not define [default:
+    /// the configured role's `trustPolicy`].
+    #[arg(long, value_name = "FILE")]
+    pub trust_policy: Option<PathBuf>,
     /// Evaluate JSON requests, one per line, from FILE or - (standard input); lines with
     /// their own `policies` need no configuration.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["domain", "resource", "context"])]
@@ -428,13 +433,36 @@ pub fn run(args: &Args) -> u8 {
         resource: &resource,
         context: &ctx,
     };
-    let decision = eval::evaluate(&caller.compiled, &req);
+    let (decision, trust) = if is_role_action(&action) {
+        let trust = match setup.trust_of(&resource, args.trust_policy.as_deref()) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("swf-iam: {e}");
+                return EXIT_USAGE;
+            }
+        };
+        let d = eval::trust::decide_assume(&eval::trust::AssumeRequest {
+            caller: &caller.principal,
+            caller_policies: &caller.compiled,
+            action: &action,
+            role_arn: &resource,
+            trust: Some(&trust),
+            context: &ctx,
+        });
+        (d, Some(trust))
+    } else {
+        (eval::evaluate(&caller.compiled, &req), None)
+    };
     let mut out = Out::new();
     match args.format {
         OutputFormat::Json => {
             out.line(&serde_json::to_string_pretty(&decision).unwrap_or_default());
         }
-        OutputFormat::Text => out.write(&text(&decision, &caller.compiled)),
+        OutputFormat::Text => out.write(&text_with_trust(
+            &decision,
+            &caller.compiled,
+            trust.as_deref(),
+        )),
     }
     out.flush();
     if decision.is_allowed() {
@@ -444,9 +472,78 @@ pub fn run(args: &Args) -> u8 {
     }
 }
 
+/// Whether `action` is decided with a role's trust policy (`sts:AssumeRole`,
+/// `sts:TagSession`, `sts:SetSourceIdentity`).
+pub fn is_role_action(action: &str) -> bool {
+    ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"]
+        .iter()
+        .any(|a| a.eq_ignore_ascii_case(action))
+}
+
+impl Setup {
+    /// The trust policy of role `role_arn`: from `--trust-policy`, else the configured
+    /// role's.
+    fn trust_of(
+        &self,
+        role_arn: &str,
+        file: Option<&Path>,
+    ) -> Result<Arc<crate::compile::trust::CompiledTrustPolicy>, String> {
+        let is_role_arn = Principal::from_arn(role_arn, "x", None).is_ok_and(|p| {
+            p.principal_type == eval::PrincipalType::AssumedRole && p.caller_arn != role_arn
+        });
+        if !is_role_arn {
+            return Err(format!(
+                "`{role_arn}` is not a role ARN: give --resource arn:aws:iam::ACCOUNT:role/NAME"
+            ));
+        }
+        if let Some(f) = file {
+            let p =
+                load_policy(f, &PolicyKind::Trust).map_err(|e| format!("--trust-policy {e}"))?;
+            return Ok(Arc::new(
+                crate::compile::trust::CompiledTrustPolicy::compile(&p),
+            ));
+        }
+        let Some(c) = &self.config else {
+            return Err(format!(
+                "the trust policy of `{role_arn}` is not known: give --trust-policy FILE"
+            ));
+        };
+        let role = c
+            .principals
+            .iter()
+            .find(|p| p.principal.arn == role_arn && p.is_role())
+            .ok_or_else(|| {
+                format!(
+                    "`{role_arn}` is not a role of `{}`: give a configured role's ARN as --resource, or --trust-policy FILE",
+                    c.path.display()
+                )
+            })?;
+        if let Some(why) = &role.trust_missing {
+            return Err(format!(
+                "the trust policy of `{role_arn}` is not known: {why}"
+            ));
+        }
+        role.trust.clone().ok_or_else(|| {
+            format!(
+                "role `{role_arn}` has no `trustPolicy` in `{}`: nobody may assume it (give --trust-policy FILE to try one)",
+                c.path.display()
+            )
+        })
+    }
+}
+
 /// Renders a decision for people: the decision first, then the deciding statements with
 /// their source lines.
 pub fn text(d: &Decision, set: &CompiledPolicySet) -> String {
+    text_with_trust(d, set, None)
+}
+
+/// [`text`] for a decision that may name statements of a role's trust policy.
+pub fn text_with_trust(
+    d: &Decision,
+    set: &CompiledPolicySet,
+    trust: Option<&crate::compile::trust::CompiledTrustPolicy>,
+) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
     let _ = writeln!(out, "{}", d.decision.as_str());
@@ -493,14 +590,19 @@ pub fn text(d: &Decision, set: &CompiledPolicySet) -> String {
             m.effect.as_str(),
             m.policy
         );
-        let source = set
-            .policies
-            .iter()
-            .position(|p| p.name == m.policy && p.layer.policy_type() == m.policy_type)
-            .and_then(|i| match set.origins.get(i) {
-                Some(Some(o)) => Some(&*o.file),
-                _ => set.sources.get(i),
-            });
+        let source = match trust {
+            Some(t) if m.policy_type == crate::compile::PolicyType::TrustPolicy => {
+                Some(t.origin.as_ref().map_or(&t.source, |o| &*o.file))
+            }
+            _ => set
+                .policies
+                .iter()
+                .position(|p| p.name == m.policy && p.layer.policy_type() == m.policy_type)
+                .and_then(|i| match set.origins.get(i) {
+                    Some(Some(o)) => Some(&*o.file),
+                    _ => set.sources.get(i),
+                }),
+        };
         if let Some(src) = source {
             let _ = writeln!(out, "   --> {}:{}:{}", src.name(), m.line, m.column);
             let last = m.end_line.max(m.line);

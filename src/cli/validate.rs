@@ -27,6 +27,9 @@ pub enum Kind {
     Scp,
     /// Session policy (2,048).
     Session,
+    /// A role's trust policy (2,048): `Principal` required, `sts:` actions only, no
+    /// `Resource`.
+    Trust,
 }
 
 /// Arguments of `swf-iam validate`.
@@ -67,6 +70,7 @@ fn kind(args: &Args) -> PolicyKind {
         Kind::InlineRole => PolicyKind::InlineRole(name()),
         Kind::Scp => PolicyKind::Scp,
         Kind::Session => PolicyKind::Session,
+        Kind::Trust => PolicyKind::Trust,
     }
 }
 

@@ -334,7 +334,27 @@ pub(super) fn principals(
             missing.dedup();
             let origin = format!("{file}: {}", ip.defined_by);
             match super::finish(principal, set, Vec::new(), missing, Some(origin)) {
-                Ok(pc) => out.push(pc),
+                Ok(mut pc) => {
+                    if let Some(t) = &ip.trust {
+                        match resolver.use_policy(s, t) {
+                            Ok(p) => {
+                                pc.trust = Some(Arc::new(
+                                    crate::compile::trust::CompiledTrustPolicy::compile(&p),
+                                ))
+                            }
+                            Err(e) => pc.trust_missing = Some(format!("trust policy: {e}")),
+                        }
+                    }
+                    if let Some(secs) = ip.max_session_duration {
+                        if (3600..=43200).contains(&secs) {
+                            pc.max_session_duration = secs;
+                        } else {
+                            pc.trust_missing =
+                                Some(format!("MaxSessionDuration {secs} is outside 3600..43200"));
+                        }
+                    }
+                    out.push(pc)
+                }
                 Err(e) => skipped.push(format!(
                     "{file}: {} defines principal `{}`, which is left out: {e}",
                     ip.defined_by, ip.arn

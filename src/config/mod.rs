@@ -104,6 +104,25 @@ pub struct PrincipalConfig {
     pub missing: Vec<String>,
     /// Where an imported principal was defined (`plan.json: aws_iam_role.worker`).
     pub origin: Option<String>,
+    /// A role's trust policy, compiled (`None`: not a role, or none configured; nobody
+    /// may assume it).
+    pub trust: Option<Arc<crate::compile::trust::CompiledTrustPolicy>>,
+    /// Why a role's trust policy is not known (its source could not be resolved): every
+    /// `AssumeRole` of it is denied with this reason.
+    pub trust_missing: Option<String>,
+    /// A role's maximum session duration in seconds (3,600 to 43,200; IAM's default 3,600).
+    pub max_session_duration: u64,
+}
+
+/// IAM's default maximum session duration of a role.
+pub const DEFAULT_MAX_SESSION_DURATION: u64 = 3600;
+
+impl PrincipalConfig {
+    /// Whether the principal is a role (it may be assumed, when its trust policy allows).
+    pub fn is_role(&self) -> bool {
+        self.principal.principal_type == crate::eval::PrincipalType::AssumedRole
+            && self.principal.arn.split(':').nth(2) == Some("iam")
+    }
 }
 
 /// A loaded configuration.
@@ -354,6 +373,8 @@ const PRINCIPAL_FIELDS: &[&str] = &[
     "accessKeys",
     "sessionName",
     "userId",
+    "trustPolicy",
+    "maxSessionDuration",
 ];
 
 impl Reader {
@@ -876,6 +897,7 @@ impl Reader {
                 for (key, kind) in [
                     ("permissionsBoundary", PolicyKind::Boundary),
                     ("sessionPolicy", PolicyKind::Session),
+                    ("trustPolicy", PolicyKind::Trust),
                 ] {
                     if let Some(m) = pget(key).filter(|m| m.value.value != Value::Null) {
                         out.push(self.reference(&m.value, &ip.key(key), kind)?);
@@ -1071,8 +1093,49 @@ impl Reader {
                 });
             }
         }
-        finish(principal, set, access_keys, Vec::new(), None)
-            .map_err(|e| self.err(node, pointer, e))
+        let mut pc = finish(principal, set, access_keys, Vec::new(), None)
+            .map_err(|e| self.err(node, pointer, e))?;
+        let is_role = pc.is_role();
+        if let Some(m) = get("trustPolicy").filter(|m| m.value.value != Value::Null) {
+            let tp = pointer.key("trustPolicy");
+            if !is_role {
+                return Err(self.err(
+                    &m.value,
+                    &tp,
+                    "only a role (arn:aws:iam::ACCOUNT:role/NAME) has a trust policy".into(),
+                ));
+            }
+            let p = self.policy(&m.value, &tp, &PolicyKind::Trust)?;
+            pc.trust = Some(Arc::new(
+                crate::compile::trust::CompiledTrustPolicy::compile(&p),
+            ));
+        }
+        if let Some(m) = get("maxSessionDuration") {
+            let mp = pointer.key("maxSessionDuration");
+            let secs = match &m.value.value {
+                Value::Number(t) => t.parse::<u64>().ok(),
+                _ => None,
+            }
+            .filter(|s| (3600..=43200).contains(s));
+            match secs {
+                Some(s) if is_role => pc.max_session_duration = s,
+                Some(_) => {
+                    return Err(self.err(
+                        &m.value,
+                        &mp,
+                        "only a role has a maximum session duration".into(),
+                    ))
+                }
+                None => {
+                    return Err(self.err(
+                        &m.value,
+                        &mp,
+                        "`maxSessionDuration` is a whole number of seconds from 3600 (1 hour) to 43200 (12 hours), as IAM allows".into(),
+                    ))
+                }
+            }
+        }
+        Ok(pc)
     }
 }
 
@@ -1099,6 +1162,9 @@ fn finish(
         base_context: Arc::new(base_context),
         missing,
         origin,
+        trust: None,
+        trust_missing: None,
+        max_session_duration: DEFAULT_MAX_SESSION_DURATION,
     })
 }
 
@@ -1138,7 +1204,7 @@ mod tests {
         let e = load("{\n  \"principals\": [{\"arn\": \"arn:aws:iam::123456789012:role/w\", \"polices\": []}]\n}").unwrap_err();
         assert_eq!(
             e.to_string(),
-            "/nonexistent/cfg.json:2:62: unknown field `polices`; expected one of arn, tags, policies, permissionsBoundary, sessionPolicy, accessKeys, sessionName, userId (at /principals/0/polices)"
+            "/nonexistent/cfg.json:2:62: unknown field `polices`; expected one of arn, tags, policies, permissionsBoundary, sessionPolicy, accessKeys, sessionName, userId, trustPolicy, maxSessionDuration (at /principals/0/polices)"
         );
         let e = load(r#"{"principals": [{"arn": "arn:aws:iam::123456789012:role/w", "policies": ["missing.json"]}]}"#).unwrap_err();
         assert!(

@@ -133,12 +133,34 @@ pub fn import(file: Arc<SourceFile>, root: &Node) -> Result<Imported, SourceErro
                     ))
                 })
                 .collect();
+            let trust = (noun == "role")
+                .then(|| get(u, "AssumeRolePolicyDocument"))
+                .flatten()
+                .map(|doc| {
+                    let dp = ptr.key("AssumeRolePolicyDocument");
+                    let text = r.document(doc, &dp);
+                    r.policies.push(ImportedPolicy {
+                        name: format!("role/{name} trust policy"),
+                        arn: None,
+                        kind: PolicyKind::Trust,
+                        pointer: dp,
+                        offset: doc.span.start,
+                        text,
+                    });
+                    PolicyUse::Imported(r.policies.len() - 1)
+                });
+            let max_session_duration = get(u, "MaxSessionDuration").and_then(|n| match &n.value {
+                Value::Number(t) => t.parse::<u64>().ok(),
+                _ => None,
+            });
             principals.push(ImportedPrincipal {
                 arn: arn.to_owned(),
                 defined_by: format!("{list}/{i} ({noun} {name})"),
                 tags,
                 identity,
                 boundary,
+                trust,
+                max_session_duration,
                 groups: member_of,
                 missing,
             });

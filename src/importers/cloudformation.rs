@@ -689,6 +689,8 @@ struct Entity {
     noun: &'static str,
     identity: Vec<PolicyUse>,
     boundary: Option<PolicyUse>,
+    trust: Option<PolicyUse>,
+    max_session_duration: Option<u64>,
     tags: Vec<(String, String)>,
     groups: Vec<String>,
     missing: Vec<String>,
@@ -760,6 +762,8 @@ impl Build<'_, '_> {
                         self.cx.settings.partition
                     ))],
                     boundary: None,
+                    trust: None,
+                    max_session_duration: None,
                     tags: Vec::new(),
                     groups: Vec::new(),
                     missing: Vec::new(),
@@ -781,6 +785,8 @@ impl Build<'_, '_> {
                     noun,
                     identity: Vec::new(),
                     boundary: None,
+                    trust: None,
+                    max_session_duration: None,
                     tags: Vec::new(),
                     groups: Vec::new(),
                     missing,
@@ -804,6 +810,33 @@ impl Build<'_, '_> {
             } else {
                 self.inline_policies(props, &pp, &mut e, &inline_kind);
                 self.managed_arns(props, "ManagedPolicyArns", &mut e);
+            }
+            if e.noun == "role" && get(props, "AssumeRolePolicyDocument").is_some() {
+                let name = format!("{} (AssumeRolePolicyDocument)", e.logical);
+                let i = self.document_at(
+                    props,
+                    "AssumeRolePolicyDocument",
+                    &pp,
+                    &name,
+                    PolicyKind::Trust,
+                    None,
+                );
+                e.trust = Some(PolicyUse::Imported(i));
+            }
+            if let Some(n) = get(props, "MaxSessionDuration") {
+                match self.cx.resolve(n, 0) {
+                    Ok(Some(v)) => match scalar(&v).and_then(|t| t.parse::<u64>().ok()) {
+                        Some(secs) => e.max_session_duration = Some(secs),
+                        None => super::add_reason(
+                            &mut e.missing,
+                            "MaxSessionDuration is not a whole number of seconds",
+                        ),
+                    },
+                    Ok(None) => {}
+                    Err(err) => {
+                        super::add_reason(&mut e.missing, format!("MaxSessionDuration: {err}"))
+                    }
+                }
             }
             if let Some(b) = get(props, "PermissionsBoundary") {
                 match self.cx.resolve(b, 0) {
@@ -1053,6 +1086,8 @@ impl Build<'_, '_> {
                 tags: e.tags,
                 identity: e.identity,
                 boundary: e.boundary,
+                trust: e.trust,
+                max_session_duration: e.max_session_duration,
                 groups: e.groups,
                 missing: e.missing,
             });

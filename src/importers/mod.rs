@@ -112,6 +112,10 @@ pub struct ImportedPrincipal {
     pub identity: Vec<PolicyUse>,
     /// Its permissions boundary.
     pub boundary: Option<PolicyUse>,
+    /// A role's trust policy (`AssumeRolePolicyDocument`, `assume_role_policy`).
+    pub trust: Option<PolicyUse>,
+    /// A role's `MaxSessionDuration` in seconds, when the source sets it.
+    pub max_session_duration: Option<u64>,
     /// The groups it is in.
     pub groups: Vec<String>,
     /// What the source leaves unresolved about it (besides its policies' texts).

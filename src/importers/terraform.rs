@@ -207,6 +207,8 @@ struct Entity {
     arn: String,
     identity: Vec<PolicyUse>,
     boundary: Option<PolicyUse>,
+    trust: Option<PolicyUse>,
+    max_session_duration: Option<u64>,
     tags: Vec<(String, String)>,
     groups: Vec<usize>,
     missing: Vec<String>,
@@ -447,6 +449,8 @@ impl Build<'_, '_> {
                 name,
                 identity: Vec::new(),
                 boundary: None,
+                trust: None,
+                max_session_duration: None,
                 tags: Vec::new(),
                 groups: Vec::new(),
                 missing: Vec::new(),
@@ -521,6 +525,27 @@ impl Build<'_, '_> {
                         e.identity.push(PolicyUse::Arn(a.clone()));
                     }
                 }
+            }
+            let has_trust = self.value(r, "assume_role_policy").is_some()
+                || r.expressions
+                    .and_then(|x| get(x, "assume_role_policy"))
+                    .is_some();
+            if noun == "role" && has_trust {
+                let text = self.policy_text(r, None, "assume_role_policy");
+                let i = self.push(
+                    format!("{} assume_role_policy", r.address),
+                    None,
+                    PolicyKind::Trust,
+                    r.pointer.key("assume_role_policy"),
+                    self.value(r, "assume_role_policy")
+                        .map_or(0, |n| n.span.start),
+                    text,
+                );
+                e.trust = Some(PolicyUse::Imported(i));
+            }
+            if let Some(Value::Number(t)) = self.value(r, "max_session_duration").map(|n| &n.value)
+            {
+                e.max_session_duration = t.parse::<u64>().ok();
             }
             if let Some(b) = self.string(r, "permissions_boundary") {
                 e.boundary = Some(PolicyUse::Arn(b));
@@ -781,6 +806,8 @@ impl Build<'_, '_> {
                 tags: e.tags.clone(),
                 identity,
                 boundary: e.boundary.clone(),
+                trust: e.trust.clone(),
+                max_session_duration: e.max_session_duration,
                 groups,
                 missing,
             });
