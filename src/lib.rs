@@ -25,6 +25,8 @@ pub mod proxy;
 pub mod render;
 #[cfg(feature = "server")]
 pub mod server;
+#[cfg(feature = "server")]
+pub mod sts;
 pub mod swf;
 pub mod testing;
 pub mod text;

@@ -320,6 +320,8 @@ where
         let hook: Option<crate::server::ResetHook> = s.reset.map(|f| {
             let handle = layer.handle();
             let hook: crate::server::ResetHook = Arc::new(move || {
+                // Sessions STS issued are state too: a reset forgets them.
+                handle.options().sessions.clear();
                 let run = f(&handle.config());
                 Box::pin(async move {
                     let r = run.await;
@@ -338,7 +340,8 @@ where
             );
             let _ = std::io::Write::flush(&mut out);
         }
-        let svc = layer.layer(inner);
+        // STS answers requests signed for `sts`; the gate takes the rest.
+        let svc = crate::sts::StsLayer::new(layer.handle()).layer(layer.layer(inner));
         crate::server::serve_full(
             listener,
             svc,

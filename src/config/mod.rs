@@ -146,6 +146,8 @@ pub struct Config {
     pub registrations: Vec<Registration>,
     /// The sources read (`sources`), in order.
     pub sources: Vec<Arc<crate::importers::Imported>>,
+    /// The directory of managed policy documents (`managedPolicies`), if configured.
+    pub managed_dir: Option<PathBuf>,
     /// Entries of the sources that could not be read as principals at all (an ARN that
     /// is not well formed), with why: each is left out, alone, and never authenticates;
     /// the rest of its file loads. Commands show them as warnings.
@@ -325,6 +327,12 @@ impl Config {
         self.principals
             .iter()
             .find(|p| p.principal.arn == arn || p.principal.caller_arn == arn)
+    }
+
+    /// The managed policy `arn` (a session's `PolicyArns`): from a source, else from the
+    /// `managedPolicies` directory.
+    pub fn managed_policy(&self, arn: &str) -> Result<LoadedPolicy, String> {
+        imports::Resolver::new(&self.sources, self.managed_dir.clone()).arn(arn)
     }
 
     /// The principal owning access key `akid`, and the key.
@@ -661,7 +669,7 @@ impl Reader {
             }
         }
         if !imported.is_empty() {
-            let mut resolver = imports::Resolver::new(&imported, managed_dir);
+            let mut resolver = imports::Resolver::new(&imported, managed_dir.clone());
             let at = get("sources").map_or(root, |m| &m.value);
             // ARN → index: one look-up a principal (100,000 principals stay linear).
             let mut seen: HashMap<String, usize> = principals
@@ -704,6 +712,7 @@ impl Reader {
             principals,
             registrations,
             sources: imported,
+            managed_dir,
             skipped,
         })
     }

@@ -137,6 +137,8 @@ pub struct GateOptions {
     /// (default 64 MiB): past it a request is answered at once with
     /// `ThrottlingException` instead of growing the process.
     pub max_body_total: usize,
+    /// The temporary credentials STS issued on this endpoint: the gate accepts them.
+    pub sessions: Arc<crate::sts::sessions::SessionStore>,
 }
 
 impl Default for GateOptions {
@@ -146,6 +148,7 @@ impl Default for GateOptions {
             body_timeout: std::time::Duration::from_secs(30),
             clock: Arc::new(crate::values::now_epoch),
             max_body_total: 64 << 20,
+            sessions: Arc::new(crate::sts::sessions::SessionStore::new()),
         }
     }
 }
@@ -313,8 +316,8 @@ pub struct ParsedBody(pub Arc<Map<String, Value>>);
 pub struct Authorized {
     /// The configuration the decision was made with.
     pub config: Arc<Config>,
-    /// Index of the caller in `config.principals`.
-    pub principal: usize,
+    /// The caller.
+    pub caller: CallerRef,
     /// The access key that signed the request.
     pub access_key_id: String,
     /// The region of the signature's scope.
@@ -334,7 +337,10 @@ pub struct Authorized {
 impl Authorized {
     /// The caller.
     pub fn principal(&self) -> Option<&PrincipalConfig> {
-        self.config.principals.get(self.principal)
+        match &self.caller {
+            CallerRef::Configured(i) => self.config.principals.get(*i),
+            CallerRef::Session(pc) => Some(pc),
+        }
     }
 
     /// Authorizes one decision of a `RespondDecisionTaskCompleted` call as its own action
@@ -447,6 +453,28 @@ impl GateHandle {
         self.0.config.load_full()
     }
 
+    /// The gate's options (its clock, body limits and session store).
+    pub fn options(&self) -> &GateOptions {
+        &self.0.options
+    }
+
+    /// The endpoint's shared body budget.
+    pub fn bodies(&self) -> &BodyBudget {
+        &self.0.bodies
+    }
+
+    /// The cache of derived signing keys.
+    pub fn keys(&self) -> &sigv4::KeyCache {
+        &self.0.keys
+    }
+
+    /// The caller of a verified access key under `config`: a configured principal, or
+    /// the principal of a session STS issued. `Err` when the key is unknown
+    /// (`UnrecognizedClient`) or the session's principal cannot be built.
+    pub fn caller_of(&self, config: &Arc<Config>, akid: &str) -> Result<CallerRef, WireError> {
+        caller_of(&self.0, config, akid)
+    }
+
     /// Loads, validates and compiles the configuration at `path`, then swaps it in.
     /// On any error the configuration in force stays, and the error is returned and logged.
     pub fn reload(&self, path: &Path) -> Result<(), ConfigError> {
@@ -462,6 +490,51 @@ impl GateHandle {
             }
         }
     }
+}
+
+/// Who made a request: a configured principal, or an STS session.
+#[derive(Debug, Clone)]
+pub enum CallerRef {
+    /// Index of a principal in `config.principals`.
+    Configured(usize),
+    /// The principal of temporary credentials (a role session or a `GetSessionToken`
+    /// session).
+    Session(Arc<PrincipalConfig>),
+}
+
+/// The credential of access key `akid`: a configured key, or an issued session's.
+fn credential_of(shared: &Shared, config: &Config, akid: &str) -> Option<sigv4::Credential> {
+    if let Some((_, k)) = config.access_key(akid) {
+        return Some(sigv4::Credential::long_term(k.secret_access_key.clone()));
+    }
+    shared
+        .options
+        .sessions
+        .get(akid)
+        .map(|s| sigv4::Credential {
+            secret: s.secret.clone(),
+            session_token: Some(s.token.clone()),
+            expires: Some(s.expires),
+        })
+}
+
+fn caller_of(shared: &Shared, config: &Arc<Config>, akid: &str) -> Result<CallerRef, WireError> {
+    if let Some(i) = config
+        .principals
+        .iter()
+        .position(|p| p.access_keys.iter().any(|k| k.access_key_id == akid))
+    {
+        return Ok(CallerRef::Configured(i));
+    }
+    let session = shared
+        .options
+        .sessions
+        .get(akid)
+        .ok_or(WireError::UnrecognizedClient)?;
+    session
+        .principal(config)
+        .map(CallerRef::Session)
+        .map_err(|e| WireError::InternalFailure(format!("the session's principal: {e}")))
 }
 
 impl GateHandle {
@@ -829,11 +902,7 @@ fn authorize(
     let config = shared.config.load_full();
     let now = (shared.options.clock)();
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-    let secret_of = |akid: &str| {
-        config
-            .access_key(akid)
-            .map(|(_, k)| k.secret_access_key.clone())
-    };
+    let secret_of = |akid: &str| credential_of(shared, &config, akid);
     let verified = sigv4::verify_cached(
         parts.method.as_str(),
         path,
@@ -843,21 +912,20 @@ fn authorize(
         now,
         &sigv4::Endpoint {
             service: "swf",
+            target_signed: true,
             regions: &config.regions,
         },
         Some(&shared.keys),
     )
     .map_err(plain)?;
-    let principal = config
-        .principals
-        .iter()
-        .position(|p| {
-            p.access_keys
-                .iter()
-                .any(|k| k.access_key_id == verified.access_key_id)
-        })
-        .ok_or_else(|| plain(WireError::UnrecognizedClient))?;
-    let pc = &config.principals[principal];
+    let caller = caller_of(shared, &config, &verified.access_key_id).map_err(plain)?;
+    let pc: &PrincipalConfig = match &caller {
+        CallerRef::Configured(i) => config
+            .principals
+            .get(*i)
+            .ok_or_else(|| plain(WireError::UnrecognizedClient))?,
+        CallerRef::Session(pc) => pc,
+    };
     let body = swfreq::body(body).map_err(plain)?;
     let domain = match swfreq::domain_ref(operation, &body).map_err(plain)? {
         DomainRef::Named(d) => Some(d.to_owned()),
@@ -994,7 +1062,7 @@ fn authorize(
     Ok((
         Authorized {
             config: config.clone(),
-            principal,
+            caller: caller.clone(),
             access_key_id: verified.access_key_id.clone(),
             region: verified.region.clone(),
             operation,

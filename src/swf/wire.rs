@@ -73,6 +73,9 @@ pub enum WireError {
     /// Unknown access key ID or session token.
     #[error("UnrecognizedClientException")]
     UnrecognizedClient,
+    /// The session token of temporary credentials has expired.
+    #[error("ExpiredTokenException")]
+    ExpiredToken,
     /// The signature does not match, or is expired (the message says which).
     #[error("InvalidSignatureException: {0}")]
     InvalidSignature(String),
@@ -120,6 +123,7 @@ impl WireError {
             WireError::MissingAuthenticationToken => "MissingAuthenticationTokenException",
             WireError::IncompleteSignature(_) => "IncompleteSignatureException",
             WireError::UnrecognizedClient => "UnrecognizedClientException",
+            WireError::ExpiredToken => "ExpiredTokenException",
             WireError::InvalidSignature(_) => "InvalidSignatureException",
             WireError::InternalFailure(_) => "InternalFailure",
             WireError::ServiceUnavailable(_) => "ServiceUnavailableException",
@@ -157,6 +161,9 @@ impl WireError {
             }
             WireError::UnrecognizedClient => {
                 "The security token included in the request is invalid.".into()
+            }
+            WireError::ExpiredToken => {
+                "The security token included in the request is expired".into()
             }
         }
     }
