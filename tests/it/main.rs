@@ -34,6 +34,7 @@ mod hostile_sources;
 mod parse_props;
 mod proxy_attacks;
 mod proxy_moto;
+mod role_sessions;
 mod simpleflow;
 mod sources;
 mod validate_cases;
