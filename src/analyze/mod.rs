@@ -24,6 +24,7 @@ pub mod reps;
 pub use budget::Budget;
 
 mod access;
+mod assume;
 mod cells;
 mod classes;
 mod diff;
@@ -33,6 +34,7 @@ mod witness;
 
 use access::*;
 pub use access::{access, analysis, Access, ActionAccess, Analysis, PrincipalAccess};
+pub use assume::{assume_access, assume_graph, chains, AssumeAccess, Hop, MAX_HOPS};
 use cells::*;
 use classes::*;
 pub use diff::{diff, Change, ChangeKind, PrincipalDiff};

@@ -233,6 +233,67 @@ fn has_domain(action: &str) -> bool {
 
 /// A principal's access surface as text (what `access` prints and snapshots).
 pub fn access_text(p: &PrincipalAccess, regions: usize) -> String {
+    access_text_with(p, regions, &[])
+}
+
+/// The roles a principal may assume, as text.
+fn assumable_text(roles: &[analyze::AssumeAccess]) -> String {
+    let mut s = String::new();
+    for a in roles {
+        match a.access {
+            Access::Never => {}
+            Access::Always => s.push_str(&format!(
+                "  may assume {}: always
+",
+                a.role
+            )),
+            Access::Conditional => {
+                s.push_str(&format!(
+                    "  may assume {}: for some requests
+",
+                    a.role
+                ));
+                if let Some(w) = &a.witness {
+                    s.push_str(&format!(
+                        "      e.g. {w}
+"
+                    ));
+                }
+            }
+        }
+        for r in &a.incomplete {
+            s.push_str(&format!(
+                "    incomplete ({}): {r}
+",
+                a.role
+            ));
+        }
+    }
+    s
+}
+
+/// The roles of `config` (with a trust policy) that `p` may assume, for every request.
+fn assumable(config: &Config, p: &PrincipalConfig, opts: &Options) -> Vec<analyze::AssumeAccess> {
+    let mut roles: Vec<&PrincipalConfig> = config
+        .principals
+        .iter()
+        .filter(|r| r.is_role() && (r.trust.is_some() || r.trust_missing.is_some()))
+        .filter(|r| r.principal.arn != p.principal.arn)
+        .collect();
+    roles.sort_by(|a, b| a.principal.arn.cmp(&b.principal.arn));
+    roles
+        .into_iter()
+        .map(|r| analyze::assume_access(p, r, opts))
+        .filter(|a| a.access != Access::Never || !a.complete)
+        .collect()
+}
+
+/// [`access_text`] followed by the roles the principal may assume.
+pub fn access_text_with(
+    p: &PrincipalAccess,
+    regions: usize,
+    roles: &[analyze::AssumeAccess],
+) -> String {
     let mut s = format!("{}\n", p.principal);
     let mut never = Vec::new();
     for a in &p.actions {
@@ -259,6 +320,7 @@ pub fn access_text(p: &PrincipalAccess, regions: usize) -> String {
     if !never.is_empty() {
         s.push_str(&format!("  never: {}\n", never.join(", ")));
     }
+    s.push_str(&assumable_text(roles));
     s
 }
 
@@ -313,13 +375,18 @@ pub fn run_access(args: &AccessArgs) -> u8 {
         .iter()
         .map(|p| analyze::access(p, &acts, &opts))
         .collect();
-    let complete = results.iter().all(|p| p.actions.iter().all(|a| a.complete));
+    let assumes: Vec<Vec<analyze::AssumeAccess>> = chosen
+        .iter()
+        .map(|p| assumable(&config, p, &opts))
+        .collect();
+    let complete = results.iter().all(|p| p.actions.iter().all(|a| a.complete))
+        && assumes.iter().flatten().all(|a| a.complete);
     let mut code = EXIT_OK;
     let mut snaps = Vec::new();
     if let Some(dir) = &args.snapshot {
-        for p in &results {
+        for (p, roles) in results.iter().zip(&assumes) {
             let name = testing::snapshot_name(Path::new("access"), &p.principal);
-            let text = access_text(p, opts.regions.len());
+            let text = access_text_with(p, opts.regions.len(), roles);
             match testing::write_snapshot(
                 dir,
                 &name,
@@ -355,8 +422,10 @@ pub fn run_access(args: &AccessArgs) -> u8 {
         OutputFormat::Json => {
             let principals: Vec<serde_json::Value> = results
                 .iter()
-                .map(|p| {
+                .zip(&assumes)
+                .map(|(p, roles)| {
                     let mut v = serde_json::to_value(p).unwrap_or_default();
+                    v["assumes"] = serde_json::to_value(roles).unwrap_or_default();
                     if let Some((_, s)) = snaps.iter().find(|(a, _)| *a == p.principal) {
                         v["snapshot"] = serde_json::to_value(s).unwrap_or_default();
                     }
@@ -367,11 +436,11 @@ pub fn run_access(args: &AccessArgs) -> u8 {
             out.line(&serde_json::to_string_pretty(&v).unwrap_or_default());
         }
         OutputFormat::Text => {
-            for (i, p) in results.iter().enumerate() {
+            for (i, (p, roles)) in results.iter().zip(&assumes).enumerate() {
                 if i > 0 {
                     out.line("");
                 }
-                out.write(&access_text(p, opts.regions.len()));
+                out.write(&access_text_with(p, opts.regions.len(), roles));
             }
             if !complete {
                 out.line("\nincomplete: some answers may not hold for every request (see above)");
@@ -443,8 +512,39 @@ pub fn run_who_can(args: &WhoCanArgs) -> u8 {
             rows.push((r.principal, a));
         }
     }
-    let any = rows.iter().any(|(_, a)| a.access != Access::Never);
-    let complete = rows.iter().all(|(_, a)| a.complete);
+    // Through roles: the principals that reach one of those that may, by AssumeRole hops.
+    let mut sorted: Vec<&PrincipalConfig> = config.principals.iter().collect();
+    sorted.sort_by(|a, b| a.principal.arn.cmp(&b.principal.arn));
+    let has_trust = sorted
+        .iter()
+        .any(|p| p.trust.is_some() || p.trust_missing.is_some());
+    let (through, chain_incomplete) = if has_trust {
+        let (edges, mut inc) = analyze::assume_graph(&sorted, &opts);
+        let targets: Vec<bool> = sorted
+            .iter()
+            .map(|p| {
+                rows.iter()
+                    .any(|(arn, a)| *arn == p.principal.arn && a.access != Access::Never)
+            })
+            .collect();
+        let (found, cut) = analyze::chains(&sorted, &edges, &targets);
+        inc.extend(cut);
+        let through: Vec<(String, Vec<analyze::Hop>)> = sorted
+            .iter()
+            .zip(found)
+            .filter(|(p, _)| {
+                !rows
+                    .iter()
+                    .any(|(arn, a)| *arn == p.principal.arn && a.access != Access::Never)
+            })
+            .flat_map(|(p, cs)| cs.into_iter().map(move |c| (p.principal.arn.clone(), c)))
+            .collect();
+        (through, inc)
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let any = rows.iter().any(|(_, a)| a.access != Access::Never) || !through.is_empty();
+    let complete = rows.iter().all(|(_, a)| a.complete) && chain_incomplete.is_empty();
     let name = format!("swf:{}", action.name);
     let mut out = Out::new();
     match args.request.format {
@@ -456,8 +556,13 @@ pub fn run_who_can(args: &WhoCanArgs) -> u8 {
                            "complete": a.complete, "incomplete": a.incomplete})
                 })
                 .collect();
+            let chains: Vec<serde_json::Value> = through
+                .iter()
+                .map(|(p, hops)| json!({"principal": p, "hops": hops}))
+                .collect();
             let v = json!({"action": name, "domain": opts.domain, "complete": complete,
-                           "principals": list});
+                           "principals": list, "throughRoles": chains,
+                           "chainsIncomplete": chain_incomplete});
             out.line(&serde_json::to_string_pretty(&v).unwrap_or_default());
         }
         OutputFormat::Text => {
@@ -488,9 +593,36 @@ pub fn run_who_can(args: &WhoCanArgs) -> u8 {
                     out.line(&format!("    incomplete: {r}"));
                 }
             }
+            for (p, hops) in &through {
+                let path: Vec<&str> = std::iter::once(p.as_str())
+                    .chain(hops.iter().map(|h| h.role.as_str()))
+                    .collect();
+                out.line(&format!("  {p}: through {}", path.join(" -> ")));
+                for h in hops {
+                    let w = h
+                        .witness
+                        .as_ref()
+                        .map_or(String::new(), |w| format!("\n        e.g. {w}"));
+                    out.line(&format!(
+                        "      assumes {} ({}){w}",
+                        h.role,
+                        match h.access {
+                            Access::Always => "always",
+                            _ => "for some requests",
+                        }
+                    ));
+                }
+            }
+            for r in &chain_incomplete {
+                out.line(&format!("  incomplete: {r}"));
+            }
             if !any {
                 out.line("  nobody");
             }
+            let never: Vec<&str> = never
+                .into_iter()
+                .filter(|n| !through.iter().any(|(p, _)| p == n))
+                .collect();
             if !never.is_empty() {
                 out.line(&format!("cannot: {}", never.join(", ")));
             }

@@ -881,6 +881,17 @@ fn one_request(
         str_field("resource")?,
     )?;
     let ctx = setup.context(caller, &resource, defaults, &given);
+    if is_role_action(&action) {
+        let trust = setup.trust_of(&resource, args.trust_policy.as_deref())?;
+        return Ok(eval::trust::decide_assume(&eval::trust::AssumeRequest {
+            caller: &caller.principal,
+            caller_policies: &caller.compiled,
+            action: &action,
+            role_arn: &resource,
+            trust: Some(&trust),
+            context: &ctx,
+        }));
+    }
     let req = Request {
         principal: &caller.principal,
         action: &action,

@@ -57,8 +57,11 @@ fn err(code: &'static str, msg: impl Into<String>, loc: &Loc, step: IamStep) -> 
 
 /// Runs steps 2–9 on a document that parsed (step 1 may still have found problems).
 pub fn check(doc: &PolicyDocument, text: &str, kind: &PolicyKind, out: &mut Vec<Finding>) {
-    // Step 2: Version.
+    // Step 2: Version. Trust policies may still be written in the 2008-10-17 language,
+    // or without a Version (IAM's CreateRole accepts both; only policies it creates as
+    // documents of their own must be 2012-10-17).
     match &doc.version {
+        _ if *kind == PolicyKind::Trust => {}
         Some(v) if v.value != "2008-10-17" => {} // 2012-10-17, or a syntax error already
         Some(v) => out.push(
             err("version", MSG_VERSION, &v.loc, IamStep::Version).with_detail(format!(

@@ -631,3 +631,179 @@ async fn expired_sessions_are_refused_with_awss_errors() {
     );
     assert!(swf_err.contains("(ExpiredTokenException)"), "{swf_err}");
 }
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_swf-iam"))
+}
+
+fn write_config(tag: &str, text: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("swf-iam-chains-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join("config.json");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// Replays a witness with `check --requests -`: its decision.
+fn replay(config: &std::path::Path, witness: &Value) -> String {
+    use std::io::Write;
+    let mut child = bin()
+        .args(["check", "--format", "json", "--config"])
+        .arg(config)
+        .args(["--requests", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{witness}\n").as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let line = String::from_utf8_lossy(&out.stdout);
+    let v: Value = serde_json::from_str(line.lines().next().unwrap()).unwrap();
+    v["decision"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn who_can_and_access_follow_role_assumption() {
+    let cfg = write_config("who", &config());
+    let out = bin()
+        .args([
+            "who-can", "--format", "json", "--domain", "orders", "--config",
+        ])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let direct: Vec<&str> = v["principals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["access"] != "never")
+        .map(|p| p["principal"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        direct,
+        [
+            "arn:aws:iam::123456789012:role/sf",
+            WORKER_ROLE,
+            "arn:aws:iam::123456789012:user/operator"
+        ]
+    );
+    let through = v["throughRoles"].as_array().unwrap();
+    let chain =
+        |who: &str| -> Vec<&Value> { through.iter().filter(|c| c["principal"] == who).collect() };
+    // The developer reaches both roles that may heartbeat, one hop each.
+    let dev = chain("arn:aws:iam::123456789012:user/dev");
+    let roles: Vec<&str> = dev
+        .iter()
+        .map(|c| c["hops"][0]["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles, [SF_ROLE, WORKER_ROLE]);
+    assert!(dev.iter().all(|c| c["hops"][0]["access"] == "always"));
+    // The partner only with the external ID, and the witness says so and replays.
+    let partner = chain("arn:aws:iam::999999999999:user/partner");
+    assert_eq!(partner.len(), 1);
+    let hop = &partner[0]["hops"][0];
+    assert_eq!(hop["role"], WORKER_ROLE);
+    assert_eq!(hop["access"], "conditional");
+    assert_eq!(hop["witness"]["context"]["sts:ExternalId"], "ext-42");
+    assert_eq!(replay(&cfg, &hop["witness"]), "allowed");
+    let mut other = hop["witness"].clone();
+    other["context"]["sts:ExternalId"] = "ext-41".into();
+    assert_eq!(replay(&cfg, &other), "implicitDeny");
+    assert_eq!(v["complete"], true);
+
+    // `access` lists the roles a principal may assume.
+    let out = bin()
+        .args([
+            "access",
+            "--principal",
+            "arn:aws:iam::999999999999:user/partner",
+            "--action",
+            "swf:RecordActivityTaskHeartbeat",
+            "--config",
+        ])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!(
+            "  may assume {WORKER_ROLE}: for some requests\n      e.g. "
+        )),
+        "{text}"
+    );
+}
+
+#[test]
+fn role_chains_are_bounded_and_cycles_end() {
+    // u -> r1 -> r2 -> ... -> r7; r1 also trusts r3 (a cycle); only r7 may heartbeat.
+    let mut principals = vec![r#"{"arn": "arn:aws:iam::123456789012:user/u"}"#.to_owned()];
+    for i in 1..=7 {
+        let from = if i == 1 {
+            r#"["arn:aws:iam::123456789012:user/u", "arn:aws:iam::123456789012:role/r3"]"#
+                .to_owned()
+        } else {
+            format!(r#""arn:aws:iam::123456789012:role/r{}""#, i - 1)
+        };
+        let policy = if i == 7 {
+            r#", "policies": [{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "swf:RecordActivityTaskHeartbeat", "Resource": "*"}]}]"#
+        } else {
+            ""
+        };
+        principals.push(format!(
+            r#"{{"arn": "arn:aws:iam::123456789012:role/r{i}"{policy}, "trustPolicy": {{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow", "Principal": {{"AWS": {from}}}, "Action": "sts:AssumeRole"}}]}}}}"#
+        ));
+    }
+    let cfg = write_config(
+        "bound",
+        &format!(r#"{{"principals": [{}]}}"#, principals.join(",\n")),
+    );
+    let out = bin()
+        .args([
+            "who-can", "--format", "json", "--domain", "orders", "--config",
+        ])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let through = v["throughRoles"].as_array().unwrap();
+    let reached: Vec<(&str, usize)> = through
+        .iter()
+        .map(|c| {
+            (
+                c["principal"].as_str().unwrap(),
+                c["hops"].as_array().unwrap().len(),
+            )
+        })
+        .collect();
+    // r2..r6 reach r7 within five hops; r1 (6 hops) and u (7) do not.
+    assert_eq!(
+        reached,
+        [
+            ("arn:aws:iam::123456789012:role/r2", 5),
+            ("arn:aws:iam::123456789012:role/r3", 4),
+            ("arn:aws:iam::123456789012:role/r4", 3),
+            ("arn:aws:iam::123456789012:role/r5", 2),
+            ("arn:aws:iam::123456789012:role/r6", 1),
+        ]
+    );
+    let cut = v["chainsIncomplete"].as_array().unwrap();
+    assert!(
+        cut.iter().any(|c| c.as_str().unwrap().contains("user/u")
+            && c.as_str().unwrap().contains("longer than 5 hops")),
+        "{cut:?}"
+    );
+    assert_eq!(v["complete"], false);
+    assert_eq!(out.status.code(), Some(0));
+}

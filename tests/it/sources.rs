@@ -1024,8 +1024,8 @@ fn a_directory_gives_validate_its_yaml_templates_and_leaves_other_yaml_alone() {
     );
     assert_eq!(
         v["files"].as_array().unwrap().len(),
-        5,
-        "the template's five policies"
+        9,
+        "the template's five policies and its four roles' trust policies"
     );
     std::fs::remove_file(dir.join("nist_iam.yaml")).unwrap();
     let out = bin().arg("validate").arg(&dir).output().unwrap();
