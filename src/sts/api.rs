@@ -648,3 +648,302 @@ pub fn assume_role(
     }
     Ok((xml::response("AssumeRole", &result, request_id), decisions))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    const T0: i64 = 1_795_600_800;
+
+    fn config() -> Arc<Config> {
+        let text = r#"{"principals": [
+          {"arn": "arn:aws:iam::123456789012:user/dev", "accessKeys": [{"accessKeyId": "AKIADEV", "secretAccessKey": "s"}]},
+          {"arn": "arn:aws:iam::123456789012:root", "accessKeys": [{"accessKeyId": "AKIAROOT", "secretAccessKey": "s"}],
+           "policies": [{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}]},
+          {"arn": "arn:aws:iam::123456789012:role/a", "tags": {"team": "orders", "env": "dev"}, "maxSessionDuration": 7200,
+           "policies": [{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["sts:AssumeRole", "sts:TagSession", "swf:*"], "Resource": "*"}]}],
+           "trustPolicy": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:user/dev"}, "Action": ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"]}]}},
+          {"arn": "arn:aws:iam::123456789012:role/b", "maxSessionDuration": 43200,
+           "trustPolicy": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:role/a"}, "Action": ["sts:AssumeRole", "sts:TagSession"]}]}}
+        ]}"#;
+        Arc::new(Config::from_bytes(Path::new("/nonexistent/sts.json"), text.as_bytes()).unwrap())
+    }
+
+    struct World {
+        config: Arc<Config>,
+        store: SessionStore,
+    }
+
+    impl World {
+        fn new() -> Self {
+            World {
+                config: config(),
+                store: SessionStore::new(),
+            }
+        }
+
+        fn call_as<'a>(
+            &'a self,
+            pc: &'a PrincipalConfig,
+            session: Option<Arc<Session>>,
+        ) -> Call<'a> {
+            let mut ctx = Context::over(pc.base_context.clone());
+            ctx.set_request_defaults("us-east-1", T0);
+            Call {
+                config: &self.config,
+                caller: pc,
+                long_term: session.is_none(),
+                session,
+                context: ctx,
+                now: T0,
+                sessions: &self.store,
+            }
+        }
+
+        fn user(&self, arn: &str) -> &PrincipalConfig {
+            self.config.principal(arn).unwrap()
+        }
+
+        fn assume(
+            &self,
+            pc: &PrincipalConfig,
+            session: Option<Arc<Session>>,
+            form: &str,
+        ) -> Result<Arc<Session>, StsError> {
+            let call = self.call_as(pc, session);
+            let (xml, _) = assume_role(&call, &Form::parse(form).unwrap(), "r")?;
+            let key = xml
+                .split("<AccessKeyId>")
+                .nth(1)
+                .unwrap()
+                .split('<')
+                .next()
+                .unwrap();
+            Ok(self.store.get(key).unwrap())
+        }
+    }
+
+    const DEV: &str = "arn:aws:iam::123456789012:user/dev";
+    const A: &str = "RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fa&RoleSessionName=s1";
+    const B: &str = "RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fb&RoleSessionName=s2";
+
+    #[test]
+    fn model_constraints_are_coral_messages() {
+        let w = World::new();
+        let dev = w.user(DEV);
+        let e = w
+            .assume(dev, None, &format!("{A}&DurationSeconds=899"))
+            .unwrap_err();
+        assert_eq!(e.code, "ValidationError");
+        assert_eq!(e.message, "1 validation error detected: Value '899' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900");
+        let e = w.assume(dev, None, "RoleSessionName=x").unwrap_err();
+        assert!(e.message.starts_with("2 validation errors detected: Value null at 'roleArn' failed to satisfy constraint: Member must not be null"), "{}", e.message);
+        let e = w
+            .assume(dev, None, &format!("{A}&ExternalId=a%20b"))
+            .unwrap_err();
+        assert!(e.message.contains("at 'externalId' failed to satisfy constraint: Member must satisfy regular expression pattern"), "{}", e.message);
+        let e = w
+            .assume(
+                dev,
+                None,
+                &format!("{A}&Tags.member.1.Key=aws%3Ax&Tags.member.1.Value=v"),
+            )
+            .unwrap_err();
+        assert_eq!(e.code, "InvalidParameterValue");
+        let e = w.assume(dev, None, &format!("{A}&Tags.member.1.Key=t&Tags.member.1.Value=v&Tags.member.2.Key=T&Tags.member.2.Value=w")).unwrap_err();
+        assert!(
+            e.message.starts_with("Duplicate tag keys found"),
+            "{}",
+            e.message
+        );
+        let e = w
+            .assume(dev, None, &format!("{A}&TransitiveTagKeys.member.1=t"))
+            .unwrap_err();
+        assert_eq!(
+            e.message,
+            "The specified transitive tag key must be included in the requested tags."
+        );
+        let e = w.assume(dev, None, &format!("{A}&SerialNumber=arn%3Aaws%3Aiam%3A%3A123456789012%3Amfa%2Fdev&TokenCode=123456")).unwrap_err();
+        assert_eq!(e.code, "AccessDenied");
+    }
+
+    #[test]
+    fn durations_follow_the_role_and_role_chaining() {
+        let w = World::new();
+        let dev = w.user(DEV);
+        let s = w
+            .assume(dev, None, &format!("{A}&DurationSeconds=7200"))
+            .unwrap();
+        assert_eq!(s.expires - s.issued, 7200);
+        let e = w
+            .assume(dev, None, &format!("{A}&DurationSeconds=7201"))
+            .unwrap_err();
+        assert_eq!(
+            e.message,
+            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
+        );
+        // The default is one hour.
+        let s = w.assume(dev, None, A).unwrap();
+        assert_eq!(s.expires - s.issued, 3600);
+        // A session of `a` assumes `b` (which allows 12 hours): one hour at most.
+        let pa = s.principal(&w.config).unwrap();
+        let e = w
+            .assume(&pa, Some(s.clone()), &format!("{B}&DurationSeconds=3601"))
+            .unwrap_err();
+        assert_eq!(e.message, "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.");
+        let sb = w.assume(&pa, Some(s.clone()), B).unwrap();
+        let pb = sb.principal(&w.config).unwrap();
+        assert_eq!(
+            pb.principal.caller_arn,
+            "arn:aws:sts::123456789012:assumed-role/b/s2"
+        );
+        // `b` does not trust dev.
+        let e = w.assume(dev, None, B).unwrap_err();
+        assert_eq!(e.code, "AccessDenied");
+        assert!(e.decision.is_some());
+    }
+
+    #[test]
+    fn tags_override_role_tags_and_transitive_ones_pass_on() {
+        let w = World::new();
+        let dev = w.user(DEV);
+        let s = w
+            .assume(dev, None, &format!("{A}&Tags.member.1.Key=Team&Tags.member.1.Value=billing&Tags.member.2.Key=cost&Tags.member.2.Value=7&TransitiveTagKeys.member.1=cost&SourceIdentity=alice"))
+            .unwrap();
+        let pa = s.principal(&w.config).unwrap();
+        let tags = &pa.principal.tags;
+        assert!(
+            tags.contains(&("Team".into(), "billing".into())),
+            "{tags:?}"
+        );
+        assert!(tags.contains(&("env".into(), "dev".into())));
+        assert!(
+            !tags.iter().any(|(k, _)| k == "team"),
+            "the session tag replaces the role tag of the same key, any case"
+        );
+        assert_eq!(
+            pa.base_context.get("aws:SourceIdentity"),
+            Some(&ContextValue::Single("alice".into()))
+        );
+        assert_eq!(
+            pa.base_context.get("aws:TokenIssueTime"),
+            Some(&ContextValue::Single(crate::values::format_iso8601(T0)))
+        );
+        // Chained: the transitive tag and the source identity pass on; others do not.
+        let sb = w.assume(&pa, Some(s.clone()), B).unwrap();
+        let pb = sb.principal(&w.config).unwrap();
+        assert_eq!(pb.principal.tags, vec![("cost".to_owned(), "7".to_owned())]);
+        assert_eq!(sb.source_identity.as_deref(), Some("alice"));
+        // A transitive tag cannot be overridden, nor the source identity changed.
+        let e = w
+            .assume(
+                &pa,
+                Some(s.clone()),
+                &format!("{B}&Tags.member.1.Key=COST&Tags.member.1.Value=8"),
+            )
+            .unwrap_err();
+        assert_eq!(e.code, "InvalidParameterValue");
+        let e = w
+            .assume(&pa, Some(s), &format!("{B}&SourceIdentity=bob"))
+            .unwrap_err();
+        assert_eq!(e.code, "ValidationError");
+    }
+
+    #[test]
+    fn session_policies_are_checked_and_intersected() {
+        let w = World::new();
+        let dev = w.user(DEV);
+        let narrow = "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%7B%22Effect%22%3A%22Allow%22%2C%22Action%22%3A%22swf%3AListDomains%22%2C%22Resource%22%3A%22*%22%7D%7D";
+        let s = w
+            .assume(dev, None, &format!("{A}&Policy={narrow}"))
+            .unwrap();
+        let pa = s.principal(&w.config).unwrap();
+        assert!(pa.compiled.has_session);
+        let e = w
+            .assume(dev, None, &format!("{A}&Policy=%7B%7D"))
+            .unwrap_err();
+        assert_eq!(e.code, "MalformedPolicyDocument");
+        let e = w
+            .assume(
+                dev,
+                None,
+                &format!(
+                    "{A}&PolicyArns.member.1.arn=arn%3Aaws%3Aiam%3A%3A123456789012%3Apolicy%2Fnone"
+                ),
+            )
+            .unwrap_err();
+        assert_eq!(e.code, "InvalidParameterValue");
+        // Policy and tags packed beyond the allotment.
+        let big = format!("{{\"Version\":\"2012-10-17\",\"Statement\":{{\"Effect\":\"Allow\",\"Action\":\"swf:ListDomains\",\"Resource\":\"*\",\"Sid\":\"{}\"}}}}", "a".repeat(1900));
+        let enc: String = big.bytes().map(|b| format!("%{b:02X}")).collect();
+        let tags: String = (1..=10)
+            .map(|i| {
+                format!(
+                    "&Tags.member.{i}.Key=k{i}&Tags.member.{i}.Value={}",
+                    "v".repeat(40)
+                )
+            })
+            .collect();
+        let e = w
+            .assume(dev, None, &format!("{A}&Policy={enc}{tags}"))
+            .unwrap_err();
+        assert_eq!(e.code, "PackedPolicyTooLarge", "{}", e.message);
+    }
+
+    #[test]
+    fn get_session_token_is_for_users_and_root() {
+        let w = World::new();
+        let dev = w.user(DEV);
+        let call = w.call_as(dev, None);
+        let xml = get_session_token(&call, &Form::parse("").unwrap(), "r").unwrap();
+        assert!(xml.contains("<AccessKeyId>ASIA"));
+        let key = xml
+            .split("<AccessKeyId>")
+            .nth(1)
+            .unwrap()
+            .split('<')
+            .next()
+            .unwrap();
+        let s = w.store.get(key).unwrap();
+        assert_eq!(s.expires - s.issued, 43_200);
+        let pc = s.principal(&w.config).unwrap();
+        assert_eq!(pc.principal.caller_arn, DEV);
+        assert_eq!(
+            pc.base_context.get("aws:MultiFactorAuthPresent"),
+            Some(&ContextValue::Single("false".into()))
+        );
+        // Not with session credentials.
+        let call = w.call_as(&pc, Some(s));
+        let e = get_session_token(&call, &Form::parse("").unwrap(), "r").unwrap_err();
+        assert_eq!(
+            e.message,
+            "Cannot call GetSessionToken with session credentials"
+        );
+        // Root: one hour at most.
+        let root = w.user("arn:aws:iam::123456789012:root");
+        let call = w.call_as(root, None);
+        let e = get_session_token(&call, &Form::parse("DurationSeconds=3601").unwrap(), "r")
+            .unwrap_err();
+        assert_eq!(e.code, "ValidationError");
+        // Root may not assume roles.
+        let e = w.assume(root, None, A).unwrap_err();
+        assert_eq!(e.message, crate::eval::trust::MSG_ROOT);
+    }
+
+    #[test]
+    fn a_session_of_a_role_removed_by_a_reload_can_do_nothing() {
+        let w = World::new();
+        let s = w.assume(w.user(DEV), None, A).unwrap();
+        let without = Arc::new(
+            Config::from_bytes(Path::new("/nonexistent/sts.json"), br#"{"principals": []}"#)
+                .unwrap(),
+        );
+        assert!(s
+            .principal(&without)
+            .unwrap_err()
+            .contains("no longer configured"));
+        // Back under the first configuration, it is rebuilt.
+        assert!(s.principal(&w.config).is_ok());
+    }
+}
