@@ -151,7 +151,7 @@ where
         Ok(b) => b,
         Err(e) => {
             let e = wire_to_sts(&e);
-            log(&parts, "", &e.code, None, started);
+            log(&parts, "", e.code, None, started);
             let mut resp = xml_response(e.status, e.body(&request_id), &request_id);
             resp.headers_mut().insert(
                 http::header::CONNECTION,
@@ -219,10 +219,10 @@ type Answer = Result<(String, Vec<crate::eval::Decision>), StsError>;
 
 /// Authenticates and answers one buffered STS request: the operation's name, and the
 /// XML body with the decisions made (or the error).
-fn run<'a>(
+fn run(
     handle: &GateHandle,
     parts: &http::request::Parts,
-    body: &'a [u8],
+    body: &[u8],
     request_id: &str,
 ) -> (&'static str, Answer) {
     let config = handle.config();
