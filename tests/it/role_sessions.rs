@@ -807,3 +807,65 @@ fn role_chains_are_bounded_and_cycles_end() {
     assert_eq!(v["complete"], false);
     assert_eq!(out.status.code(), Some(0));
 }
+
+#[test]
+fn proxy_answers_sts_and_gates_sessions_in_front_of_moto() {
+    use super::proxy_moto::{moto, proxy_with};
+    let (_moto, port) = moto();
+    let dir = std::env::temp_dir().join(format!("swf-iam-roles-proxy-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (_proxy, addr) = proxy_with(&dir, port, &config(), &[]);
+    let url = format!("http://{addr}");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let op = client(addr, OPERATOR);
+        setup_orders(&op, "300", "60").await;
+        start_and_decide(&op, "proxied", vec![schedule("a0", "hb")]).await;
+    });
+    let dev = Creds::from(DEV);
+    let w = session(&assume(&url, &dev, WORKER_ROLE, &[]).unwrap());
+    let task = aws(
+        &url,
+        &w,
+        &[
+            "swf",
+            "poll-for-activity-task",
+            "--domain",
+            "orders",
+            "--task-list",
+            "name=workers",
+        ],
+    )
+    .unwrap();
+    let token = task["taskToken"].as_str().unwrap();
+    let hb = aws(
+        &url,
+        &w,
+        &[
+            "swf",
+            "record-activity-task-heartbeat",
+            "--task-token",
+            token,
+        ],
+    )
+    .unwrap();
+    assert_eq!(hb["cancelRequested"], false);
+    // A narrower session is stopped at the proxy: moto never sees the heartbeat.
+    let narrow = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"swf:PollForActivityTask","Resource":"*"}]}"#;
+    let n = session(&assume(&url, &dev, WORKER_ROLE, &["--policy", narrow]).unwrap());
+    let e = aws(
+        &url,
+        &n,
+        &[
+            "swf",
+            "record-activity-task-heartbeat",
+            "--task-token",
+            token,
+        ],
+    )
+    .unwrap_err();
+    assert!(
+        e.contains("(OperationNotPermittedFault)") && e.contains("session policy"),
+        "{e}"
+    );
+}
