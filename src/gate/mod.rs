@@ -35,6 +35,7 @@
 //! long-term keys authenticate.
 
 pub mod ops;
+pub mod sessions;
 pub mod sigv4;
 
 use crate::config::{Config, ConfigError, PrincipalConfig};
@@ -138,7 +139,7 @@ pub struct GateOptions {
     /// `ThrottlingException` instead of growing the process.
     pub max_body_total: usize,
     /// The temporary credentials STS issued on this endpoint: the gate accepts them.
-    pub sessions: Arc<crate::sts::sessions::SessionStore>,
+    pub sessions: Arc<crate::gate::sessions::SessionStore>,
 }
 
 impl Default for GateOptions {
@@ -148,7 +149,7 @@ impl Default for GateOptions {
             body_timeout: std::time::Duration::from_secs(30),
             clock: Arc::new(crate::values::now_epoch),
             max_body_total: 64 << 20,
-            sessions: Arc::new(crate::sts::sessions::SessionStore::new()),
+            sessions: Arc::new(crate::gate::sessions::SessionStore::new()),
         }
     }
 }

@@ -2,13 +2,13 @@
 //! with both sides, credentials issued into the [`SessionStore`].
 
 use super::query::Form;
-use super::sessions::{Session, SessionKind, SessionStore};
 use super::xml::{self, Xml};
 use crate::compile::trust::CompiledTrustPolicy;
 use crate::compile::LoadedPolicy;
 use crate::config::{Config, PrincipalConfig};
 use crate::eval::trust::{decide_assume, AssumeRequest};
 use crate::eval::{Context, ContextValue, Decision, PrincipalType};
+use crate::gate::sessions::{Session, SessionKind, SessionStore};
 use crate::validate::PolicyKind;
 use std::sync::Arc;
 

@@ -9,7 +9,7 @@
 
 pub mod api;
 pub mod query;
-pub mod sessions;
+
 pub mod xml;
 
 use crate::gate::{

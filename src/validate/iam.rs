@@ -352,10 +352,7 @@ pub fn principal_value_error(kind: &str, value: &str) -> Option<String> {
             if value.contains('*') || value.contains('?') {
                 return Some("IAM allows a wildcard only as the whole value `*`".into());
             }
-            match crate::eval::Principal::from_arn(value, "x", None) {
-                Ok(_) => None,
-                Err(e) => Some(e.to_string()),
-            }
+            principal_arn_error(value)
         }
         "Service" => {
             let ok = value == "*"
@@ -383,6 +380,43 @@ pub fn principal_value_error(kind: &str, value: &str) -> Option<String> {
             "`{kind}` is not a principal type; use AWS, Service, Federated or CanonicalUser"
         )),
     }
+}
+
+/// Why `arn` is not the ARN of an IAM principal (`arn:PARTITION:iam::ACCOUNT:root`,
+/// `...:user/NAME`, `...:role/NAME`, `arn:PARTITION:sts::ACCOUNT:assumed-role/ROLE/SESSION`,
+/// `...:federated-user/NAME`), if it is not.
+fn principal_arn_error(arn: &str) -> Option<String> {
+    let fields: Vec<&str> = arn.splitn(6, ':').collect();
+    let [prefix, partition, service, region, account, resource] = fields.as_slice() else {
+        return Some("a principal is an account ID, `*`, or an IAM or STS ARN".into());
+    };
+    if *prefix != "arn" || !PARTITIONS.contains(partition) {
+        return Some(format!("`{arn}` does not start with arn:PARTITION"));
+    }
+    if !region.is_empty() {
+        return Some("IAM and STS ARNs have no region".into());
+    }
+    if crate::swf::arn::check_account(account).is_err() {
+        return Some("the account is not 12 digits".into());
+    }
+    let named = |r: &str, p: &str| {
+        r.strip_prefix(p)
+            .is_some_and(|n| !n.is_empty() && !n.ends_with('/'))
+    };
+    let ok = match *service {
+        "iam" => *resource == "root" || named(resource, "user/") || named(resource, "role/"),
+        "sts" => {
+            named(resource, "federated-user/")
+                || resource
+                    .strip_prefix("assumed-role/")
+                    .and_then(|r| r.split_once('/'))
+                    .is_some_and(|(role, session)| !role.is_empty() && !session.is_empty())
+        }
+        _ => false,
+    };
+    (!ok).then(|| {
+        "an AWS principal is root, user/NAME, role/NAME (iam) or assumed-role/ROLE/SESSION, federated-user/NAME (sts)".into()
+    })
 }
 
 /// A trust policy's value checks: `sts:` actions only, and principals IAM accepts.
