@@ -238,7 +238,41 @@ pub struct ActionPart {
     pub patterns: Box<[Pattern]>,
 }
 
+/// A statement's conditions, compiled (one per operator and key; all must hold).
+pub fn conditions_of(
+    st: &crate::policy::model::Statement,
+    v2012: bool,
+) -> Box<[CompiledCondition]> {
+    st.conditions
+        .iter()
+        .filter_map(|op| op.operator.map(|o| (o, op)))
+        .flat_map(|(o, op)| {
+            op.keys
+                .iter()
+                .map(move |k| CompiledCondition::new(o, k, v2012))
+        })
+        .collect()
+}
+
 impl ActionPart {
+    /// The action part of a statement (`Action` or `NotAction`), lowercased; `None`
+    /// when it has neither.
+    pub fn of(st: &crate::policy::model::Statement) -> Option<Self> {
+        let (negated, list) = match (&st.action, &st.not_action) {
+            (Some(a), _) => (false, a),
+            (None, Some(na)) => (true, na),
+            (None, None) => return None,
+        };
+        Some(ActionPart {
+            negated,
+            patterns: list
+                .items
+                .iter()
+                .map(|a| Pattern::new(&a.value.to_ascii_lowercase()))
+                .collect(),
+        })
+    }
+
     /// Whether the part matches `action` (any case).
     pub fn matches(&self, action: &str) -> bool {
         let hit = self
@@ -441,18 +475,8 @@ impl CompiledPolicySet {
             origins.push(p.origin.clone());
             for st in &p.document.statements {
                 let Some(effect) = st.effect() else { continue };
-                let (negated, list) = match (&st.action, &st.not_action) {
-                    (Some(a), _) => (false, a),
-                    (None, Some(na)) => (true, na),
-                    (None, None) => continue,
-                };
-                let actions = ActionPart {
-                    negated,
-                    patterns: list
-                        .items
-                        .iter()
-                        .map(|a| Pattern::new(&a.value.to_ascii_lowercase()))
-                        .collect(),
+                let Some(actions) = ActionPart::of(st) else {
+                    continue;
                 };
                 let (negated, list) = match (&st.resource, &st.not_resource) {
                     (Some(r), _) => (false, r),
@@ -467,16 +491,7 @@ impl CompiledPolicySet {
                         .map(|r| ArnPattern::new(&r.value, v2012))
                         .collect(),
                 };
-                let conditions = st
-                    .conditions
-                    .iter()
-                    .filter_map(|op| op.operator.map(|o| (o, op)))
-                    .flat_map(|(o, op)| {
-                        op.keys
-                            .iter()
-                            .map(move |k| CompiledCondition::new(o, k, v2012))
-                    })
-                    .collect();
+                let conditions = conditions_of(st, v2012);
                 let lc = p.line_col(st.loc.span.start);
                 let end_line = p.line_col(st.loc.span.end.saturating_sub(1)).line;
                 statements.push(CompiledStatement {

@@ -8,7 +8,6 @@
 
 use super::condition::CompiledCondition;
 use super::{ActionPart, LoadedPolicy};
-use crate::pattern::Pattern;
 use crate::policy::model::{Effect, Version};
 use crate::text::{Origin, SourceFile};
 use std::sync::Arc;
@@ -112,18 +111,8 @@ impl CompiledTrustPolicy {
         let mut statements = Vec::new();
         for st in &p.document.statements {
             let Some(effect) = st.effect() else { continue };
-            let (negated, list) = match (&st.action, &st.not_action) {
-                (Some(a), _) => (false, a),
-                (None, Some(na)) => (true, na),
-                (None, None) => continue,
-            };
-            let actions = ActionPart {
-                negated,
-                patterns: list
-                    .items
-                    .iter()
-                    .map(|a| Pattern::new(&a.value.to_ascii_lowercase()))
-                    .collect(),
+            let Some(actions) = ActionPart::of(st) else {
+                continue;
             };
             // A statement without a principal part never applies (validation refuses
             // it; a statement that matches nobody is the fail-closed reading).
@@ -150,16 +139,7 @@ impl CompiledTrustPolicy {
                     entries: Box::new([]),
                 },
             };
-            let conditions = st
-                .conditions
-                .iter()
-                .filter_map(|op| op.operator.map(|o| (o, op)))
-                .flat_map(|(o, op)| {
-                    op.keys
-                        .iter()
-                        .map(move |k| CompiledCondition::new(o, k, v2012))
-                })
-                .collect();
+            let conditions = super::conditions_of(st, v2012);
             let lc = p.line_col(st.loc.span.start);
             let end_line = p.line_col(st.loc.span.end.saturating_sub(1)).line;
             statements.push(TrustStatement {

@@ -476,6 +476,12 @@ impl GateHandle {
         caller_of(&self.0, config, akid)
     }
 
+    /// What SigV4 verification needs of access key `akid` under `config`: a configured
+    /// key's secret, or an issued session's secret, token and expiry.
+    pub fn credential(&self, config: &Config, akid: &str) -> Option<sigv4::Credential> {
+        credential_of(&self.0, config, akid)
+    }
+
     /// Loads, validates and compiles the configuration at `path`, then swaps it in.
     /// On any error the configuration in force stays, and the error is returned and logged.
     pub fn reload(&self, path: &Path) -> Result<(), ConfigError> {
@@ -501,6 +507,25 @@ pub enum CallerRef {
     /// The principal of temporary credentials (a role session or a `GetSessionToken`
     /// session).
     Session(Arc<PrincipalConfig>),
+}
+
+/// The keys a request's connection sets: `aws:SecureTransport` (false unless the server
+/// marked the request as TLS), `aws:SourceIp` (the peer) and `aws:UserAgent`.
+pub fn connection_keys(ctx: &mut Context, parts: &http::request::Parts) {
+    match parts.extensions.get::<SecureTransport>() {
+        Some(SecureTransport(true)) => {}
+        _ => ctx.set_known("aws:SecureTransport", "false".to_owned()),
+    }
+    if let Some(ClientAddr(addr)) = parts.extensions.get::<ClientAddr>() {
+        ctx.set_known("aws:SourceIp", addr.ip().to_canonical().to_string());
+    }
+    if let Some(ua) = parts
+        .headers
+        .get(http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+    {
+        ctx.set_known("aws:UserAgent", ua.to_owned());
+    }
 }
 
 /// The credential of access key `akid`: a configured key, or an issued session's.
@@ -972,20 +997,7 @@ fn authorize(
     }
     let mut ctx = Context::over(pc.base_context.clone());
     ctx.set_request_defaults(&verified.region, now);
-    match parts.extensions.get::<SecureTransport>() {
-        Some(SecureTransport(true)) => {}
-        _ => ctx.set_known("aws:SecureTransport", "false".to_owned()),
-    }
-    if let Some(ClientAddr(addr)) = parts.extensions.get::<ClientAddr>() {
-        ctx.set_known("aws:SourceIp", addr.ip().to_canonical().to_string());
-    }
-    if let Some(ua) = parts
-        .headers
-        .get(http::header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-    {
-        ctx.set_known("aws:UserAgent", ua.to_owned());
-    }
+    connection_keys(&mut ctx, parts);
     let mut tags_unknown = None;
     if let Some(d) = domain.as_ref().filter(|_| operation.reads_domain_tags()) {
         match shared.resolver.domain_tags(&verified.region, d) {

@@ -713,15 +713,15 @@ mod tests {
         ) -> Result<Arc<Session>, StsError> {
             let call = self.call_as(pc, session);
             let (xml, _) = assume_role(&call, &Form::parse(form).unwrap(), "r")?;
-            let key = xml
-                .split("<AccessKeyId>")
-                .nth(1)
-                .unwrap()
-                .split('<')
-                .next()
-                .unwrap();
+            let key = issued_key(&xml);
             Ok(self.store.get(key).unwrap())
         }
+    }
+
+    /// The access key ID of the credentials in an answer.
+    fn issued_key(xml: &str) -> &str {
+        let after = xml.split("<AccessKeyId>").nth(1).unwrap();
+        after.split('<').next().unwrap()
     }
 
     const DEV: &str = "arn:aws:iam::123456789012:user/dev";
@@ -898,13 +898,7 @@ mod tests {
         let call = w.call_as(dev, None);
         let xml = get_session_token(&call, &Form::parse("").unwrap(), "r").unwrap();
         assert!(xml.contains("<AccessKeyId>ASIA"));
-        let key = xml
-            .split("<AccessKeyId>")
-            .nth(1)
-            .unwrap()
-            .split('<')
-            .next()
-            .unwrap();
+        let key = issued_key(&xml);
         let s = w.store.get(key).unwrap();
         assert_eq!(s.expires - s.issued, 43_200);
         let pc = s.principal(&w.config).unwrap();

@@ -12,9 +12,7 @@ pub mod query;
 
 pub mod xml;
 
-use crate::gate::{
-    read_body, sigv4, BodyShare, CallerRef, ClientAddr, GateHandle, SecureTransport,
-};
+use crate::gate::{read_body, sigv4, BodyShare, CallerRef, ClientAddr, GateHandle};
 use crate::swf::wire::WireError;
 use api::{Call, StsError};
 use bytes::Bytes;
@@ -234,16 +232,7 @@ fn run(
         regions.push("us-east-1".into());
     }
     let sessions = handle.options().sessions.clone();
-    let credential_of = |akid: &str| -> Option<sigv4::Credential> {
-        if let Some((_, k)) = config.access_key(akid) {
-            return Some(sigv4::Credential::long_term(k.secret_access_key.clone()));
-        }
-        sessions.get(akid).map(|s| sigv4::Credential {
-            secret: s.secret.clone(),
-            session_token: Some(s.token.clone()),
-            expires: Some(s.expires),
-        })
-    };
+    let credential_of = |akid: &str| handle.credential(&config, akid);
     let verified = match sigv4::verify_cached(
         parts.method.as_str(),
         path,
@@ -334,20 +323,7 @@ fn run(
     };
     let mut ctx = crate::eval::Context::over(pc.base_context.clone());
     ctx.set_request_defaults(&verified.region, now);
-    match parts.extensions.get::<SecureTransport>() {
-        Some(SecureTransport(true)) => {}
-        _ => ctx.set_known("aws:SecureTransport", "false".to_owned()),
-    }
-    if let Some(ClientAddr(addr)) = parts.extensions.get::<ClientAddr>() {
-        ctx.set_known("aws:SourceIp", addr.ip().to_canonical().to_string());
-    }
-    if let Some(ua) = parts
-        .headers
-        .get(http::header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-    {
-        ctx.set_known("aws:UserAgent", ua.to_owned());
-    }
+    crate::gate::connection_keys(&mut ctx, parts);
     let call = Call {
         config: &config,
         caller: &pc,
