@@ -84,6 +84,16 @@ pub struct AccessKey {
     pub secret_access_key: Secret,
 }
 
+/// A virtual MFA device of a user (or root): its serial number (ARN) and its base-32
+/// TOTP seed, for `GetSessionToken` and `AssumeRole` calls that send a code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MfaDevice {
+    /// `arn:aws:iam::ACCOUNT:mfa/NAME`.
+    pub serial_number: String,
+    /// The base-32 seed, as an authenticator app is given it.
+    pub seed: Secret,
+}
+
 /// One configured principal with its policies, compiled.
 #[derive(Debug, Clone)]
 pub struct PrincipalConfig {
@@ -112,6 +122,8 @@ pub struct PrincipalConfig {
     pub trust_missing: Option<String>,
     /// A role's maximum session duration in seconds (3,600 to 43,200; IAM's default 3,600).
     pub max_session_duration: u64,
+    /// A user's (or root's) virtual MFA devices.
+    pub mfa_devices: Vec<MfaDevice>,
 }
 
 /// IAM's default maximum session duration of a role.
@@ -383,6 +395,7 @@ const PRINCIPAL_FIELDS: &[&str] = &[
     "userId",
     "trustPolicy",
     "maxSessionDuration",
+    "mfaDevices",
 ];
 
 impl Reader {
@@ -1119,6 +1132,56 @@ impl Reader {
                 crate::compile::trust::CompiledTrustPolicy::compile(&p),
             ));
         }
+        if let Some(m) = get("mfaDevices") {
+            let mp = pointer.key("mfaDevices");
+            if !matches!(
+                pc.principal.principal_type,
+                crate::eval::PrincipalType::User | crate::eval::PrincipalType::Account
+            ) {
+                return Err(self.err(
+                    &m.value,
+                    &mp,
+                    "only a user or the root user has MFA devices".into(),
+                ));
+            }
+            let Value::Array(items) = &m.value.value else {
+                return Err(self.err(&m.value, &mp, "`mfaDevices` must be an array".into()));
+            };
+            for (i, it) in items.iter().enumerate() {
+                let ip = mp.index(i);
+                let dm = self.object(it, &ip, &["serialNumber", "seed"])?;
+                let field = |k: &str| self.required_text(dm, it, &ip, k);
+                let serial = field("serialNumber")?;
+                let ok_serial = serial.len() >= 9
+                    && serial.len() <= 256
+                    && serial.starts_with("arn:")
+                    && serial.contains(":mfa/");
+                if !ok_serial {
+                    return Err(self.err(
+                        it,
+                        &ip.key("serialNumber"),
+                        format!(
+                            "`{serial}` is not an MFA device ARN (arn:aws:iam::ACCOUNT:mfa/NAME)"
+                        ),
+                    ));
+                }
+                let seed = field("seed")?;
+                let decodes = seed.chars().all(|c| {
+                    c.is_ascii_alphabetic() || ('2'..='7').contains(&c) || c == '=' || c == ' '
+                });
+                if !decodes {
+                    return Err(self.err(
+                        it,
+                        &ip.key("seed"),
+                        "`seed` is the device's base-32 secret (letters A-Z and digits 2-7)".into(),
+                    ));
+                }
+                pc.mfa_devices.push(MfaDevice {
+                    serial_number: serial,
+                    seed: Secret::new(seed),
+                });
+            }
+        }
         if let Some(m) = get("maxSessionDuration") {
             let mp = pointer.key("maxSessionDuration");
             let secs = match &m.value.value {
@@ -1174,6 +1237,7 @@ fn finish(
         trust: None,
         trust_missing: None,
         max_session_duration: DEFAULT_MAX_SESSION_DURATION,
+        mfa_devices: Vec::new(),
     })
 }
 

@@ -998,6 +998,11 @@ fn authorize(
     let mut ctx = Context::over(pc.base_context.clone());
     ctx.set_request_defaults(&verified.region, now);
     connection_keys(&mut ctx, parts);
+    if let CallerRef::Session(_) = &caller {
+        if let Some(s) = shared.options.sessions.get(&verified.access_key_id) {
+            s.age_keys(&mut ctx, now);
+        }
+    }
     let mut tags_unknown = None;
     if let Some(d) = domain.as_ref().filter(|_| operation.reads_domain_tags()) {
         match shared.resolver.domain_tags(&verified.region, d) {

@@ -100,6 +100,17 @@ impl Session {
         }
     }
 
+    /// The keys of a request made with these credentials that depend on when it is made:
+    /// `aws:MultiFactorAuthAge` (seconds since MFA authentication), for MFA sessions.
+    pub fn age_keys(&self, ctx: &mut Context, now: i64) {
+        if self.mfa {
+            ctx.set_known(
+                "aws:MultiFactorAuthAge",
+                now.saturating_sub(self.issued).max(0).to_string(),
+            );
+        }
+    }
+
     /// The session's principal under `config`: the role's (or user's) policies as
     /// configured now, intersected with the session policies, its tags, and the keys of
     /// the session (`aws:TokenIssueTime`, `aws:SourceIdentity`, MFA). Built once per
@@ -201,6 +212,7 @@ impl Session {
             trust: None,
             trust_missing: None,
             max_session_duration: base.max_session_duration,
+            mfa_devices: Vec::new(),
         })
     }
 }

@@ -185,14 +185,33 @@ fn credentials(s: &Session) -> Xml {
     )
 }
 
-/// MFA codes cannot be verified offline: a call that sends one is refused.
-fn refuse_mfa(form: &Form) -> Result<(), StsError> {
-    if form.get("SerialNumber").is_some() || form.get("TokenCode").is_some() {
-        return Err(StsError::access_denied(
-            "MultiFactorAuthentication failed: swf-iam has no MFA devices to verify the code against",
-        ));
+/// AWS's message for an MFA code that does not verify.
+pub const MSG_MFA: &str = "MultiFactorAuthentication failed with invalid MFA one time pass code. ";
+
+/// Whether the call authenticates with MFA: `SerialNumber` names one of the caller's
+/// virtual MFA devices and `TokenCode` is its current code. Neither sent: `false`.
+fn check_mfa(call: &Call<'_>, form: &Form) -> Result<bool, StsError> {
+    match (form.get("SerialNumber"), form.get("TokenCode")) {
+        (None, None) => Ok(false),
+        (Some(serial), Some(code)) => {
+            let device = call
+                .caller
+                .mfa_devices
+                .iter()
+                .find(|d| d.serial_number == serial)
+                .ok_or_else(|| StsError::access_denied(MSG_MFA))?;
+            let seed = super::mfa::base32_decode(device.seed.expose())
+                .ok_or_else(|| StsError::access_denied(MSG_MFA))?;
+            if super::mfa::verify(&seed, code, call.now) {
+                Ok(true)
+            } else {
+                Err(StsError::access_denied(MSG_MFA))
+            }
+        }
+        _ => Err(StsError::access_denied(
+            "MultiFactorAuthentication failed: SerialNumber and TokenCode go together",
+        )),
     }
-    Ok(())
 }
 
 /// `GetCallerIdentity`: who signed (never denied, as in AWS).
@@ -232,7 +251,7 @@ pub fn get_session_token(
     checks.length(form.get("SerialNumber"), "serialNumber", 9, 256);
     checks.length(form.get("TokenCode"), "tokenCode", 6, 6);
     checks.finish()?;
-    refuse_mfa(form)?;
+    let mfa = check_mfa(call, form)?;
     let root = p.principal_type == PrincipalType::Account;
     let d = d.unwrap_or(if root { 3600 } else { 43_200 });
     if root && d > 3600 {
@@ -247,7 +266,7 @@ pub fn get_session_token(
         call.now,
         d,
         None,
-        false,
+        mfa,
     );
     let s = call
         .sessions
@@ -450,7 +469,7 @@ pub fn assume_role(
     request_id: &str,
 ) -> Result<(String, Vec<Decision>), StsError> {
     let input = assume_input(form)?;
-    refuse_mfa(form)?;
+    let mfa = check_mfa(call, form)?;
     let config = call.config;
     let caller = &call.caller.principal;
     // What the caller's session passes on: transitive tags and the source identity.
@@ -496,6 +515,10 @@ pub fn assume_role(
         .find(|p| p.principal.arn == input.role_arn && p.is_role());
     // The request's context: the caller's keys, the connection's, and STS's own.
     let mut ctx = call.context.clone();
+    if mfa {
+        ctx.set_single("aws:MultiFactorAuthPresent", "true");
+        ctx.set_single("aws:MultiFactorAuthAge", "0");
+    }
     ctx.set_single("sts:RoleSessionName", input.session_name);
     if let Some(e) = input.external_id {
         ctx.set_single("sts:ExternalId", e);
@@ -620,7 +643,7 @@ pub fn assume_role(
         call.now,
         wanted,
         source_identity.clone(),
-        false,
+        mfa,
     );
     // Built now, so that a session that could not act is never issued.
     let pc = s

@@ -8,6 +8,7 @@
 //! role's trust policy ([`crate::eval::trust`]).
 
 pub mod api;
+pub mod mfa;
 pub mod query;
 
 pub mod xml;
@@ -324,6 +325,9 @@ fn run(
     let mut ctx = crate::eval::Context::over(pc.base_context.clone());
     ctx.set_request_defaults(&verified.region, now);
     crate::gate::connection_keys(&mut ctx, parts);
+    if let Some(s) = &session {
+        s.age_keys(&mut ctx, now);
+    }
     let call = Call {
         config: &config,
         caller: &pc,

@@ -16,6 +16,11 @@ const PARTNER: (&str, &str) = ("AKIAPARTNER", "partner-secret");
 const WORKER_ROLE: &str = "arn:aws:iam::123456789012:role/worker";
 const TEAM_ROLE: &str = "arn:aws:iam::123456789012:role/team-worker";
 const SF_ROLE: &str = "arn:aws:iam::123456789012:role/sf";
+const MFA: (&str, &str) = ("AKIAMFAUSER", "mfa-user-secret");
+const MFA_USER: &str = "arn:aws:iam::123456789012:user/mfa-user";
+const MFA_SERIAL: &str = "arn:aws:iam::123456789012:mfa/mfa-user";
+const MFA_SEED: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+const GUARDED_ROLE: &str = "arn:aws:iam::123456789012:role/guarded";
 
 /// An operator (may assume any role its account trusts), a developer `dev` whom the
 /// roles trust by name, a partner in another account whom `worker` trusts with an
@@ -38,11 +43,16 @@ pub fn config() -> String {
      {{"Sid": "Partner", "Effect": "Allow", "Principal": {{"AWS": "999999999999"}}, "Action": "sts:AssumeRole", "Condition": {{"StringEquals": {{"sts:ExternalId": "ext-42"}}}}}}]}}}},
   {{"arn": "{TEAM_ROLE}", "tags": {{"team": "billing"}}, "policies": [{team}],
    "trustPolicy": {{"Version": "2012-10-17", "Statement": [{trust_dev}]}}}},
+  {{"arn": "{MFA_USER}", "accessKeys": [{{"accessKeyId": "{}", "secretAccessKey": "{}"}}],
+   "mfaDevices": [{{"serialNumber": "{MFA_SERIAL}", "seed": "{MFA_SEED}"}}]}},
+  {{"arn": "{GUARDED_ROLE}",
+   "trustPolicy": {{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow", "Principal": {{"AWS": "{MFA_USER}"}}, "Action": "sts:AssumeRole",
+     "Condition": {{"Bool": {{"aws:MultiFactorAuthPresent": "true"}}, "NumericLessThan": {{"aws:MultiFactorAuthAge": "3600"}}}}}}]}}}},
   {{"arn": "{SF_ROLE}", "maxSessionDuration": 7200,
    "policies": [{{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow", "Action": "swf:*", "Resource": "arn:aws:swf:us-east-1:123456789012:/domain/orders"}}]}}],
    "trustPolicy": {{"Version": "2012-10-17", "Statement": [{trust_dev}]}}}}
 ]}}"#,
-        OPERATOR.0, OPERATOR.1, DEV.0, DEV.1, PARTNER.0, PARTNER.1
+        OPERATOR.0, OPERATOR.1, DEV.0, DEV.1, PARTNER.0, PARTNER.1, MFA.0, MFA.1
     )
 }
 
@@ -868,4 +878,92 @@ fn proxy_answers_sts_and_gates_sessions_in_front_of_moto() {
         e.contains("(OperationNotPermittedFault)") && e.contains("session policy"),
         "{e}"
     );
+}
+
+/// The current code of the test's virtual MFA device, computed by Python's standard
+/// library (an implementation independent of swf-iam's).
+fn totp_now() -> String {
+    let script = "import base64,hashlib,hmac,struct,sys,time\nk=base64.b32decode(sys.argv[1])\nh=hmac.new(k,struct.pack('>Q',int(time.time())//30),hashlib.sha1).digest()\no=h[19]&15\nprint('%06d'%((struct.unpack('>I',h[o:o+4])[0]&0x7fffffff)%1000000))";
+    let out = Command::new("python3")
+        .args(["-c", script, MFA_SEED])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+#[test]
+fn mfa_sessions_satisfy_trust_conditions() {
+    let server = start("mfa");
+    let url = server.url.clone();
+    let user = Creds::from(MFA);
+    // Without MFA, the guarded role refuses.
+    let e = assume(&url, &user, GUARDED_ROLE, &[]).unwrap_err();
+    assert!(e.contains("(AccessDenied)"), "{e}");
+    let plain = session(&aws(&url, &user, &["sts", "get-session-token"]).unwrap());
+    let e = assume(&url, &plain, GUARDED_ROLE, &[]).unwrap_err();
+    assert!(e.contains("(AccessDenied)"), "a session without MFA: {e}");
+    // A wrong code, and an unknown device.
+    let e = aws(
+        &url,
+        &user,
+        &[
+            "sts",
+            "get-session-token",
+            "--serial-number",
+            MFA_SERIAL,
+            "--token-code",
+            "000000",
+        ],
+    );
+    if let Err(e) = &e {
+        assert!(
+            e.contains("(AccessDenied)") && e.contains("MultiFactorAuthentication failed"),
+            "{e}"
+        );
+    }
+    let e = aws(
+        &url,
+        &user,
+        &[
+            "sts",
+            "get-session-token",
+            "--serial-number",
+            "arn:aws:iam::123456789012:mfa/other",
+            "--token-code",
+            &totp_now(),
+        ],
+    )
+    .unwrap_err();
+    assert!(e.contains("MultiFactorAuthentication failed"), "{e}");
+    // GetSessionToken with MFA: the session satisfies the condition.
+    let v = aws(
+        &url,
+        &user,
+        &[
+            "sts",
+            "get-session-token",
+            "--serial-number",
+            MFA_SERIAL,
+            "--token-code",
+            &totp_now(),
+        ],
+    )
+    .unwrap();
+    let with_mfa = session(&v);
+    let me = aws(&url, &with_mfa, &["sts", "get-caller-identity"]).unwrap();
+    assert_eq!(me["Arn"], MFA_USER);
+    let g = assume(&url, &with_mfa, GUARDED_ROLE, &[]).unwrap();
+    assert_eq!(
+        g["AssumedRoleUser"]["Arn"],
+        "arn:aws:sts::123456789012:assumed-role/guarded/s1"
+    );
+    // AssumeRole with the code itself.
+    assume(
+        &url,
+        &user,
+        GUARDED_ROLE,
+        &["--serial-number", MFA_SERIAL, "--token-code", &totp_now()],
+    )
+    .unwrap();
 }
