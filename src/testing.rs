@@ -718,8 +718,26 @@ fn run_case(file: &CaseFile, case: &Case, now: i64) -> CaseResult {
         resource: &case.resource,
         context: &ctx,
     };
-    let decision = eval::evaluate(&pc.compiled, &req);
     let mut failures = Vec::new();
+    let decision = if eval::trust::is_role_action(&case.action) {
+        // Decided with the role's trust policy: a role without one is assumed by nobody.
+        let trust = file.config.role_trust(&case.resource);
+        if let Err(e) = &trust {
+            if !e.contains("has no `trustPolicy`") {
+                failures.push(e.clone());
+            }
+        }
+        eval::trust::decide_assume(&eval::trust::AssumeRequest {
+            caller: &pc.principal,
+            caller_policies: &pc.compiled,
+            action: &case.action,
+            role_arn: &case.resource,
+            trust: trust.as_deref().ok(),
+            context: &ctx,
+        })
+    } else {
+        eval::evaluate(&pc.compiled, &req)
+    };
     if !pc.missing.is_empty() {
         // A deny on part of the policies proves nothing: the case cannot pass.
         failures.push(format!(

@@ -472,13 +472,7 @@ pub fn run(args: &Args) -> u8 {
     }
 }
 
-/// Whether `action` is decided with a role's trust policy (`sts:AssumeRole`,
-/// `sts:TagSession`, `sts:SetSourceIdentity`).
-pub fn is_role_action(action: &str) -> bool {
-    ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"]
-        .iter()
-        .any(|a| a.eq_ignore_ascii_case(action))
-}
+use crate::eval::trust::is_role_action;
 
 impl Setup {
     /// The trust policy of role `role_arn`: from `--trust-policy`, else the configured
@@ -508,27 +502,8 @@ impl Setup {
                 "the trust policy of `{role_arn}` is not known: give --trust-policy FILE"
             ));
         };
-        let role = c
-            .principals
-            .iter()
-            .find(|p| p.principal.arn == role_arn && p.is_role())
-            .ok_or_else(|| {
-                format!(
-                    "`{role_arn}` is not a role of `{}`: give a configured role's ARN as --resource, or --trust-policy FILE",
-                    c.path.display()
-                )
-            })?;
-        if let Some(why) = &role.trust_missing {
-            return Err(format!(
-                "the trust policy of `{role_arn}` is not known: {why}"
-            ));
-        }
-        role.trust.clone().ok_or_else(|| {
-            format!(
-                "role `{role_arn}` has no `trustPolicy` in `{}`: nobody may assume it (give --trust-policy FILE to try one)",
-                c.path.display()
-            )
-        })
+        c.role_trust(role_arn)
+            .map_err(|e| format!("{e} (give --trust-policy FILE to decide against one)"))
     }
 }
 

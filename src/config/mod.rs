@@ -347,6 +347,30 @@ impl Config {
         imports::Resolver::new(&self.sources, self.managed_dir.clone()).arn(arn)
     }
 
+    /// The trust policy of the configured role `role_arn`: why not, when the role is not
+    /// configured, has none, or its source leaves it unresolved.
+    pub fn role_trust(
+        &self,
+        role_arn: &str,
+    ) -> Result<Arc<crate::compile::trust::CompiledTrustPolicy>, String> {
+        let role = self
+            .principals
+            .iter()
+            .find(|p| p.principal.arn == role_arn && p.is_role())
+            .ok_or_else(|| format!("`{role_arn}` is not a role of `{}`", self.path.display()))?;
+        if let Some(why) = &role.trust_missing {
+            return Err(format!(
+                "the trust policy of `{role_arn}` is not known: {why}"
+            ));
+        }
+        role.trust.clone().ok_or_else(|| {
+            format!(
+                "role `{role_arn}` has no `trustPolicy` in `{}`: nobody may assume it",
+                self.path.display()
+            )
+        })
+    }
+
     /// The principal owning access key `akid`, and the key.
     pub fn access_key(&self, akid: &str) -> Option<(&PrincipalConfig, &AccessKey)> {
         self.principals.iter().find_map(|p| {

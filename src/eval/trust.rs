@@ -178,6 +178,14 @@ fn trust_statement(trust: &CompiledTrustPolicy, i: usize) -> Option<MatchedState
     })
 }
 
+/// Whether `action` is decided with a role's trust policy: `sts:AssumeRole`,
+/// `sts:TagSession`, `sts:SetSourceIdentity` (any case).
+pub fn is_role_action(action: &str) -> bool {
+    ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"]
+        .iter()
+        .any(|a| a.eq_ignore_ascii_case(action))
+}
+
 /// AWS's message when a root user calls `AssumeRole`.
 pub const MSG_ROOT: &str = "Roles may not be assumed by root accounts.";
 
