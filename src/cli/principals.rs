@@ -61,6 +61,10 @@ pub fn run(args: &Args) -> u8 {
                     "policies": policies(p),
                     "permissionsBoundary": p.policies.boundary.as_ref().map(|b| b.arn.clone().unwrap_or_else(|| b.name.clone())),
                     "accessKeys": p.access_keys.iter().map(|k| k.access_key_id.clone()).collect::<Vec<_>>(),
+                    "trustPolicy": p.trust.as_ref().map(|t| t.name.clone()),
+                    "trustMissing": p.trust_missing,
+                    "maxSessionDuration": p.is_role().then_some(p.max_session_duration),
+                    "mfaDevices": p.mfa_devices.iter().map(|d| d.serial_number.clone()).collect::<Vec<_>>(),
                     "resolved": p.missing.is_empty(),
                     "missing": p.missing,
                 })).collect::<Vec<_>>(),
@@ -103,6 +107,35 @@ pub fn run(args: &Args) -> u8 {
                 }
                 if let Some(b) = &p.policies.boundary {
                     let _ = writeln!(s, "  boundary: {}", b.arn.as_deref().unwrap_or(&b.name));
+                }
+                if p.is_role() {
+                    match (&p.trust, &p.trust_missing) {
+                        (_, Some(why)) => {
+                            let _ =
+                                writeln!(s, "  trust:    not known ({why}): nobody may assume it");
+                        }
+                        (Some(t), None) => {
+                            let _ = writeln!(
+                                s,
+                                "  trust:    {} ({} statement{}); sessions up to {} s",
+                                t.name,
+                                t.statements.len(),
+                                if t.statements.len() == 1 { "" } else { "s" },
+                                p.max_session_duration
+                            );
+                        }
+                        (None, None) => {
+                            let _ = writeln!(s, "  trust:    none: nobody may assume it");
+                        }
+                    }
+                }
+                if !p.mfa_devices.is_empty() {
+                    let serials: Vec<&str> = p
+                        .mfa_devices
+                        .iter()
+                        .map(|d| d.serial_number.as_str())
+                        .collect();
+                    let _ = writeln!(s, "  mfa:      {}", serials.join(", "));
                 }
                 if !p.access_keys.is_empty() {
                     let keys: Vec<&str> = p

@@ -1174,3 +1174,82 @@ fn one_bad_entry_never_takes_its_neighbours_down() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn imported_roles_carry_their_trust_policies() {
+    let cfg = "policies/sources-example/swf-iam.json";
+    let config = swf_iam::config::Config::load(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/policies/sources-example/swf-iam.json"
+    )))
+    .unwrap();
+    // One role from each kind of source: Terraform, CloudFormation, authorization details.
+    for (role, name) in [
+        (
+            "arn:aws:iam::123456789012:role/test_role",
+            "aws_iam_role.test_role assume_role_policy",
+        ),
+        (
+            "arn:aws:iam::123456789012:role/PollerFunctionIamRole",
+            "PollerFunctionIamRole (AssumeRolePolicyDocument)",
+        ),
+        (
+            "arn:aws:iam::012345678901:role/MyRole",
+            "role/MyRole trust policy",
+        ),
+    ] {
+        let trust = config
+            .role_trust(role)
+            .unwrap_or_else(|e| panic!("{role}: {e}"));
+        assert!(trust.name.ends_with(name), "{role}: {}", trust.name);
+        assert_eq!(trust.statements.len(), 1);
+    }
+    // Each trusts an AWS service, never a user: the user's AdministratorAccess does not help.
+    let out = bin()
+        .args([
+            "check",
+            "--config",
+            cfg,
+            "--principal",
+            "arn:aws:iam::012345678901:user/obama",
+            "--action",
+            "sts:AssumeRole",
+            "--resource",
+            "arn:aws:iam::012345678901:role/MyRole",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("because no resource-based policy allows the sts:AssumeRole action"),
+        "{text}"
+    );
+    // Against a trust policy that names the account, the administrator may.
+    let trust = std::env::temp_dir().join(format!("swf-iam-trust-{}.json", std::process::id()));
+    std::fs::write(&trust, r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"012345678901"},"Action":"sts:AssumeRole"}}"#).unwrap();
+    let out = bin()
+        .args([
+            "check",
+            "--config",
+            cfg,
+            "--principal",
+            "arn:aws:iam::012345678901:user/obama",
+            "--action",
+            "sts:AssumeRole",
+            "--resource",
+            "arn:aws:iam::012345678901:role/MyRole",
+            "--trust-policy",
+        ])
+        .arg(&trust)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
