@@ -1301,7 +1301,7 @@ mod tests {
         let e = load("{\n  \"principals\": [{\"arn\": \"arn:aws:iam::123456789012:role/w\", \"polices\": []}]\n}").unwrap_err();
         assert_eq!(
             e.to_string(),
-            "/nonexistent/cfg.json:2:62: unknown field `polices`; expected one of arn, tags, policies, permissionsBoundary, sessionPolicy, accessKeys, sessionName, userId, trustPolicy, maxSessionDuration (at /principals/0/polices)"
+            "/nonexistent/cfg.json:2:62: unknown field `polices`; expected one of arn, tags, policies, permissionsBoundary, sessionPolicy, accessKeys, sessionName, userId, trustPolicy, maxSessionDuration, mfaDevices (at /principals/0/polices)"
         );
         let e = load(r#"{"principals": [{"arn": "arn:aws:iam::123456789012:role/w", "policies": ["missing.json"]}]}"#).unwrap_err();
         assert!(
