@@ -297,6 +297,16 @@ async fn aws_cli_assumes_roles_as_aws_decides() {
     )
     .unwrap_err();
     assert!(e.contains("(UnrecognizedClientException)"), "{e}");
+    // A reset forgets the sessions issued.
+    use std::io::{Read, Write};
+    let mut conn = std::net::TcpStream::connect(server.addr()).unwrap();
+    conn.write_all(b"POST /moto-api/reset HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let e = aws(&url, &w, &["sts", "get-caller-identity"]).unwrap_err();
+    assert!(e.contains("(InvalidClientTokenId)"), "after a reset: {e}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
