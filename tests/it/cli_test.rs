@@ -39,7 +39,7 @@ fn the_example_cases_pass() {
         out.contains("ok     policies/cases/worker.json:5 worker heartbeats on orders (allowed)"),
         "{out}"
     );
-    assert!(out.ends_with("\n14 passed, 0 failed\n"), "{out}");
+    assert!(out.ends_with("\n17 passed, 0 failed\n"), "{out}");
 }
 
 #[test]
