@@ -557,10 +557,18 @@ fn caller_of(shared: &Shared, config: &Arc<Config>, akid: &str) -> Result<Caller
         .sessions
         .get(akid)
         .ok_or(WireError::UnrecognizedClient)?;
+    // A session whose role (or user) is gone, or no longer fully known, may do nothing.
     session
         .principal(config)
         .map(CallerRef::Session)
-        .map_err(|e| WireError::InternalFailure(format!("the session's principal: {e}")))
+        .map_err(|e| {
+            WireError::fault(
+                Fault::OperationNotPermittedFault,
+                format!(
+                "The credentials of {akid} may do nothing: their session cannot be evaluated ({e})"
+            ),
+            )
+        })
 }
 
 impl GateHandle {

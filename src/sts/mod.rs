@@ -124,6 +124,9 @@ fn wire_to_sts(e: &WireError) -> StsError {
         WireError::RequestTimeout(m) => StsError::new(408, "RequestTimeout", m.clone()),
         WireError::ServiceUnavailable(m) => StsError::new(503, "ServiceUnavailable", m.clone()),
         WireError::InternalFailure(m) => StsError::new(500, "InternalFailure", m.clone()),
+        WireError::Fault(crate::swf::wire::Fault::OperationNotPermittedFault, m) => {
+            StsError::new(403, "AccessDenied", m.clone())
+        }
         other => StsError::new(400, "InvalidParameterValue", other.message()),
     }
 }

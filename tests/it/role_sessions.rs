@@ -977,3 +977,59 @@ fn mfa_sessions_satisfy_trust_conditions() {
     )
     .unwrap();
 }
+
+#[test]
+fn sessions_follow_reloads_and_a_removed_role_leaves_them_powerless() {
+    let dir = std::env::temp_dir().join(format!("swf-iam-roles-reload-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let server = serve_bin(&dir, &config(), &["--poll-timeout", "2"], None);
+    let url = server.url.clone();
+    aws(
+        &url,
+        &Creds::from(OPERATOR),
+        &[
+            "swf",
+            "register-domain",
+            "--name",
+            "orders",
+            "--workflow-execution-retention-period-in-days",
+            "1",
+        ],
+    )
+    .unwrap();
+    let s = session(&assume(&url, &Creds::from(DEV), SF_ROLE, &[]).unwrap());
+    let list = [
+        "swf",
+        "list-activity-types",
+        "--domain",
+        "orders",
+        "--registration-status",
+        "REGISTERED",
+    ];
+    aws(&url, &s, &list).unwrap();
+    // The configuration loses role `sf`; SIGHUP reloads it.
+    let without = config().replace(SF_ROLE, "arn:aws:iam::123456789012:role/sf-renamed");
+    std::fs::write(dir.join("config.json"), without).unwrap();
+    let hup = Command::new("kill")
+        .args(["-HUP", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(hup.success());
+    let mut last = String::new();
+    for _ in 0..50 {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        match aws(&url, &s, &list) {
+            Ok(_) => continue,
+            Err(e) => {
+                last = e;
+                break;
+            }
+        }
+    }
+    assert!(
+        last.contains("(OperationNotPermittedFault)") && last.contains("no longer configured"),
+        "{last}"
+    );
+    let e = aws(&url, &s, &["sts", "get-caller-identity"]).unwrap_err();
+    assert!(e.contains("(AccessDenied)"), "{e}");
+}
