@@ -284,7 +284,15 @@ pub async fn serve<S, B>(
     B: http_body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    serve_full(listener, service, shutdown, grace, Limits::default(), None).await;
+    serve_full(
+        listener,
+        service,
+        shutdown,
+        grace,
+        Limits::default(),
+        Controls::default(),
+    )
+    .await;
 }
 
 /// The future of a reset.
@@ -293,6 +301,77 @@ pub type ResetFuture = std::pin::Pin<Box<dyn Future<Output = Result<(), String>>
 /// What a reset does (clear the emulator's state, or the upstream's and the token
 /// book); an error is answered with 500.
 pub type ResetHook = Arc<dyn Fn() -> ResetFuture + Send + Sync>;
+
+/// What the clock path does: with `None` (a `GET`) it tells the time; with a JSON body
+/// (`{"advance": SECONDS}` or `{"set": "ISO-8601"}`) it moves the clock and tells the
+/// new time. An error is answered with 400.
+pub type ClockHook =
+    Arc<dyn Fn(Option<serde_json::Value>) -> Result<serde_json::Value, String> + Send + Sync>;
+
+/// The path of the clock: `GET` tells the time, `POST` moves it.
+pub const CLOCK_PATH: &str = "/swf-iam/clock";
+
+/// The control paths a server answers before its service sees them (no signature, as in
+/// moto): give them only to a listener that only trusted peers reach.
+#[derive(Clone, Default)]
+pub struct Controls {
+    /// What the [`RESET_PATHS`] do.
+    pub reset: Option<ResetHook>,
+    /// What [`CLOCK_PATH`] does.
+    pub clock: Option<ClockHook>,
+}
+
+/// The largest body the clock path reads.
+const MAX_CONTROL_BODY: usize = 4096;
+
+/// The answer to a request on the clock path.
+async fn clock_response(req: Request<Incoming>, hook: &ClockHook) -> Response<Full<Bytes>> {
+    let json = |status: u16, v: serde_json::Value| {
+        let mut resp = Response::new(Full::new(Bytes::from(v.to_string())));
+        *resp.status_mut() = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::OK);
+        resp.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/json"),
+        );
+        resp
+    };
+    let input = match *req.method() {
+        http::Method::GET => None,
+        http::Method::POST => {
+            use http_body_util::BodyExt;
+            let limited = http_body_util::Limited::new(req.into_body(), MAX_CONTROL_BODY);
+            let bytes = match tokio::time::timeout(Duration::from_secs(10), limited.collect()).await
+            {
+                Ok(Ok(b)) => b.to_bytes(),
+                _ => {
+                    return json(
+                        400,
+                        serde_json::json!({"Error": format!("the body must arrive within 10 s and hold at most {MAX_CONTROL_BODY} bytes")}),
+                    )
+                }
+            };
+            match serde_json::from_slice(&bytes) {
+                Ok(v) => Some(v),
+                Err(e) => {
+                    return json(
+                        400,
+                        serde_json::json!({"Error": format!("the body is not JSON: {e}")}),
+                    )
+                }
+            }
+        }
+        _ => {
+            return json(
+                400,
+                serde_json::json!({"Error": "GET tells the time; POST {\"advance\": SECONDS} or {\"set\": \"ISO-8601\"} moves it"}),
+            )
+        }
+    };
+    match hook(input) {
+        Ok(v) => json(200, v),
+        Err(e) => json(400, serde_json::json!({"Error": e})),
+    }
+}
 
 /// The paths that reset state: moto's server-mode convention, so suites written for it
 /// run unchanged, and swf-iam's own.
@@ -318,16 +397,17 @@ async fn reset_response(post: bool, hook: &ResetHook) -> Response<Full<Bytes>> {
     resp
 }
 
-/// [`serve`] within explicit [`Limits`], and with `reset` set, the [`RESET_PATHS`] answered before `service`
-/// sees them (no signature, as in moto). Give a reset hook only to a listener that
-/// only trusted peers reach (the CLI enables it on loopback listeners by default).
+/// [`serve`] within explicit [`Limits`], with the [`Controls`] given answered before
+/// `service` sees them (no signature, as in moto): the [`RESET_PATHS`] and
+/// [`CLOCK_PATH`]. Give controls only to a listener that only trusted peers reach (the
+/// CLI enables them on loopback listeners by default).
 pub async fn serve_full<S, B>(
     listener: TcpListener,
     service: S,
     shutdown: impl Future<Output = ()>,
     grace: Duration,
     limits: Limits,
-    reset: Option<ResetHook>,
+    controls: Controls,
 ) where
     S: Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
         + Clone
@@ -362,16 +442,19 @@ pub async fn serve_full<S, B>(
                 let watch = Arc::new(Watch::new(limits));
                 let svc = service.clone();
                 let w = watch.clone();
-                let reset = reset.clone();
+                let controls = controls.clone();
                 let hyper_svc = hyper::service::service_fn(move |mut req: Request<Incoming>| {
                     req.extensions_mut().insert(ClientAddr(peer));
                     w.begin();
                     let guard = EndGuard(w.clone());
                     let hook = if RESET_PATHS.contains(&req.uri().path()) {
-                        reset.clone()
+                        controls.reset.clone()
                     } else {
                         None
                     };
+                    let clock = (req.uri().path() == CLOCK_PATH)
+                        .then(|| controls.clock.clone())
+                        .flatten();
                     let post = req.method() == http::Method::POST;
                     // hyper accepts heads up to about 400 KiB whatever its buffer size:
                     // the documented bound is enforced here, before anything else.
@@ -379,13 +462,13 @@ pub async fn serve_full<S, B>(
                     if oversized {
                         tracing::info!(target: "swf_iam::server", peer = %peer, limit = MAX_HEAD, "request refused: head too large (431)");
                     }
-                    // A oneshot does nothing until polled: dropped unused on a reset.
-                    let call = svc.clone().oneshot(req);
+                    let svc = svc.clone();
                     async move {
-                        let r = match hook {
+                        let r = match (hook, clock) {
                             _ if oversized => Ok(head_too_large().map(Either::Left)),
-                            Some(h) => Ok(reset_response(post, &h).await.map(Either::Left)),
-                            None => call.await.map(|resp| resp.map(Either::Right)),
+                            (Some(h), _) => Ok(reset_response(post, &h).await.map(Either::Left)),
+                            (None, Some(c)) => Ok(clock_response(req, &c).await.map(Either::Left)),
+                            (None, None) => svc.oneshot(req).await.map(|resp| resp.map(Either::Right)),
                         };
                         drop(guard);
                         r

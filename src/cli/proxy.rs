@@ -152,6 +152,7 @@ pub fn run(args: &Args) -> u8 {
         watch: args.watch,
         on_shutdown: None,
         reset,
+        clock: None,
         limits,
         gate: args.connections.gate_options(),
         register,

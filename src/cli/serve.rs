@@ -2,7 +2,7 @@
 
 use super::{default_config, missing_config, EXIT_OK, EXIT_USAGE};
 use crate::config::Config;
-use crate::emulator::{Emulator, SystemClock};
+use crate::emulator::{Clock, ControlClock, Emulator, SystemClock};
 use crate::gate::ops::{init_logging, reload_on_change, reload_on_sighup, DecisionLog};
 use crate::gate::{GateLayer, GateOptions};
 use crate::server::{default_max_connections, Limits};
@@ -42,6 +42,21 @@ pub struct Args {
     /// on a loopback listener only.
     #[arg(long, value_enum, default_value = "auto")]
     pub reset_endpoint: ResetEndpoint,
+    /// The emulator's clock: `real` follows the system clock, `frozen` stands still at the
+    /// start time; both move forward with `POST /swf-iam/clock` `{"advance": SECONDS}` or
+    /// `{"set": "ISO-8601"}` (served where the reset paths are), firing timeouts and
+    /// timers as they fall due. `aws:CurrentTime` follows it.
+    #[arg(long, value_enum, default_value = "real")]
+    pub clock: ClockMode,
+}
+
+/// How the emulator's clock runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ClockMode {
+    /// With the system clock (plus whatever it has been moved forward).
+    Real,
+    /// Standing still at the start time, until moved.
+    Frozen,
 }
 
 /// Whether the reset paths are served.
@@ -231,6 +246,8 @@ pub struct GatedServer<'a> {
     pub on_shutdown: Option<Box<dyn FnOnce() + Send>>,
     /// What the reset paths do, when they are served.
     pub reset: Option<ResetFn>,
+    /// What the clock path does, when it is served (`serve` only).
+    pub clock: Option<crate::server::ClockHook>,
     /// Connection bounds.
     pub limits: Limits,
     /// The gate's options.
@@ -338,6 +355,16 @@ where
                 format!("reset: POST http://{addr}/moto-api/reset (or /swf-iam/reset)\n")
                     .as_bytes(),
             );
+            if s.clock.is_some() {
+                let _ = std::io::Write::write_all(
+                    &mut out,
+                    format!(
+                        "clock: GET http://{addr}{path}; move it with POST {{\"advance\": SECONDS}}\n",
+                        path = crate::server::CLOCK_PATH
+                    )
+                    .as_bytes(),
+                );
+            }
             let _ = std::io::Write::flush(&mut out);
         }
         // STS answers requests signed for `sts`; the gate takes the rest.
@@ -348,12 +375,43 @@ where
             shutdown,
             Duration::from_secs(5),
             s.limits,
-            hook,
+            crate::server::Controls {
+                reset: hook,
+                clock: s.clock,
+            },
         )
         .await;
         tracing::info!(target: "swf_iam::server", "shut down");
         EXIT_OK
     })
+}
+
+/// Moves `clock` as a clock request asks: `{"advance": SECONDS}` or `{"set": "ISO-8601"}`
+/// (or epoch seconds); the new time.
+fn move_clock(clock: &ControlClock, v: &serde_json::Value) -> Result<f64, String> {
+    let obj = v
+        .as_object()
+        .filter(|o| o.len() == 1)
+        .ok_or("give one of {\"advance\": SECONDS} or {\"set\": \"ISO-8601\"}")?;
+    match (obj.get("advance"), obj.get("set")) {
+        (Some(a), None) => {
+            let secs = a.as_f64().ok_or("`advance` is a number of seconds")?;
+            clock.advance(secs)
+        }
+        (None, Some(s)) => {
+            let at = match s {
+                serde_json::Value::String(t) => crate::values::parse_instant(t)
+                    .map(|i| i.secs as f64)
+                    .ok_or_else(|| {
+                        format!("`{t}` is not a time: give ISO 8601 or epoch seconds")
+                    })?,
+                serde_json::Value::Number(n) => n.as_f64().ok_or("`set` is a time")?,
+                _ => return Err("`set` is a time: ISO 8601 or epoch seconds".into()),
+            };
+            clock.set(at)
+        }
+        _ => Err("give one of {\"advance\": SECONDS} or {\"set\": \"ISO-8601\"}".into()),
+    }
 }
 
 /// Resolves `--listen`: `HOST:PORT` (a name such as `localhost`, or an address; an IPv6
@@ -398,11 +456,15 @@ pub fn run(args: &Args) -> u8 {
         eprintln!("swf-iam: cannot open the decision log: {e}");
         return EXIT_USAGE;
     }
+    let clock = Arc::new(match args.clock {
+        ClockMode::Real => ControlClock::running(),
+        ClockMode::Frozen => ControlClock::frozen(SystemClock.now().floor()),
+    });
     let emulator = Emulator::new(
         &config.partition,
         &config.region,
         &config.account,
-        Arc::new(SystemClock),
+        clock.clone(),
         Duration::from_secs(args.poll_timeout),
     );
     let registrar = emulator.clone();
@@ -434,6 +496,32 @@ pub fn run(args: &Args) -> u8 {
         });
         f
     });
+    let ticker = emulator.clone();
+    let moved = clock.clone();
+    let clock_hook: Option<crate::server::ClockHook> =
+        args.reset_endpoint.enabled(listen).then(|| {
+            let f: crate::server::ClockHook = Arc::new(move |input| {
+                let now = match input {
+                    None => moved.now(),
+                    Some(v) => {
+                        let now = move_clock(&moved, &v)?;
+                        // What fell due fires now, each at its deadline.
+                        ticker.tick();
+                        tracing::info!(target: "swf_iam::server", now = %crate::values::format_iso8601(now as i64), "clock moved");
+                        now
+                    }
+                };
+                Ok(serde_json::json!({
+                    "now": crate::values::format_iso8601(now as i64),
+                    "epochSeconds": now,
+                    "frozen": moved.is_frozen(),
+                }))
+            });
+            f
+        });
+    let keys = clock.clone();
+    let mut gate = args.connections.gate_options();
+    gate.key_clock = Some(Arc::new(move || keys.now() as i64));
     let server = GatedServer {
         what: "serve".into(),
         listen,
@@ -442,8 +530,9 @@ pub fn run(args: &Args) -> u8 {
         watch: args.watch,
         on_shutdown: Some(Box::new(move || closer.close_polls())),
         reset,
+        clock: clock_hook,
         limits: args.connections.limits(1),
-        gate: args.connections.gate_options(),
+        gate,
         register,
     };
     run_gated(server, config, emulator.clone(), emulator.service())

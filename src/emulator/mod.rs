@@ -69,6 +69,83 @@ impl Clock for ManualClock {
     }
 }
 
+/// A clock that runs with the system clock or stands frozen, and that tests move
+/// forward (`serve --clock`, `POST /swf-iam/clock`). It never goes backwards.
+#[derive(Debug)]
+pub struct ControlClock {
+    frozen: bool,
+    /// Frozen: the time. Running: the offset added to the system clock.
+    value: Mutex<f64>,
+}
+
+/// The most a single move of a [`ControlClock`] may advance it (ten years).
+pub const MAX_ADVANCE_SECS: f64 = 10.0 * 366.0 * 86_400.0;
+
+impl ControlClock {
+    /// A clock that follows the system clock (until moved: then it runs ahead of it).
+    pub fn running() -> Self {
+        ControlClock {
+            frozen: false,
+            value: Mutex::new(0.0),
+        }
+    }
+
+    /// A clock frozen at `at` epoch seconds: it moves only when moved.
+    pub fn frozen(at: f64) -> Self {
+        ControlClock {
+            frozen: true,
+            value: Mutex::new(at),
+        }
+    }
+
+    /// Whether it stands still between moves.
+    pub fn is_frozen(&self) -> bool {
+        self.frozen
+    }
+
+    /// Moves the clock forward by `secs` (finite, not negative, at most ten years); the
+    /// new time.
+    pub fn advance(&self, secs: f64) -> Result<f64, String> {
+        if !secs.is_finite() || secs < 0.0 || secs > MAX_ADVANCE_SECS {
+            return Err(format!(
+                "`advance` must be a number of seconds from 0 to {MAX_ADVANCE_SECS}, not {secs}"
+            ));
+        }
+        let mut v = self
+            .value
+            .lock()
+            .map_err(|_| "the clock is poisoned".to_owned())?;
+        *v += secs;
+        drop(v);
+        Ok(self.now())
+    }
+
+    /// Sets the clock to `at` epoch seconds, which must not be earlier than now; the new
+    /// time.
+    pub fn set(&self, at: f64) -> Result<f64, String> {
+        let now = self.now();
+        if !at.is_finite() || at < now {
+            return Err(format!(
+                "the clock never goes backwards: it is {}, and {} is earlier",
+                crate::values::format_iso8601(now as i64),
+                crate::values::format_iso8601(at as i64)
+            ));
+        }
+        self.advance(at - now)
+    }
+}
+
+impl Clock for ControlClock {
+    fn now(&self) -> f64 {
+        let v = self.value.lock().map_or(0.0, |v| *v);
+        if self.frozen {
+            v
+        } else {
+            SystemClock.now() + v
+        }
+    }
+}
+
 /// The most regions one emulator keeps state for.
 const MAX_REGIONS: usize = 64;
 
@@ -350,6 +427,28 @@ impl Emulator {
             r.dropped.store(true, std::sync::atomic::Ordering::SeqCst);
             r.work.notify_waiters();
         }
+    }
+
+    /// Applies, in every region, what the clock has made due (timeouts and timers, each
+    /// at its deadline), and wakes the long polls that may now have work: after the
+    /// clock is moved.
+    pub fn tick(&self) {
+        let now = self.clock.now();
+        let regions: Vec<Arc<Region>> = match self.regions.read() {
+            Ok(map) => map.values().cloned().collect(),
+            Err(_) => return,
+        };
+        for r in regions {
+            if let Ok(mut st) = r.state.lock() {
+                st.process_timeouts(now);
+            }
+            r.work.notify_waiters();
+        }
+    }
+
+    /// The emulator's clock.
+    pub fn now(&self) -> f64 {
+        self.clock.now()
     }
 
     /// Ends every long poll now with an empty task, and every later one at once (used at

@@ -140,6 +140,18 @@ pub struct GateOptions {
     pub max_body_total: usize,
     /// The temporary credentials STS issued on this endpoint: the gate accepts them.
     pub sessions: Arc<crate::gate::sessions::SessionStore>,
+    /// The clock of the time a request is decided at (`aws:CurrentTime`,
+    /// `aws:EpochTime`), when it is not `clock`: `serve --clock` makes it the emulator's,
+    /// which tests move. Signatures are always checked against `clock` (clients sign
+    /// with the wall clock).
+    pub key_clock: Option<Arc<dyn Fn() -> i64 + Send + Sync>>,
+}
+
+impl GateOptions {
+    /// The time a request is decided at, given the wall-clock time `now`.
+    pub fn key_now(&self, now: i64) -> i64 {
+        self.key_clock.as_ref().map_or(now, |c| c())
+    }
 }
 
 impl Default for GateOptions {
@@ -150,6 +162,7 @@ impl Default for GateOptions {
             clock: Arc::new(crate::values::now_epoch),
             max_body_total: 64 << 20,
             sessions: Arc::new(crate::gate::sessions::SessionStore::new()),
+            key_clock: None,
         }
     }
 }
@@ -1004,7 +1017,7 @@ fn authorize(
         }
     }
     let mut ctx = Context::over(pc.base_context.clone());
-    ctx.set_request_defaults(&verified.region, now);
+    ctx.set_request_defaults(&verified.region, shared.options.key_now(now));
     connection_keys(&mut ctx, parts);
     if let CallerRef::Session(_) = &caller {
         if let Some(s) = shared.options.sessions.get(&verified.access_key_id) {

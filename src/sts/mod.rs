@@ -326,7 +326,7 @@ fn run(
         ),
     };
     let mut ctx = crate::eval::Context::over(pc.base_context.clone());
-    ctx.set_request_defaults(&verified.region, now);
+    ctx.set_request_defaults(&verified.region, handle.options().key_now(now));
     crate::gate::connection_keys(&mut ctx, parts);
     if let Some(s) = &session {
         s.age_keys(&mut ctx, now);

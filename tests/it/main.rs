@@ -21,6 +21,7 @@ mod cli_check;
 mod cli_first_hour;
 mod cli_test;
 mod cli_validate;
+mod clock;
 mod crosscheck;
 mod domain_resources;
 mod emulator_rules;
