@@ -106,7 +106,7 @@ impl ControlClock {
     /// Moves the clock forward by `secs` (finite, not negative, at most ten years); the
     /// new time.
     pub fn advance(&self, secs: f64) -> Result<f64, String> {
-        if !secs.is_finite() || secs < 0.0 || secs > MAX_ADVANCE_SECS {
+        if !secs.is_finite() || !(0.0..=MAX_ADVANCE_SECS).contains(&secs) {
             return Err(format!(
                 "`advance` must be a number of seconds from 0 to {MAX_ADVANCE_SECS}, not {secs}"
             ));
