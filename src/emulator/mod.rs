@@ -604,3 +604,31 @@ where
         })
     }
 }
+
+#[cfg(test)]
+mod clock_tests {
+    use super::*;
+
+    #[test]
+    fn a_frozen_clock_moves_only_forward_and_only_when_moved() {
+        let c = ControlClock::frozen(1_000.0);
+        assert_eq!(c.now(), 1_000.0);
+        assert_eq!(c.advance(30.5).unwrap(), 1_030.5);
+        assert_eq!(c.set(2_000.0).unwrap(), 2_000.0);
+        assert!(c.set(1_999.0).unwrap_err().contains("never goes backwards"));
+        for bad in [-1.0, f64::NAN, f64::INFINITY, MAX_ADVANCE_SECS + 1.0] {
+            assert!(c.advance(bad).is_err(), "{bad}");
+        }
+        assert_eq!(c.now(), 2_000.0);
+    }
+
+    #[test]
+    fn a_running_clock_keeps_its_lead_over_the_system_clock() {
+        let c = ControlClock::running();
+        let wall = SystemClock.now();
+        assert!((c.now() - wall).abs() < 5.0);
+        c.advance(3_600.0).unwrap();
+        assert!((c.now() - SystemClock.now() - 3_600.0).abs() < 5.0);
+        assert!(!c.is_frozen());
+    }
+}
