@@ -866,6 +866,7 @@ fn log_decision(parts: &http::request::Parts, d: &Decision, operation: &str, sta
         resource = %d.resource,
         decision = d.decision.as_str(),
         statement = %deciding_statement(d),
+        reason = %d.message.as_deref().unwrap_or(""),
         peer = %peer,
         latency_us = started.elapsed().as_micros() as u64,
         "decision"
@@ -887,6 +888,7 @@ fn log_decision_level(d: &Decision) {
         resource = %d.resource,
         decision = d.decision.as_str(),
         statement = %deciding_statement(d),
+        reason = %d.message.as_deref().unwrap_or(""),
         "decision"
     );
 }
