@@ -260,3 +260,43 @@ fn the_shipped_folder_counts_files_and_policies_alike_in_text_and_json() {
     );
     assert!(!text.contains("/../"), "paths are normalised");
 }
+
+/// The GitHub Action's script: SARIF written, validate's exit code kept.
+#[test]
+fn the_action_script_writes_sarif_and_keeps_the_exit_code() {
+    let dir = std::env::temp_dir().join(format!("swf-iam-action-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/validate-sarif");
+    let run = |out: &std::path::Path, path: &str| {
+        std::process::Command::new(script)
+            .arg(out)
+            .arg(path)
+            .env("SWF_IAM_BIN", env!("CARGO_BIN_EXE_swf-iam"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap()
+    };
+    let good = dir.join("good.sarif");
+    let o = run(&good, "policies/identity");
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&good).unwrap()).unwrap();
+    assert_eq!(v["version"], "2.1.0");
+    let bad_policy = dir.join("bad.json");
+    std::fs::write(
+        &bad_policy,
+        r#"{"Version":"2012-10-17","Statement":{"Effect":"allow","Action":"swf:*","Resource":"*"}}"#,
+    )
+    .unwrap();
+    let bad = dir.join("bad.sarif");
+    let o = run(&bad, bad_policy.to_str().unwrap());
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&bad).unwrap()).unwrap();
+    let results = v["runs"][0]["results"].as_array().unwrap();
+    assert!(!results.is_empty());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("The policy failed legacy parsing"));
+}
