@@ -126,3 +126,19 @@ def test_the_server_starts_quickly(swf_iam_server):
     # Reported by scripts/test; the bound is generous (a loaded CI machine).
     print(f"swf-iam serve started in {swf_iam_server.started_in:.3f} s")
     assert swf_iam_server.started_in < 10
+
+
+pytest_plugins = ["pytester"]
+
+
+def test_a_bad_configuration_ends_the_session_with_swf_iams_message(pytester):
+    pytester.makefile(".json", bad='{"principals": [{"arn": "worker"}]}')
+    pytester.makepyfile("def test_x(swf_iam):\n    pass\n")
+    result = pytester.runpytest_subprocess("--swf-iam-config", "bad.json")
+    assert result.ret == 4
+    text = result.stdout.str() + result.stderr.str()
+    assert "swf-iam serve refused to start" in text and "`worker` is not a principal ARN" in text, text
+    missing = pytester.runpytest_subprocess("--swf-iam-config", "nowhere.json")
+    assert missing.ret == 4
+    text = missing.stdout.str() + missing.stderr.str()
+    assert "nowhere.json` does not exist" in text, text
