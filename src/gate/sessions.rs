@@ -13,8 +13,9 @@ use crate::eval::{Context, Principal};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock, Weak};
 
-/// How many sessions a server keeps at most (expired ones are dropped first).
-pub const MAX_SESSIONS: usize = 100_000;
+/// How many sessions a server keeps at most (expired ones are dropped first): each holds
+/// its role's policies, compiled, so the bound is one of memory.
+pub const MAX_SESSIONS: usize = 10_000;
 
 /// What kind of session a set of temporary credentials is.
 #[derive(Debug, Clone)]
@@ -270,5 +271,58 @@ impl SessionStore {
         if let Ok(mut m) = self.sessions.write() {
             m.clear();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(issued: i64, duration: i64) -> Session {
+        Session::issue(
+            SessionKind::User {
+                user_arn: "arn:aws:iam::123456789012:user/u".into(),
+            },
+            issued,
+            duration,
+            None,
+            false,
+        )
+    }
+
+    #[test]
+    fn the_store_is_bounded_and_drops_expired_sessions_first() {
+        let store = SessionStore::new();
+        for _ in 0..MAX_SESSIONS {
+            store.insert(user(0, 100), 0).unwrap();
+        }
+        assert_eq!(store.len(), MAX_SESSIONS);
+        // Full of live sessions: refused.
+        assert!(store
+            .insert(user(50, 100), 50)
+            .unwrap_err()
+            .contains("live"));
+        // Once they have expired, room is made.
+        let s = store.insert(user(200, 100), 200).unwrap();
+        assert_eq!(store.len(), 1);
+        assert!(store.get(&s.access_key_id).is_some());
+        store.clear();
+        assert!(store.is_empty());
+    }
+
+    #[test]
+    fn keys_and_tokens_are_random_and_well_formed() {
+        let a = user(0, 900);
+        let b = user(0, 900);
+        assert!(a.access_key_id.starts_with("ASIA") && a.access_key_id.len() == 20);
+        assert_ne!(a.access_key_id, b.access_key_id);
+        assert_ne!(a.secret.expose(), b.secret.expose());
+        assert_ne!(a.token.expose(), b.token.expose());
+        assert_eq!(a.secret.expose().len(), 40);
+        assert!(
+            !format!("{a:?}").contains(a.secret.expose()),
+            "secrets never in Debug"
+        );
+        assert_eq!(a.expires, 900);
     }
 }
