@@ -142,3 +142,34 @@ def test_a_bad_configuration_ends_the_session_with_swf_iams_message(pytester):
     assert missing.ret == 4
     text = missing.stdout.str() + missing.stderr.str()
     assert "nowhere.json` does not exist" in text, text
+
+
+def test_a_role_session_from_the_sts_client(swf_iam):
+    import boto3
+
+    admin = swf_iam.client("swf", principal=ADMIN)
+    schedule_activity(admin, "session-flow")
+    sts = swf_iam.client("sts", principal=ADMIN)
+    creds = sts.assume_role(
+        RoleArn="arn:aws:iam::123456789012:role/session-worker", RoleSessionName="py"
+    )["Credentials"]
+    session = boto3.client(
+        "swf",
+        endpoint_url=swf_iam.endpoint,
+        region_name=swf_iam.region,
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+    )
+    task = session.poll_for_activity_task(domain="orders", taskList={"name": "workers"})
+    session.record_activity_task_heartbeat(taskToken=task["taskToken"])
+    beat = [d for d in swf_iam.decisions() if d.get("operation") == "RecordActivityTaskHeartbeat"]
+    assert beat[-1]["principal"] == "arn:aws:sts::123456789012:assumed-role/session-worker/py"
+    assert beat[-1]["decision"] == "allowed"
+    # The worker role is not trusted to assume it.
+    worker_sts = swf_iam.client("sts", principal=WORKER)
+    with pytest.raises(worker_sts.exceptions.ClientError) as denied:
+        worker_sts.assume_role(
+            RoleArn="arn:aws:iam::123456789012:role/session-worker", RoleSessionName="py"
+        )
+    assert denied.value.response["Error"]["Code"] == "AccessDenied"
