@@ -681,6 +681,235 @@ pub fn prepare<'a>(
     Some((pc, ctx))
 }
 
+/// A file's path without `.` and `..` steps (`policies/cases/../x.json` → `policies/x.json`).
+fn display_path(name: &str) -> String {
+    crate::files::lexical(Path::new(name)).display().to_string()
+}
+
+/// One statement a coverage report counts, and how many cases it decided.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatementCoverage {
+    /// The policy's name (as explanations name it).
+    pub policy: String,
+    /// The policy's layer.
+    pub policy_type: crate::compile::PolicyType,
+    /// The file that holds the policy's text.
+    pub file: String,
+    /// The statement's position in its policy.
+    pub index: usize,
+    /// Its `Sid`, if any.
+    pub sid: Option<String>,
+    /// Its line in `file`.
+    pub line: usize,
+    /// Its column in `file`.
+    pub column: usize,
+    /// The cases it decided (an allow it granted, a deny it made).
+    pub cases: usize,
+}
+
+/// Which statements of the configurations that case files run against decided at least
+/// one case (`swf-iam test --coverage`). A statement decides a case when it is among the
+/// case's deciding statements and applied: an `Allow` that granted it, a `Deny` that
+/// denied it; a statement whose conditions failed did not.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Coverage {
+    /// Every statement, keyed by (configuration, policy, layer, index), in that order.
+    #[serde(skip)]
+    by_key: std::collections::BTreeMap<(String, String, String, usize), StatementCoverage>,
+}
+
+impl Coverage {
+    /// Adds every statement of `file`'s configuration (each principal's policies and
+    /// each role's trust policy; a policy shared by principals counts once).
+    pub fn add_config(&mut self, file: &CaseFile) {
+        let cfg = file.config.path.display().to_string();
+        for pc in &file.config.principals {
+            let set = &pc.compiled;
+            for st in &set.statements {
+                let Some(p) = set.policies.get(st.policy as usize) else {
+                    continue;
+                };
+                let source = display_path(match set.origins.get(st.policy as usize) {
+                    Some(Some(o)) => o.file.name(),
+                    _ => set
+                        .sources
+                        .get(st.policy as usize)
+                        .map_or(p.name.as_str(), |s| s.name()),
+                });
+                let ty = p.layer.policy_type();
+                self.by_key
+                    .entry((
+                        cfg.clone(),
+                        p.name.clone(),
+                        format!("{ty:?}"),
+                        st.index as usize,
+                    ))
+                    .or_insert_with(|| StatementCoverage {
+                        policy: p.name.clone(),
+                        policy_type: ty,
+                        file: source,
+                        index: st.index as usize,
+                        sid: st.sid.as_deref().map(str::to_owned),
+                        line: st.line,
+                        column: st.column,
+                        cases: 0,
+                    });
+            }
+            if let Some(t) = &pc.trust {
+                let source =
+                    display_path(t.origin.as_ref().map_or(t.source.name(), |o| o.file.name()));
+                let ty = crate::compile::PolicyType::TrustPolicy;
+                for st in &t.statements {
+                    self.by_key
+                        .entry((
+                            cfg.clone(),
+                            t.name.clone(),
+                            format!("{ty:?}"),
+                            st.index as usize,
+                        ))
+                        .or_insert_with(|| StatementCoverage {
+                            policy: t.name.clone(),
+                            policy_type: ty,
+                            file: source.clone(),
+                            index: st.index as usize,
+                            sid: st.sid.as_deref().map(str::to_owned),
+                            line: st.line,
+                            column: st.column,
+                            cases: 0,
+                        });
+                }
+            }
+        }
+    }
+
+    /// Counts the statements that decided `result` (a case of `file`).
+    pub fn record(&mut self, file: &CaseFile, result: &CaseResult) {
+        let cfg = file.config.path.display().to_string();
+        for m in result
+            .decision
+            .matched_statements
+            .iter()
+            .filter(|m| m.applied)
+        {
+            let key = (
+                cfg.clone(),
+                m.policy.clone(),
+                format!("{:?}", m.policy_type),
+                m.index,
+            );
+            if let Some(c) = self.by_key.get_mut(&key) {
+                c.cases += 1;
+            }
+        }
+    }
+
+    /// Every statement, by configuration, policy and position.
+    pub fn statements(&self) -> impl Iterator<Item = &StatementCoverage> {
+        self.by_key.values()
+    }
+
+    /// (statements that decided a case, all statements).
+    pub fn counts(&self) -> (usize, usize) {
+        let covered = self.by_key.values().filter(|c| c.cases > 0).count();
+        (covered, self.by_key.len())
+    }
+
+    /// The share of statements that decided a case, in percent (100 with none).
+    pub fn percent(&self) -> f64 {
+        match self.counts() {
+            (_, 0) => 100.0,
+            (c, n) => c as f64 * 100.0 / n as f64,
+        }
+    }
+
+    /// The report as text: the total, then per file the uncovered statements.
+    pub fn text(&self) -> String {
+        let (covered, total) = self.counts();
+        let mut out = format!(
+            "coverage: {covered} of {total} statements decided at least one case ({:.1}%)\n",
+            self.percent()
+        );
+        let mut files: Vec<&str> = self.by_key.values().map(|c| c.file.as_str()).collect();
+        files.sort_unstable();
+        files.dedup();
+        for f in files {
+            let of_file: Vec<&StatementCoverage> =
+                self.by_key.values().filter(|c| c.file == f).collect();
+            let hit = of_file.iter().filter(|c| c.cases > 0).count();
+            let _ = writeln!(out, "  {f}: {hit} of {}", of_file.len());
+            for c in of_file.iter().filter(|c| c.cases == 0) {
+                let sid = c
+                    .sid
+                    .as_deref()
+                    .map_or(String::new(), |s| format!(" `{s}`"));
+                let _ = writeln!(
+                    out,
+                    "    {}:{}:{} {} statement {}{sid} decided no case",
+                    f,
+                    c.line,
+                    c.column,
+                    c.policy_type.describe(),
+                    c.index
+                );
+            }
+        }
+        out
+    }
+
+    /// The report as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        let (covered, total) = self.counts();
+        serde_json::json!({
+            "covered": covered,
+            "total": total,
+            "percent": self.percent(),
+            "statements": self.by_key.values().collect::<Vec<_>>(),
+        })
+    }
+
+    /// SARIF 2.1.0: one note per statement that decided no case, on its line.
+    pub fn sarif(&self) -> serde_json::Value {
+        let results: Vec<serde_json::Value> = self
+            .by_key
+            .values()
+            .filter(|c| c.cases == 0)
+            .map(|c| {
+                serde_json::json!({
+                    "ruleId": "uncovered-statement",
+                    "level": "note",
+                    "message": {"text": format!(
+                        "{} statement {}{} of {} decided no permission case",
+                        c.policy_type.describe(),
+                        c.index,
+                        c.sid.as_deref().map_or(String::new(), |s| format!(" `{s}`")),
+                        c.policy
+                    )},
+                    "locations": [{"physicalLocation": {
+                        "artifactLocation": {"uri": c.file},
+                        "region": {"startLine": c.line, "startColumn": c.column}
+                    }}]
+                })
+            })
+            .collect();
+        serde_json::json!({
+            "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+            "version": "2.1.0",
+            "runs": [{
+                "tool": {"driver": {
+                    "name": "swf-iam",
+                    "version": env!("CARGO_PKG_VERSION"),
+                    "rules": [{
+                        "id": "uncovered-statement",
+                        "shortDescription": {"text": "A statement no permission case exercises"},
+                    }]
+                }},
+                "results": results
+            }]
+        })
+    }
+}
+
 /// Runs every case of a file at the current time.
 pub fn run(file: &CaseFile) -> Vec<CaseResult> {
     let now = crate::values::now_epoch();

@@ -17,6 +17,16 @@ pub struct Args {
     /// With --snapshot: write new and changed snapshots instead of failing.
     #[arg(long, requires = "snapshot")]
     pub accept: bool,
+    /// Report which policy statements decided at least one case, and which none did.
+    #[arg(long)]
+    pub coverage: bool,
+    /// With --coverage: also write SARIF (a note on each statement no case decided).
+    #[arg(long, value_name = "FILE", requires = "coverage")]
+    pub coverage_sarif: Option<PathBuf>,
+    /// With --coverage: fail (exit 1) when fewer than PERCENT of the statements decided a
+    /// case.
+    #[arg(long, value_name = "PERCENT", requires = "coverage")]
+    pub fail_under: Option<f64>,
     /// Case files, directories (every *.json below) or glob patterns.
     #[arg(required = true)]
     pub paths: Vec<String>,
@@ -31,6 +41,13 @@ pub fn run(args: &Args) -> u8 {
             return EXIT_USAGE;
         }
     };
+    if let Some(p) = args.fail_under {
+        if !(0.0..=100.0).contains(&p) {
+            eprintln!("swf-iam: --fail-under {p} is not a percentage from 0 to 100");
+            return EXIT_USAGE;
+        }
+    }
+    let mut coverage = testing::Coverage::default();
     let (mut passed, mut failed, mut malformed) = (0usize, 0usize, 0usize);
     let mut out = Out::new();
     let mut files_json = Vec::new();
@@ -51,7 +68,13 @@ pub fn run(args: &Args) -> u8 {
             }
         };
         let mut cases_json = Vec::new();
+        if args.coverage {
+            coverage.add_config(&file);
+        }
         for mut result in testing::run(&file) {
+            if args.coverage {
+                coverage.record(&file, &result);
+            }
             let snapshot = match &args.snapshot {
                 Some(dir) => match testing::check_snapshot(dir, path, &result, args.accept) {
                     Ok(s) => Some(s),
@@ -135,6 +158,17 @@ pub fn run(args: &Args) -> u8 {
         files_json
             .push(serde_json::json!({"path": path.display().to_string(), "cases": cases_json}));
     }
+    if args.coverage && args.format == OutputFormat::Text && !out.closed() {
+        out.write(&coverage.text());
+    }
+    if let Some(path) = &args.coverage_sarif {
+        let text = serde_json::to_string_pretty(&coverage.sarif()).unwrap_or_default();
+        if let Err(e) = std::fs::write(path, text + "\n") {
+            eprintln!("swf-iam: cannot write `{}`: {e}", path.display());
+            return EXIT_USAGE;
+        }
+    }
+    let under = args.fail_under.filter(|p| coverage.percent() < *p);
     match args.format {
         // With input errors there is no pass/fail line: the run did not test everything.
         OutputFormat::Text if malformed > 0 => eprintln!(
@@ -147,14 +181,21 @@ pub fn run(args: &Args) -> u8 {
             &serde_json::to_string_pretty(&serde_json::json!({
                 "files": files_json,
                 "summary": {"passed": passed, "failed": failed, "malformed": malformed > 0},
+                "coverage": args.coverage.then(|| coverage.json()),
             }))
             .unwrap_or_default(),
         ),
     }
     out.flush();
+    if let Some(p) = under {
+        eprintln!(
+            "swf-iam: coverage {:.1}% is under --fail-under {p}%",
+            coverage.percent()
+        );
+    }
     if malformed > 0 {
         EXIT_USAGE
-    } else if failed > 0 {
+    } else if failed > 0 || under.is_some() {
         EXIT_FAIL
     } else {
         EXIT_OK

@@ -225,3 +225,74 @@ fn cases_that_cannot_fail_or_depend_on_the_clock_are_refused() {
         "pinned in the case, after the deadline: {err}"
     );
 }
+
+#[test]
+fn coverage_names_the_statements_no_case_decided() {
+    let d = tempdir("coverage");
+    std::fs::write(
+        d.join("config.json"),
+        r#"{"principals": [{"arn": "arn:aws:iam::123456789012:role/w", "policies": [{"Version": "2012-10-17", "Statement": [
+  {"Sid": "Beat", "Effect": "Allow", "Action": "swf:RecordActivityTaskHeartbeat", "Resource": "*"},
+  {"Sid": "Poll", "Effect": "Allow", "Action": "swf:PollForActivityTask", "Resource": "*"},
+  {"Sid": "NoProd", "Effect": "Deny", "Action": "swf:*", "Resource": "arn:aws:swf:*:*:/domain/prod"}]}]}]}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("cases.json"),
+        r#"{"config": "config.json", "cases": [
+  {"name": "beats", "domain": "orders", "expect": "allowed"},
+  {"name": "never prod", "domain": "prod", "expect": "explicitDeny"},
+  {"name": "no start", "action": "swf:StartWorkflowExecution", "domain": "orders", "expect": "implicitDeny"}]}"#,
+    )
+    .unwrap();
+    let cases = d.join("cases.json");
+    let cases = cases.to_str().unwrap();
+    let o = run(&["test", "--coverage", cases]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(
+        out.contains("coverage: 2 of 3 statements decided at least one case (66.7%)\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("config.json:3:3 identity-based policy statement 1 `Poll` decided no case"),
+        "{out}"
+    );
+    assert!(out.ends_with("3 passed, 0 failed\n"), "{out}");
+    // Under the bar: exit 1, and says why.
+    let o = run(&["test", "--coverage", "--fail-under", "80", cases]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("coverage 66.7% is under --fail-under 80%"));
+    assert_eq!(
+        run(&["test", "--coverage", "--fail-under", "60", cases])
+            .status
+            .code(),
+        Some(0)
+    );
+    // SARIF: a note on the uncovered statement's line; JSON: the counts.
+    let sarif = d.join("coverage.sarif");
+    let o = run(&[
+        "test",
+        "--coverage",
+        "--coverage-sarif",
+        sarif.to_str().unwrap(),
+        "--format",
+        "json",
+        cases,
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["coverage"]["covered"], 2);
+    assert_eq!(v["coverage"]["total"], 3);
+    let s: serde_json::Value = serde_json::from_slice(&std::fs::read(&sarif).unwrap()).unwrap();
+    let results = s["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1);
+    assert_eq!(
+        results[0]["locations"][0]["physicalLocation"]["region"]["startLine"],
+        3
+    );
+    assert!(results[0]["message"]["text"]
+        .as_str()
+        .unwrap()
+        .contains("`Poll`"));
+}
