@@ -27,6 +27,7 @@ pub mod render;
 pub mod server;
 #[cfg(feature = "server")]
 pub mod sts;
+pub mod suggest;
 pub mod swf;
 pub mod testing;
 pub mod text;

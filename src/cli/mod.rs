@@ -8,6 +8,7 @@ pub mod out;
 pub mod principals;
 pub mod proxy;
 pub mod serve;
+pub mod suggest;
 pub mod test;
 pub mod validate;
 
@@ -63,6 +64,8 @@ pub enum Command {
     Diff(analysis::DiffArgs),
     /// List the principals a configuration defines and imports, and what is unresolved.
     Principals(principals::Args),
+    /// The smallest identity policy that allows what each principal did, from a decision log.
+    Suggest(suggest::Args),
 }
 
 /// Output formats of `validate`.
@@ -128,5 +131,6 @@ pub fn run(cli: Cli) -> u8 {
         Command::WhoCan(args) => analysis::run_who_can(&args),
         Command::Diff(args) => analysis::run_diff(&args),
         Command::Principals(args) => principals::run(&args),
+        Command::Suggest(args) => suggest::run(&args),
     }
 }

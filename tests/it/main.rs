@@ -39,4 +39,5 @@ mod proxy_moto;
 mod role_sessions;
 mod simpleflow;
 mod sources;
+mod suggest;
 mod validate_cases;

@@ -1,0 +1,161 @@
+//! `swf-iam suggest`: a worker's workload runs against `serve` with a decision log; the
+//! suggestion from that log, loaded as the worker's only policy, lets the same workload
+//! run again with no denial, while what it never did stays denied.
+
+use super::swfkit::*;
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+const WORKER_ARN: &str = "arn:aws:iam::123456789012:role/worker";
+
+/// `swf-iam serve` with `config` and a decision log at `log`.
+fn serve_logged(dir: &std::path::Path, config: &str, log: &std::path::Path) -> Server {
+    let cfg = dir.join("config.json");
+    std::fs::write(&cfg, config).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_swf-iam"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--poll-timeout",
+            "1",
+            "--decision-log",
+        ])
+        .arg(log)
+        .arg("--config")
+        .arg(&cfg)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    reader.read_line(&mut first).unwrap();
+    std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+    let url = first
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap()
+        .to_owned();
+    Server { child, url }
+}
+
+/// The worker's workload: take a task, heartbeat, complete it.
+async fn workload(server: &Server, wid: &str) {
+    let op = client(server.addr(), OPERATOR);
+    if op.describe_domain().name("orders").send().await.is_err() {
+        setup_orders(&op, "300", "60").await;
+    }
+    start_and_decide(&op, wid, vec![schedule("a1", "hb")]).await;
+    let w = client(server.addr(), WORKER);
+    let task = w
+        .poll_for_activity_task()
+        .domain("orders")
+        .task_list(tl("workers"))
+        .send()
+        .await
+        .unwrap();
+    w.record_activity_task_heartbeat()
+        .task_token(task.task_token())
+        .send()
+        .await
+        .unwrap();
+    w.respond_activity_task_completed()
+        .task_token(task.task_token())
+        .result("done")
+        .send()
+        .await
+        .unwrap();
+}
+
+fn denials(log: &std::path::Path, principal_suffix: &str) -> usize {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| {
+            v["message"] == "decision"
+                && v["principal"]
+                    .as_str()
+                    .is_some_and(|p| p.ends_with(principal_suffix))
+                && v["decision"] != "allowed"
+        })
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_suggestion_from_a_log_runs_the_same_workload_and_no_more() {
+    let dir = std::env::temp_dir().join(format!("swf-iam-suggest-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = dir.join("decisions.jsonl");
+    let first = serve_logged(&dir, &config_text(), &log);
+    workload(&first, "w1").await;
+    drop(first);
+
+    let out = Command::new(env!("CARGO_BIN_EXE_swf-iam"))
+        .args(["suggest", "--principal", WORKER_ARN, "--from"])
+        .arg(&log)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let policy = &v["principals"][0]["policies"][0];
+    assert_eq!(
+        policy["Statement"],
+        serde_json::json!([{"Sid": "DomainOrders", "Effect": "Allow",
+            "Action": ["swf:PollForActivityTask", "swf:RecordActivityTaskHeartbeat", "swf:RespondActivityTaskCompleted"],
+            "Resource": "arn:aws:swf:us-east-1:123456789012:/domain/orders"}])
+    );
+    // Terraform output of the same.
+    let tf = Command::new(env!("CARGO_BIN_EXE_swf-iam"))
+        .args([
+            "suggest",
+            "--format",
+            "terraform",
+            "--principal",
+            WORKER_ARN,
+            "--from",
+        ])
+        .arg(&log)
+        .output()
+        .unwrap();
+    let tf = String::from_utf8_lossy(&tf.stdout);
+    assert!(
+        tf.contains("data \"aws_iam_policy_document\" \"worker\" {"),
+        "{tf}"
+    );
+    assert!(
+        tf.contains("resources = [\"arn:aws:swf:us-east-1:123456789012:/domain/orders\"]"),
+        "{tf}"
+    );
+
+    // The worker with only the suggestion: the workload runs with no denial.
+    let mut config: Value = serde_json::from_str(&config_text()).unwrap();
+    for p in config["principals"].as_array_mut().unwrap() {
+        if p["arn"] == WORKER_ARN {
+            p["policies"] = serde_json::json!([policy]);
+        }
+    }
+    let log2 = dir.join("decisions-2.jsonl");
+    let second = serve_logged(&dir, &config.to_string(), &log2);
+    workload(&second, "w2").await;
+    assert_eq!(denials(&log2, "/worker/swf-iam"), 0);
+    // What it never did stays denied: another domain.
+    let w = client(second.addr(), WORKER);
+    let e = w
+        .poll_for_activity_task()
+        .domain("billing")
+        .task_list(tl("workers"))
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(e.is_operation_not_permitted_fault(), "{e:?}");
+    assert!(denials(&log2, "/worker/swf-iam") >= 1);
+}
