@@ -59,6 +59,10 @@ pub struct Args {
     /// them on a loopback listener only.
     #[arg(long, value_enum, default_value = "auto")]
     pub reset_endpoint: ResetEndpoint,
+    /// Whether IAM's denials stop requests (`strict`), only show in the decision log
+    /// (`soft`, observe mode: denied ones are forwarded), or neither (`off`).
+    #[arg(long, value_enum, default_value = "strict")]
+    pub enforce: super::serve::EnforceMode,
 }
 
 /// Runs `proxy` until Ctrl-C or SIGTERM: 0 after a clean shutdown, 2 on a usage error.
@@ -154,7 +158,10 @@ pub fn run(args: &Args) -> u8 {
         reset,
         clock: None,
         limits,
-        gate: args.connections.gate_options(),
+        gate: crate::gate::GateOptions {
+            enforce: args.enforce.gate(),
+            ..args.connections.gate_options()
+        },
         register,
     };
     run_gated(server, config, resolver, service)

@@ -48,6 +48,33 @@ pub struct Args {
     /// timers as they fall due. `aws:CurrentTime` follows it.
     #[arg(long, value_enum, default_value = "real")]
     pub clock: ClockMode,
+    /// Whether IAM's denials stop requests: `strict` refuses them; `soft` (observe mode)
+    /// decides and logs every request and decision but lets denied ones proceed, each log
+    /// line saying so; `off` neither enforces nor logs IAM. The banner says which.
+    #[arg(long, value_enum, default_value = "strict")]
+    pub enforce: EnforceMode,
+}
+
+/// `--enforce` of `serve` and `proxy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EnforceMode {
+    /// Denied requests and decisions are refused, as AWS refuses them.
+    Strict,
+    /// Observe mode: decided and logged, denied ones proceed.
+    Soft,
+    /// Not enforced, not logged.
+    Off,
+}
+
+impl EnforceMode {
+    /// The gate's setting.
+    pub fn gate(self) -> crate::gate::Enforce {
+        match self {
+            EnforceMode::Strict => crate::gate::Enforce::Strict,
+            EnforceMode::Soft => crate::gate::Enforce::Soft,
+            EnforceMode::Off => crate::gate::Enforce::Off,
+        }
+    }
 }
 
 /// How the emulator's clock runs.
@@ -334,6 +361,16 @@ where
             }
         };
         banner(&s.what, addr, s.config_path, &config, s.log, &registered);
+        {
+            let line = match s.gate.enforce {
+                crate::gate::Enforce::Strict => "enforce: strict (denied requests are refused)\n",
+                crate::gate::Enforce::Soft => "enforce: SOFT: denied requests PROCEED; the decision log says what would have been denied\n",
+                crate::gate::Enforce::Off => "enforce: OFF: IAM is neither enforced nor logged\n",
+            };
+            let mut out = std::io::stdout().lock();
+            let _ = std::io::Write::write_all(&mut out, line.as_bytes());
+            let _ = std::io::Write::flush(&mut out);
+        }
         let hook: Option<crate::server::ResetHook> = s.reset.map(|f| {
             let handle = layer.handle();
             let hook: crate::server::ResetHook = Arc::new(move || {
@@ -522,6 +559,7 @@ pub fn run(args: &Args) -> u8 {
     let keys = clock.clone();
     let mut gate = args.connections.gate_options();
     gate.key_clock = Some(Arc::new(move || keys.now() as i64));
+    gate.enforce = args.enforce.gate();
     let server = GatedServer {
         what: "serve".into(),
         listen,

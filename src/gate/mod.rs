@@ -121,6 +121,30 @@ impl TaskTokenResolver for NoTasks {
 
 pub use crate::net::{ClientAddr, SecureTransport};
 
+/// Whether IAM's denials stop requests (`serve --enforce`, `proxy --enforce`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Enforce {
+    /// Denied requests (and decisions) are refused, as AWS refuses them.
+    #[default]
+    Strict,
+    /// Every request and decision is decided and logged as in `Strict`, but denied ones
+    /// proceed; their log lines say so (`"enforce": "soft"`). Observe mode.
+    Soft,
+    /// IAM is not enforced and nothing of it is logged (authentication still is).
+    Off,
+}
+
+impl Enforce {
+    /// `strict`, `soft` or `off`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Enforce::Strict => "strict",
+            Enforce::Soft => "soft",
+            Enforce::Off => "off",
+        }
+    }
+}
+
 /// Options of the gate.
 #[derive(Clone)]
 pub struct GateOptions {
@@ -145,6 +169,8 @@ pub struct GateOptions {
     /// which tests move. Signatures are always checked against `clock` (clients sign
     /// with the wall clock).
     pub key_clock: Option<Arc<dyn Fn() -> i64 + Send + Sync>>,
+    /// Whether denials stop requests (default [`Enforce::Strict`]).
+    pub enforce: Enforce,
 }
 
 impl GateOptions {
@@ -163,6 +189,7 @@ impl Default for GateOptions {
             max_body_total: 64 << 20,
             sessions: Arc::new(crate::gate::sessions::SessionStore::new()),
             key_clock: None,
+            enforce: Enforce::Strict,
         }
     }
 }
@@ -344,8 +371,10 @@ pub struct Authorized {
     pub resource: String,
     /// The request context the call was evaluated with.
     pub context: Context,
-    /// The decision.
+    /// The decision (in observe mode, possibly a denial the request proceeds despite).
     pub decision: Decision,
+    /// Whether denials stop the request and its decisions.
+    pub enforce: Enforce,
 }
 
 impl Authorized {
@@ -372,7 +401,7 @@ impl Authorized {
                 &self.resource,
                 "the caller is no longer configured",
             );
-            log_decision_level(&d);
+            log_decision_level(&d, self.enforce);
             return d;
         };
         let mut ctx = self.context.clone();
@@ -390,7 +419,7 @@ impl Authorized {
             context: &ctx,
         };
         let decision = eval::evaluate(&pc.compiled, &req);
-        log_decision_level(&decision);
+        log_decision_level(&decision, self.enforce);
         decision
     }
 }
@@ -438,7 +467,8 @@ impl Authorized {
                     .and_then(Value::as_object)
                     .unwrap_or(&empty);
                 let decision = self.authorize_decision(action, attrs);
-                if decision.is_allowed() {
+                // Observe modes: a denied decision is logged, and applied all the same.
+                if decision.is_allowed() || self.enforce != Enforce::Strict {
                     Verdict::Allowed(Box::new(decision))
                 } else {
                     Verdict::Denied(Box::new(decision))
@@ -713,6 +743,9 @@ type Denial = (WireError, Option<Box<Decision>>);
 /// Why [`authorize`] did not allow: a denial, or the domain's tags must be learned first.
 enum Refusal {
     Deny(Denial),
+    /// IAM denied: the request as it would be authorized (with the denying decision),
+    /// and the error strict mode answers with.
+    Denied(Box<(Authorized, Map<String, Value>)>, WireError),
     NeedTags(Box<NeedTags>),
 }
 
@@ -793,8 +826,15 @@ where
                 }
                 outcome = authorize(&shared, &parts, &bytes, true);
             }
+            let enforce = shared.options.enforce;
+            let outcome = match outcome {
+                // Observe modes: the denied request proceeds (its log line says so).
+                Err(Refusal::Denied(auth, _)) if enforce != Enforce::Strict => Ok(*auth),
+                other => other,
+            };
             let outcome = outcome.map_err(|r| match r {
                 Refusal::Deny(d) => d,
+                Refusal::Denied(auth, err) => (err, Some(Box::new(auth.0.decision))),
                 // `authorize` with `tags_learned` never asks again; should it, deny.
                 Refusal::NeedTags(need) => (
                     WireError::InternalFailure(format!(
@@ -806,7 +846,13 @@ where
             });
             match outcome {
                 Ok((auth, parsed)) => {
-                    log_decision(&parts, &auth.decision, auth.operation.name, started);
+                    log_decision(
+                        &parts,
+                        &auth.decision,
+                        auth.operation.name,
+                        started,
+                        enforce,
+                    );
                     let decision = auth.decision.clone();
                     let mut req = Request::from_parts(parts, Full::new(bytes));
                     req.extensions_mut().insert(auth);
@@ -817,7 +863,9 @@ where
                 }
                 Err((err, decision)) => {
                     match &decision {
-                        Some(d) => log_decision(&parts, d, operation_name(&parts), started),
+                        Some(d) => {
+                            log_decision(&parts, d, operation_name(&parts), started, enforce)
+                        }
                         None => log_refusal(&parts, &err, started),
                     }
                     Ok(error_response(&err, decision.map(|d| *d)).map(Either::Left))
@@ -849,8 +897,16 @@ fn deciding_statement(d: &Decision) -> String {
         .unwrap_or_default()
 }
 
-fn log_decision(parts: &http::request::Parts, d: &Decision, operation: &str, started: Instant) {
-    if !tracing::enabled!(target: "swf_iam::decision", tracing::Level::INFO) {
+fn log_decision(
+    parts: &http::request::Parts,
+    d: &Decision,
+    operation: &str,
+    started: Instant,
+    enforce: Enforce,
+) {
+    if enforce == Enforce::Off
+        || !tracing::enabled!(target: "swf_iam::decision", tracing::Level::INFO)
+    {
         return;
     }
     let peer = parts
@@ -867,6 +923,7 @@ fn log_decision(parts: &http::request::Parts, d: &Decision, operation: &str, sta
         decision = d.decision.as_str(),
         statement = %deciding_statement(d),
         reason = %d.message.as_deref().unwrap_or(""),
+        enforce = enforce.as_str(),
         peer = %peer,
         latency_us = started.elapsed().as_micros() as u64,
         "decision"
@@ -875,8 +932,10 @@ fn log_decision(parts: &http::request::Parts, d: &Decision, operation: &str, sta
 
 /// One decision-log line for a decision of `RespondDecisionTaskCompleted` (the call's own
 /// line comes first; each decision is authorized, and logged, as its own action).
-fn log_decision_level(d: &Decision) {
-    if !tracing::enabled!(target: "swf_iam::decision", tracing::Level::INFO) {
+fn log_decision_level(d: &Decision, enforce: Enforce) {
+    if enforce == Enforce::Off
+        || !tracing::enabled!(target: "swf_iam::decision", tracing::Level::INFO)
+    {
         return;
     }
     tracing::info!(
@@ -889,6 +948,7 @@ fn log_decision_level(d: &Decision) {
         decision = d.decision.as_str(),
         statement = %deciding_statement(d),
         reason = %d.message.as_deref().unwrap_or(""),
+        enforce = enforce.as_str(),
         "decision"
     );
 }
@@ -1067,51 +1127,49 @@ fn authorize(
         resource: &resource,
         context: &ctx,
     };
-    if let Some(d) = tags_unknown {
+    let decision = match tags_unknown {
         // Never an allow that the domain's tags could have denied.
-        let decision = eval::internal_error(
+        Some(d) => eval::internal_error(
             &req,
             format!(
                 "the tags of domain {d} could not be learned, and the caller's policies read aws:ResourceTag"
             ),
-        );
-        let message = decision.message.clone().unwrap_or_default();
-        return Err(Refusal::Deny((
-            WireError::fault(Fault::OperationNotPermittedFault, message),
-            Some(Box::new(decision)),
-        )));
-    }
-    // The allocation-free path first; the full explanation only for a denial.
-    let outcome = eval::decide(&pc.compiled, &req);
-    let decision = if outcome.decision == DecisionKind::Allowed {
-        eval::allowed_decision(&pc.compiled, &req, &outcome)
-    } else {
-        eval::evaluate(&pc.compiled, &req)
+        ),
+        None => {
+            // The allocation-free path first; the full explanation only for a denial.
+            let outcome = eval::decide(&pc.compiled, &req);
+            if outcome.decision == DecisionKind::Allowed {
+                eval::allowed_decision(&pc.compiled, &req, &outcome)
+            } else {
+                eval::evaluate(&pc.compiled, &req)
+            }
+        }
     };
-    if !decision.is_allowed() {
-        let message = decision.message.clone().unwrap_or_else(|| {
+    let denied = (!decision.is_allowed()).then(|| {
+        decision.message.clone().unwrap_or_else(|| {
             format!(
                 "User: {} is not authorized to perform: {action}",
                 pc.principal.caller_arn
             )
-        });
-        return Err(Refusal::Deny((
+        })
+    });
+    let auth = Authorized {
+        config: config.clone(),
+        caller: caller.clone(),
+        access_key_id: verified.access_key_id.clone(),
+        region: verified.region.clone(),
+        operation,
+        domain,
+        resource,
+        context: ctx,
+        decision,
+        enforce: shared.options.enforce,
+    };
+    match denied {
+        Some(message) => Err(Refusal::Denied(
+            Box::new((auth, body)),
             WireError::fault(Fault::OperationNotPermittedFault, message),
-            Some(Box::new(decision)),
-        )));
+        )),
+        None => Ok((auth, body)),
     }
-    Ok((
-        Authorized {
-            config: config.clone(),
-            caller: caller.clone(),
-            access_key_id: verified.access_key_id.clone(),
-            region: verified.region.clone(),
-            operation,
-            domain,
-            resource,
-            context: ctx,
-            decision,
-        },
-        body,
-    ))
 }

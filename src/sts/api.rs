@@ -67,6 +67,9 @@ pub struct Call<'a> {
     pub now: i64,
     /// The store new sessions go into.
     pub sessions: &'a SessionStore,
+    /// Whether denials stop the call (observe modes let a denied `AssumeRole` of a
+    /// configured role proceed).
+    pub enforce: crate::gate::Enforce,
 }
 
 /// One constraint failure of STS's model, phrased as Coral phrases it.
@@ -567,9 +570,11 @@ pub fn assume_role(
         if let Some(why) = role.and_then(|r| r.trust_missing.as_deref()) {
             d = crate::eval::internal_error_of(&caller.caller_arn, action, input.role_arn, why);
         }
-        let allowed = d.is_allowed();
+        // Observe modes: a denied AssumeRole of a configured role proceeds (logged).
+        let proceeds =
+            d.is_allowed() || (call.enforce != crate::gate::Enforce::Strict && role.is_some());
         decisions.push(d);
-        if !allowed {
+        if !proceeds {
             let d = decisions.pop().unwrap_or_else(|| {
                 crate::eval::internal_error_of(
                     &caller.caller_arn,
@@ -721,6 +726,7 @@ mod tests {
                 context: ctx,
                 now: T0,
                 sessions: &self.store,
+                enforce: crate::gate::Enforce::Strict,
             }
         }
 

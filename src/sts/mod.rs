@@ -153,7 +153,7 @@ where
         Ok(b) => b,
         Err(e) => {
             let e = wire_to_sts(&e);
-            log(&parts, "", e.code, None, started);
+            log(&parts, "", e.code, None, started, handle.options().enforce);
             let mut resp = xml_response(e.status, e.body(&request_id), &request_id);
             resp.headers_mut().insert(
                 http::header::CONNECTION,
@@ -166,15 +166,36 @@ where
     match result {
         Ok((xml, decisions)) => {
             for d in &decisions {
-                log(&parts, operation, d.decision.as_str(), Some(d), started);
+                log(
+                    &parts,
+                    operation,
+                    d.decision.as_str(),
+                    Some(d),
+                    started,
+                    handle.options().enforce,
+                );
             }
             if decisions.is_empty() {
-                log(&parts, operation, "answered", None, started);
+                log(
+                    &parts,
+                    operation,
+                    "answered",
+                    None,
+                    started,
+                    handle.options().enforce,
+                );
             }
             xml_response(200, xml, &request_id)
         }
         Err(e) => {
-            log(&parts, operation, e.code, e.decision.as_deref(), started);
+            log(
+                &parts,
+                operation,
+                e.code,
+                e.decision.as_deref(),
+                started,
+                handle.options().enforce,
+            );
             xml_response(e.status, e.body(&request_id), &request_id)
         }
     }
@@ -186,7 +207,11 @@ fn log(
     outcome: &str,
     d: Option<&crate::eval::Decision>,
     started: Instant,
+    enforce: crate::gate::Enforce,
 ) {
+    if enforce == crate::gate::Enforce::Off && d.is_some() {
+        return;
+    }
     let peer = parts
         .extensions
         .get::<ClientAddr>()
@@ -201,6 +226,8 @@ fn log(
             action = %d.action,
             resource = %d.resource,
             decision = d.decision.as_str(),
+            reason = %d.message.as_deref().unwrap_or(""),
+            enforce = enforce.as_str(),
             peer = %peer,
             latency_us = started.elapsed().as_micros() as u64,
             "decision"
@@ -339,6 +366,7 @@ fn run(
         context: ctx,
         now,
         sessions: &sessions,
+        enforce: handle.options().enforce,
     };
     let result = match operation {
         "AssumeRole" => api::assume_role(&call, &form, request_id),

@@ -26,6 +26,7 @@ mod crosscheck;
 mod domain_resources;
 mod emulator_rules;
 mod emulator_sdk;
+mod enforce;
 mod eval_cases;
 mod eval_props;
 mod eval_spec;
