@@ -1,6 +1,7 @@
-//! `swf-iam suggest`: a worker's workload runs against `serve` with a decision log; the
-//! suggestion from that log, loaded as the worker's only policy, lets the same workload
-//! run again with no denial, while what it never did stays denied.
+//! `swf-iam suggest`: a worker's workload runs against `serve --enforce soft` with a broad
+//! policy and a decision log; the suggestion from that log, loaded as the worker's only
+//! policy, lets the same workload run again under `strict` with no denial, while what it
+//! never did (another domain, another action) is denied.
 
 use super::swfkit::*;
 use serde_json::Value;
@@ -10,7 +11,12 @@ use std::process::{Command, Stdio};
 const WORKER_ARN: &str = "arn:aws:iam::123456789012:role/worker";
 
 /// `swf-iam serve` with `config` and a decision log at `log`.
-fn serve_logged(dir: &std::path::Path, config: &str, log: &std::path::Path) -> Server {
+fn serve_logged(
+    dir: &std::path::Path,
+    config: &str,
+    log: &std::path::Path,
+    enforce: &str,
+) -> Server {
     let cfg = dir.join("config.json");
     std::fs::write(&cfg, config).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_swf-iam"))
@@ -89,7 +95,15 @@ async fn the_suggestion_from_a_log_runs_the_same_workload_and_no_more() {
     let dir = std::env::temp_dir().join(format!("swf-iam-suggest-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let log = dir.join("decisions.jsonl");
-    let first = serve_logged(&dir, &config_text(), &log);
+    // First run: observe mode, the worker with a broad policy.
+    let mut broad: Value = serde_json::from_str(&config_text()).unwrap();
+    for p in broad["principals"].as_array_mut().unwrap() {
+        if p["arn"] == WORKER_ARN {
+            p["policies"] = serde_json::json!([{"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": "swf:*", "Resource": "*"}]}]);
+        }
+    }
+    let first = serve_logged(&dir, &broad.to_string(), &log, "soft");
     workload(&first, "w1").await;
     drop(first);
 
@@ -143,11 +157,35 @@ async fn the_suggestion_from_a_log_runs_the_same_workload_and_no_more() {
         }
     }
     let log2 = dir.join("decisions-2.jsonl");
-    let second = serve_logged(&dir, &config.to_string(), &log2);
+    let second = serve_logged(&dir, &config.to_string(), &log2, "strict");
     workload(&second, "w2").await;
     assert_eq!(denials(&log2, "/worker/swf-iam"), 0);
-    // What it never did stays denied: another domain.
+    // What it never did stays denied: another action (failing a task), another domain.
+    let op = client(second.addr(), OPERATOR);
+    // (w2's completion scheduled a decision task: end that run first.)
+    op.terminate_workflow_execution()
+        .domain("orders")
+        .workflow_id("w2")
+        .send()
+        .await
+        .unwrap();
+    start_and_decide(&op, "w3", vec![schedule("a2", "hb")]).await;
     let w = client(second.addr(), WORKER);
+    let task = w
+        .poll_for_activity_task()
+        .domain("orders")
+        .task_list(tl("workers"))
+        .send()
+        .await
+        .unwrap();
+    let e = w
+        .respond_activity_task_failed()
+        .task_token(task.task_token())
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(e.is_operation_not_permitted_fault(), "{e:?}");
     let e = w
         .poll_for_activity_task()
         .domain("billing")
