@@ -26,6 +26,8 @@ fn serve_logged(
             "127.0.0.1:0",
             "--poll-timeout",
             "1",
+            "--enforce",
+            enforce,
             "--decision-log",
         ])
         .arg(log)
