@@ -120,7 +120,7 @@ fn load(path: &Path) -> Result<Config, String> {
     super::load_config_file(path)
 }
 
-fn options(c: &Config, r: &RequestArgs) -> Result<Options, String> {
+pub(crate) fn options(c: &Config, r: &RequestArgs) -> Result<Options, String> {
     let now = match &r.now {
         Some(t) => super::check::parse_now(t).map_err(|e| format!("--now {e}"))?,
         None => crate::values::now_epoch(),

@@ -128,6 +128,48 @@ async fn the_suggestion_from_a_log_runs_the_same_workload_and_no_more() {
             "Action": ["swf:PollForActivityTask", "swf:RecordActivityTaskHeartbeat", "swf:RespondActivityTaskCompleted"],
             "Resource": "arn:aws:swf:us-east-1:123456789012:/domain/orders"}])
     );
+    // Against the worker's own policy: every logged request replays under the
+    // suggestion, and what the policy grants beyond it is listed with witnesses.
+    let own = dir.join("own.json");
+    std::fs::write(&own, config_text()).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_swf-iam"))
+        .args(["suggest", "--principal", WORKER_ARN, "--against"])
+        .arg(&own)
+        .arg("--from")
+        .arg(&log)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let a = &v["principals"][0]["against"];
+    assert_eq!(a["replayed"], 3);
+    assert_eq!(a["notAllowed"], serde_json::json!([]));
+    let narrowed: Vec<&str> = a["narrowed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["action"].as_str().unwrap())
+        .collect();
+    // `RespondActivityTask*` granted failing and canceling too; the workload did neither.
+    assert_eq!(
+        narrowed,
+        [
+            "swf:RespondActivityTaskCanceled",
+            "swf:RespondActivityTaskFailed"
+        ],
+        "{a}"
+    );
+    assert!(a["narrowed"][0]["witness"]["resource"]
+        .as_str()
+        .unwrap()
+        .ends_with("/domain/orders"));
+    assert_eq!(a["complete"], true);
+
     // Terraform output of the same.
     let tf = Command::new(env!("CARGO_BIN_EXE_swf-iam"))
         .args([
