@@ -241,3 +241,31 @@ async fn the_suggestion_from_a_log_runs_the_same_workload_and_no_more() {
     assert!(e.is_operation_not_permitted_fault(), "{e:?}");
     assert!(denials(&log2, "/worker/swf-iam") >= 1);
 }
+
+/// The shipped example's suggestion, as JSON and as HCL: reviewed snapshots, so a change
+/// in what `suggest` writes shows up in review.
+#[test]
+fn suggestions_of_the_shipped_example_match_their_snapshots() {
+    let run = |format: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_swf-iam"))
+            .args([
+                "suggest",
+                "--from",
+                "policies/suggest-example/decisions.jsonl",
+                "--format",
+                format,
+            ])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    insta::assert_snapshot!("suggest_example_json", run("json"));
+    insta::assert_snapshot!("suggest_example_terraform", run("terraform"));
+}
