@@ -383,7 +383,8 @@ fn assume_input(form: &Form) -> Result<AssumeInput<'_>, StsError> {
                 "Duplicate tag keys found. Please note that Tag keys are case insensitive.",
             ));
         }
-        if k.len() >= 4 && k[..4].eq_ignore_ascii_case("aws:") {
+        // `get`: a key's fourth byte may fall inside a character (`abcé`).
+        if k.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("aws:")) {
             return Err(StsError::new(
                 400,
                 "InvalidParameterValue",
@@ -795,6 +796,22 @@ mod tests {
         );
         let e = w.assume(dev, None, &format!("{A}&SerialNumber=arn%3Aaws%3Aiam%3A%3A123456789012%3Amfa%2Fdev&TokenCode=123456")).unwrap_err();
         assert_eq!(e.code, "AccessDenied");
+    }
+
+    #[test]
+    fn non_ascii_tag_keys_never_split_a_character() {
+        let w = World::new();
+        let dev = w.user(DEV);
+        // "abcé": the fourth byte is inside `é`.
+        let s = w
+            .assume(dev, None, &format!("{A}&Tags.member.1.Key=abc%C3%A9&Tags.member.1.Value=v"))
+            .unwrap();
+        let pa = s.principal(&w.config).unwrap();
+        assert!(pa.principal.tags.contains(&("abcé".to_owned(), "v".to_owned())));
+        let e = w
+            .assume(dev, None, &format!("{A}&Tags.member.1.Key=AWS%3Ax%C3%A9&Tags.member.1.Value=v"))
+            .unwrap_err();
+        assert_eq!(e.code, "InvalidParameterValue");
     }
 
     #[test]
