@@ -254,8 +254,17 @@ pub fn assume_graph(
 ) -> (Vec<Vec<(usize, AssumeAccess)>>, Vec<String>) {
     let mut edges = vec![Vec::new(); principals.len()];
     let mut incomplete = Vec::new();
-    for (ci, c) in principals.iter().enumerate() {
+    // Callers × roles: bounded by the analysis budget like every other analysis.
+    let mut meter = budget::Meter::new(opts.limits.budget);
+    'callers: for (ci, c) in principals.iter().enumerate() {
         for (ri, r) in principals.iter().enumerate() {
+            if meter.step() {
+                incomplete.push(format!(
+                    "role assumption was analyzed for the first {ci} principals only: {}",
+                    meter.reason().unwrap_or("the analysis budget is spent")
+                ));
+                break 'callers;
+            }
             if ci == ri || !r.is_role() || r.trust.is_none() && r.trust_missing.is_none() {
                 continue;
             }
@@ -331,4 +340,51 @@ pub fn chains(
     cut.sort();
     cut.dedup();
     (out, cut)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(budget: Budget) -> Options {
+        Options {
+            partition: "aws".into(),
+            account: "123456789012".into(),
+            regions: vec!["us-east-1".into()],
+            default_region: "us-east-1".into(),
+            request_defaults: true,
+            now: 1_800_000_000,
+            domain: None,
+            limits: Limits {
+                budget,
+                ..Limits::default()
+            },
+            cache: Default::default(),
+        }
+    }
+
+    #[test]
+    fn the_role_graph_is_bounded_by_the_budget() {
+        let config = crate::config::Config::from_bytes(
+            std::path::Path::new("/nonexistent/g.json"),
+            br#"{"principals": [{"arn": "arn:aws:iam::123456789012:user/u"},
+              {"arn": "arn:aws:iam::123456789012:role/r", "trustPolicy": {"Version": "2012-10-17",
+               "Statement": {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:user/u"}, "Action": "sts:AssumeRole"}}}]}"#,
+        )
+        .unwrap();
+        let ps: Vec<&PrincipalConfig> = config.principals.iter().collect();
+        let (edges, incomplete) = assume_graph(&ps, &opts(Budget::default()));
+        assert!(incomplete.is_empty(), "{incomplete:?}");
+        assert_eq!(edges[0].len(), 1, "u may assume r");
+        assert_eq!(edges[0][0].1.access, Access::Always);
+        let spent = Budget::within(std::time::Duration::ZERO, u64::MAX);
+        let (edges, incomplete) = assume_graph(&ps, &opts(spent));
+        assert!(edges.iter().all(Vec::is_empty));
+        assert!(
+            incomplete
+                .iter()
+                .any(|r| r.contains("role assumption was analyzed for the first 0 principals")),
+            "{incomplete:?}"
+        );
+    }
 }

@@ -804,12 +804,23 @@ mod tests {
         let dev = w.user(DEV);
         // "abcé": the fourth byte is inside `é`.
         let s = w
-            .assume(dev, None, &format!("{A}&Tags.member.1.Key=abc%C3%A9&Tags.member.1.Value=v"))
+            .assume(
+                dev,
+                None,
+                &format!("{A}&Tags.member.1.Key=abc%C3%A9&Tags.member.1.Value=v"),
+            )
             .unwrap();
         let pa = s.principal(&w.config).unwrap();
-        assert!(pa.principal.tags.contains(&("abcé".to_owned(), "v".to_owned())));
+        assert!(pa
+            .principal
+            .tags
+            .contains(&("abcé".to_owned(), "v".to_owned())));
         let e = w
-            .assume(dev, None, &format!("{A}&Tags.member.1.Key=AWS%3Ax%C3%A9&Tags.member.1.Value=v"))
+            .assume(
+                dev,
+                None,
+                &format!("{A}&Tags.member.1.Key=AWS%3Ax%C3%A9&Tags.member.1.Value=v"),
+            )
             .unwrap_err();
         assert_eq!(e.code, "InvalidParameterValue");
     }
