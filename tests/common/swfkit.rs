@@ -312,3 +312,48 @@ pub async fn history(
         .events()
         .to_vec()
 }
+
+/// `swf-iam serve` with `config` (written to `dir`), its decision log at `log`, and
+/// `--enforce enforce`: the server and its banner (up to the `enforce:` line).
+pub fn serve_logged(dir: &Path, config: &str, log: &Path, enforce: &str) -> (Server, String) {
+    let cfg = dir.join("config.json");
+    std::fs::write(&cfg, config).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_swf-iam"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--poll-timeout",
+            "1",
+            "--enforce",
+            enforce,
+        ])
+        .arg("--decision-log")
+        .arg(log)
+        .arg("--config")
+        .arg(&cfg)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut banner = String::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        banner.push_str(&line);
+        if line.starts_with("enforce:") {
+            break;
+        }
+    }
+    // Keep draining the banner, as a terminal would.
+    std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+    let url = banner
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no address in the banner: {banner}"))
+        .to_owned();
+    (Server { child, url }, banner)
+}

@@ -5,54 +5,16 @@
 use super::swfkit::*;
 use aws_sdk_swf::types::EventType;
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-/// `swf-iam serve --enforce MODE` with `config` and a decision log: the server and its
-/// banner.
+/// `swf-iam serve --enforce MODE` with `config` and a decision log: the server, its
+/// banner and the log's path.
 fn serve_mode(tag: &str, config: &str, mode: &str) -> (Server, String, std::path::PathBuf) {
     let dir = std::env::temp_dir().join(format!("swf-iam-enforce-{tag}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let cfg = dir.join("config.json");
-    std::fs::write(&cfg, config).unwrap();
     let log = dir.join("decisions.jsonl");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_swf-iam"))
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--poll-timeout",
-            "1",
-            "--enforce",
-            mode,
-            "--decision-log",
-        ])
-        .arg(&log)
-        .arg("--config")
-        .arg(&cfg)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut reader = BufReader::new(child.stdout.take().unwrap());
-    let mut banner = String::new();
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap() == 0 {
-            break;
-        }
-        banner.push_str(&line);
-        if line.starts_with("enforce:") {
-            break;
-        }
-    }
-    std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
-    let url = banner
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap()
-        .to_owned();
-    (Server { child, url }, banner, log)
+    let (server, banner) = serve_logged(&dir, config, &log, mode);
+    (server, banner, log)
 }
 
 fn decisions(log: &std::path::Path) -> Vec<Value> {

@@ -5,49 +5,9 @@
 
 use super::swfkit::*;
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 const WORKER_ARN: &str = "arn:aws:iam::123456789012:role/worker";
-
-/// `swf-iam serve` with `config` and a decision log at `log`.
-fn serve_logged(
-    dir: &std::path::Path,
-    config: &str,
-    log: &std::path::Path,
-    enforce: &str,
-) -> Server {
-    let cfg = dir.join("config.json");
-    std::fs::write(&cfg, config).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_swf-iam"))
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--poll-timeout",
-            "1",
-            "--enforce",
-            enforce,
-            "--decision-log",
-        ])
-        .arg(log)
-        .arg("--config")
-        .arg(&cfg)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut reader = BufReader::new(child.stdout.take().unwrap());
-    let mut first = String::new();
-    reader.read_line(&mut first).unwrap();
-    std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
-    let url = first
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap()
-        .to_owned();
-    Server { child, url }
-}
 
 /// The worker's workload: take a task, heartbeat, complete it.
 async fn workload(server: &Server, wid: &str) {
@@ -105,7 +65,7 @@ async fn the_suggestion_from_a_log_runs_the_same_workload_and_no_more() {
                 {"Effect": "Allow", "Action": "swf:*", "Resource": "*"}]}]);
         }
     }
-    let first = serve_logged(&dir, &broad.to_string(), &log, "soft");
+    let (first, _) = serve_logged(&dir, &broad.to_string(), &log, "soft");
     workload(&first, "w1").await;
     drop(first);
 
@@ -201,7 +161,7 @@ async fn the_suggestion_from_a_log_runs_the_same_workload_and_no_more() {
         }
     }
     let log2 = dir.join("decisions-2.jsonl");
-    let second = serve_logged(&dir, &config.to_string(), &log2, "strict");
+    let (second, _) = serve_logged(&dir, &config.to_string(), &log2, "strict");
     workload(&second, "w2").await;
     assert_eq!(denials(&log2, "/worker/swf-iam"), 0);
     // What it never did stays denied: another action (failing a task), another domain.
