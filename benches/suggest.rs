@@ -1,5 +1,6 @@
 //! `swf-iam suggest` over a large decision log: 1,000,000 lines (100 principals, 50
-//! domains, 10 actions, allowed and denied) read from a file and turned into policies.
+//! domains, 10 actions, allowed and denied, each with its `swf:` keys) read from a file and
+//! turned into policies with conditions.
 //! Prints the time and the peak resident memory. See benches/README.md.
 //!
 //! Usage: cargo bench --bench suggest -- [--lines N]
@@ -56,11 +57,12 @@ fn main() {
             let a = ACTIONS[i % ACTIONS.len()];
             writeln!(
                 f,
-                r#"{{"timestamp":"2026-12-08T00:00:00.000000Z","level":"INFO","message":"decision","principal":"arn:aws:sts::123456789012:assumed-role/worker-{}/s{}","operation":"{a}","action":"swf:{a}","resource":"arn:aws:swf:us-east-1:123456789012:/domain/domain-{}","decision":"{}","statement":"","reason":"","enforce":"soft","peer":"127.0.0.1:1","latency_us":80}}"#,
+                r#"{{"timestamp":"2026-12-08T00:00:00.000000Z","level":"INFO","message":"decision","principal":"arn:aws:sts::123456789012:assumed-role/worker-{}/s{}","operation":"{a}","action":"swf:{a}","resource":"arn:aws:swf:us-east-1:123456789012:/domain/domain-{}","decision":"{}","statement":"","reason":"","swf_keys":"{{\"swf:taskList.name\":\"tl-{}\"}}","enforce":"soft","peer":"127.0.0.1:1","latency_us":80}}"#,
                 i % 100,
                 i % 7,
                 (i / 7) % 50,
-                if i % 5 == 0 { "implicitDeny" } else { "allowed" }
+                if i % 5 == 0 { "implicitDeny" } else { "allowed" },
+                i % 4
             )
             .unwrap();
         }
@@ -74,7 +76,11 @@ fn main() {
     let read = t0.elapsed();
     let mut statements = 0;
     for o in log.principals.values() {
-        for d in swf_iam::suggest::suggest(o, false) {
+        let opts = swf_iam::suggest::Options {
+            with_conditions: true,
+            ..Default::default()
+        };
+        for d in swf_iam::suggest::suggest(o, opts).documents {
             statements += d["Statement"].as_array().unwrap().len();
         }
     }

@@ -30,6 +30,11 @@ pub struct Args {
     /// One resource for a domain used in several regions or accounts (`*` there).
     #[arg(long)]
     pub generalize: bool,
+    /// Limit each action to the `swf:` condition key values its requests and decisions
+    /// carried (`swf:activityType.name`, `swf:taskList.name`, ...): `StringEquals` on keys
+    /// every request carried, `StringEqualsIfExists` on keys some did.
+    #[arg(long)]
+    pub with_conditions: bool,
     /// Compare with what each principal has in CONFIG: replay every logged request
     /// against the suggestion (with the principal's SCPs and boundary), and list what the
     /// current policies grant beyond it (the narrowing), each with a witness request.
@@ -79,24 +84,33 @@ fn against(
     );
     let mut replayed = 0;
     let mut not_allowed = Vec::new();
+    // Each distinct request of the log: its action, resource and `swf:` keys (a line
+    // without logged keys replays without them).
+    let no_keys = crate::suggest::Keys::new();
     for (resource, actions) in &o.by_resource {
         let region = crate::swf::arn::region_of(resource).unwrap_or(&config.region);
-        for action in actions {
-            let mut ctx = crate::eval::Context::over(suggested.base_context.clone());
-            ctx.set_request_defaults(region, opts.now);
-            let req = crate::eval::Request {
-                principal: &suggested.principal,
-                action,
-                resource,
-                context: &ctx,
-            };
-            replayed += 1;
-            let d = crate::eval::evaluate(&suggested.compiled, &req);
-            if !d.is_allowed() {
-                not_allowed.push(
-                    d.message
-                        .unwrap_or_else(|| format!("{action} on {resource}")),
-                );
+        for (action, seen) in actions {
+            let unknown = (seen.unknown > 0).then_some(&no_keys);
+            for keys in seen.contexts.iter().chain(unknown) {
+                let mut ctx = crate::eval::Context::over(suggested.base_context.clone());
+                ctx.set_request_defaults(region, opts.now);
+                for (k, v) in keys {
+                    ctx.set_single(k, v.as_str());
+                }
+                let req = crate::eval::Request {
+                    principal: &suggested.principal,
+                    action,
+                    resource,
+                    context: &ctx,
+                };
+                replayed += 1;
+                let d = crate::eval::evaluate(&suggested.compiled, &req);
+                if !d.is_allowed() {
+                    not_allowed.push(
+                        d.message
+                            .unwrap_or_else(|| format!("{action} on {resource}")),
+                    );
+                }
             }
         }
     }
@@ -192,7 +206,17 @@ pub fn run(args: &Args) -> u8 {
             missing.push(arn.clone());
             continue;
         };
-        let docs = crate::suggest::suggest(o, args.generalize);
+        let suggestion = crate::suggest::suggest(
+            o,
+            crate::suggest::Options {
+                generalize: args.generalize,
+                with_conditions: args.with_conditions,
+            },
+        );
+        for n in &suggestion.notes {
+            eprintln!("swf-iam: {arn}: {n}");
+        }
+        let docs = suggestion.documents;
         if docs.len() > 1 {
             eprintln!(
                 "swf-iam: {arn}: the suggestion passes one managed policy's 6,144 characters: split into {} policies",
@@ -223,6 +247,9 @@ pub fn run(args: &Args) -> u8 {
                     "requests": o.requests,
                     "policies": docs,
                 });
+                if !suggestion.notes.is_empty() {
+                    v["notes"] = serde_json::json!(suggestion.notes);
+                }
                 if let Some(a) = &compared {
                     v["against"] = serde_json::json!({
                         "replayed": a.replayed,

@@ -401,7 +401,7 @@ impl Authorized {
                 &self.resource,
                 "the caller is no longer configured",
             );
-            log_decision_level(&d, self.enforce);
+            log_decision_level(&d, &Context::new(), self.enforce);
             return d;
         };
         let mut ctx = self.context.clone();
@@ -419,7 +419,7 @@ impl Authorized {
             context: &ctx,
         };
         let decision = eval::evaluate(&pc.compiled, &req);
-        log_decision_level(&decision, self.enforce);
+        log_decision_level(&decision, &ctx, self.enforce);
         decision
     }
 }
@@ -834,7 +834,17 @@ where
             };
             let outcome = outcome.map_err(|r| match r {
                 Refusal::Deny(d) => d,
-                Refusal::Denied(auth, err) => (err, Some(Box::new(auth.0.decision))),
+                Refusal::Denied(auth, err) => {
+                    log_decision(
+                        &parts,
+                        &auth.0.decision,
+                        &auth.0.context,
+                        auth.0.operation.name,
+                        started,
+                        enforce,
+                    );
+                    (err, Some(Box::new(auth.0.decision)))
+                }
                 // `authorize` with `tags_learned` never asks again; should it, deny.
                 Refusal::NeedTags(need) => (
                     WireError::InternalFailure(format!(
@@ -849,6 +859,7 @@ where
                     log_decision(
                         &parts,
                         &auth.decision,
+                        &auth.context,
                         auth.operation.name,
                         started,
                         enforce,
@@ -862,11 +873,9 @@ where
                     Ok(resp.map(Either::Right))
                 }
                 Err((err, decision)) => {
-                    match &decision {
-                        Some(d) => {
-                            log_decision(&parts, d, operation_name(&parts), started, enforce)
-                        }
-                        None => log_refusal(&parts, &err, started),
+                    // A denial's decision was logged where its context was at hand.
+                    if decision.is_none() {
+                        log_refusal(&parts, &err, started);
                     }
                     Ok(error_response(&err, decision.map(|d| *d)).map(Either::Left))
                 }
@@ -897,9 +906,28 @@ fn deciding_statement(d: &Decision) -> String {
         .unwrap_or_default()
 }
 
+/// The request's `swf:` condition keys as one JSON object (`{"swf:taskList.name":"workers"}`),
+/// for the decision log's `swf_keys` field: what `suggest --with-conditions` reads.
+fn swf_keys_json(ctx: &Context) -> String {
+    let mut m = Map::new();
+    for (k, v) in ctx.iter() {
+        if k.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("swf:")) {
+            let v = match v {
+                eval::ContextValue::Single(s) => Value::String(s.clone()),
+                eval::ContextValue::Multi(l) => {
+                    Value::Array(l.iter().cloned().map(Value::String).collect())
+                }
+            };
+            m.insert(k.to_owned(), v);
+        }
+    }
+    Value::Object(m).to_string()
+}
+
 fn log_decision(
     parts: &http::request::Parts,
     d: &Decision,
+    ctx: &Context,
     operation: &str,
     started: Instant,
     enforce: Enforce,
@@ -923,6 +951,7 @@ fn log_decision(
         decision = d.decision.as_str(),
         statement = %deciding_statement(d),
         reason = %d.message.as_deref().unwrap_or(""),
+        swf_keys = %swf_keys_json(ctx),
         enforce = enforce.as_str(),
         peer = %peer,
         latency_us = started.elapsed().as_micros() as u64,
@@ -932,7 +961,7 @@ fn log_decision(
 
 /// One decision-log line for a decision of `RespondDecisionTaskCompleted` (the call's own
 /// line comes first; each decision is authorized, and logged, as its own action).
-fn log_decision_level(d: &Decision, enforce: Enforce) {
+fn log_decision_level(d: &Decision, ctx: &Context, enforce: Enforce) {
     if enforce == Enforce::Off
         || !tracing::enabled!(target: "swf_iam::decision", tracing::Level::INFO)
     {
@@ -948,6 +977,7 @@ fn log_decision_level(d: &Decision, enforce: Enforce) {
         decision = d.decision.as_str(),
         statement = %deciding_statement(d),
         reason = %d.message.as_deref().unwrap_or(""),
+        swf_keys = %swf_keys_json(ctx),
         enforce = enforce.as_str(),
         "decision"
     );

@@ -1,7 +1,9 @@
-//! `swf-iam suggest`: a worker's workload runs against `serve --enforce soft` with a broad
-//! policy and a decision log; the suggestion from that log, loaded as the worker's only
-//! policy, lets the same workload run again under `strict` with no denial, while what it
-//! never did (another domain, another action) is denied.
+//! `swf-iam suggest`: a workload (an operator registering, starting and deciding; a worker
+//! taking, heartbeating and completing the task) runs against `serve --enforce soft` with a
+//! decision log; the suggestions from that log (with conditions), loaded as the two
+//! principals' only policies, let the same workload run again under `strict` with no
+//! denial, while what it never did (another activity type, another action, another
+//! domain) is denied.
 
 use super::swfkit::*;
 use serde_json::Value;
@@ -9,7 +11,10 @@ use std::process::Command;
 
 const WORKER_ARN: &str = "arn:aws:iam::123456789012:role/worker";
 
-/// The worker's workload: take a task, heartbeat, complete it.
+const OPERATOR_ARN: &str = "arn:aws:iam::123456789012:user/operator";
+
+/// The workload: the operator sets up `orders` (once), starts `wid` and schedules an
+/// `hb` task; the worker takes it, heartbeats and completes it; the operator ends the run.
 async fn workload(server: &Server, wid: &str) {
     let op = client(server.addr(), OPERATOR);
     if op.describe_domain().name("orders").send().await.is_err() {
@@ -35,6 +40,36 @@ async fn workload(server: &Server, wid: &str) {
         .send()
         .await
         .unwrap();
+    op.terminate_workflow_execution()
+        .domain("orders")
+        .workflow_id(wid)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// `swf-iam suggest --with-conditions` for `principal`: its first policy.
+fn suggested_with_conditions(log: &std::path::Path, principal: &str) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_swf-iam"))
+        .args([
+            "suggest",
+            "--with-conditions",
+            "--principal",
+            principal,
+            "--from",
+        ])
+        .arg(log)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["principals"][0]["policies"].as_array().unwrap().len(), 1);
+    v["principals"][0]["policies"][0].clone()
 }
 
 fn denials(log: &std::path::Path, principal_suffix: &str) -> usize {
@@ -129,6 +164,31 @@ async fn the_suggestion_from_a_log_runs_the_same_workload_and_no_more() {
         .unwrap()
         .ends_with("/domain/orders"));
     assert_eq!(a["complete"], true);
+    // With conditions, the replay carries each logged request's `swf:` keys, and the
+    // worker's polls on any task list but `workers` are narrowing too.
+    let out = Command::new(env!("CARGO_BIN_EXE_swf-iam"))
+        .args([
+            "suggest",
+            "--with-conditions",
+            "--principal",
+            WORKER_ARN,
+            "--against",
+        ])
+        .arg(&own)
+        .arg("--from")
+        .arg(&log)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let a = &v["principals"][0]["against"];
+    assert_eq!(a["replayed"], 3);
+    assert_eq!(a["notAllowed"], serde_json::json!([]));
+    assert_eq!(a["narrowed"][0]["action"], "swf:PollForActivityTask", "{a}");
+    assert_eq!(
+        a["narrowed"][0]["extent"][0]["when"][0]["key"], "swf:taskList.name",
+        "{a}"
+    );
 
     // Terraform output of the same.
     let tf = Command::new(env!("CARGO_BIN_EXE_swf-iam"))
@@ -153,27 +213,77 @@ async fn the_suggestion_from_a_log_runs_the_same_workload_and_no_more() {
         "{tf}"
     );
 
-    // The worker with only the suggestion: the workload runs with no denial.
+    // With conditions: each action limited to the `swf:` key values the log holds.
+    let worker_policy = suggested_with_conditions(&log, WORKER_ARN);
+    let operator_policy = suggested_with_conditions(&log, OPERATOR_ARN);
+    let statements = operator_policy["Statement"].as_array().unwrap();
+    let schedule_statement = statements
+        .iter()
+        .find(|st| st["Action"] == serde_json::json!(["swf:ScheduleActivityTask"]))
+        .unwrap_or_else(|| panic!("{operator_policy}"));
+    assert_eq!(
+        schedule_statement["Condition"]["StringEquals"],
+        serde_json::json!({"swf:activityType.name": "hb", "swf:activityType.version": "1",
+            "swf:taskList.name": "workers"})
+    );
+    let poll_statement = worker_policy["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|st| st["Action"] == serde_json::json!(["swf:PollForActivityTask"]))
+        .unwrap_or_else(|| panic!("{worker_policy}"));
+    assert_eq!(
+        poll_statement["Condition"],
+        serde_json::json!({"StringEquals": {"swf:taskList.name": "workers"}})
+    );
+
+    // The operator and the worker with only their suggestions: the workload runs with
+    // no denial.
     let mut config: Value = serde_json::from_str(&config_text()).unwrap();
     for p in config["principals"].as_array_mut().unwrap() {
         if p["arn"] == WORKER_ARN {
-            p["policies"] = serde_json::json!([policy]);
+            p["policies"] = serde_json::json!([worker_policy]);
+        }
+        if p["arn"] == OPERATOR_ARN {
+            p["policies"] = serde_json::json!([operator_policy]);
         }
     }
     let log2 = dir.join("decisions-2.jsonl");
     let (second, _) = serve_logged(&dir, &config.to_string(), &log2, "strict");
     workload(&second, "w2").await;
     assert_eq!(denials(&log2, "/worker/swf-iam"), 0);
-    // What it never did stays denied: another action (failing a task), another domain.
+    assert_eq!(denials(&log2, "/operator"), 0);
+    // What it never did stays denied: another activity type (a decision the log never
+    // held: `ScheduleActivityTaskFailed`, `OPERATION_NOT_PERMITTED`), another action
+    // (failing a task), another domain.
     let op = client(second.addr(), OPERATOR);
-    // (w2's completion scheduled a decision task: end that run first.)
-    op.terminate_workflow_execution()
-        .domain("orders")
-        .workflow_id("w2")
-        .send()
-        .await
-        .unwrap();
-    start_and_decide(&op, "w3", vec![schedule("a2", "hb")]).await;
+    let run = start_and_decide(
+        &op,
+        "w3",
+        vec![schedule("a2", "hb"), schedule("a3", "forbidden")],
+    )
+    .await;
+    assert_eq!(denials(&log2, "/operator"), 1);
+    // (The `denied` role keeps `swf:*`: it reads the history.)
+    let events = history(&client(second.addr(), DENIED), "w3", &run).await;
+    let failed: Vec<_> = events
+        .iter()
+        .filter_map(|e| e.schedule_activity_task_failed_event_attributes())
+        .collect();
+    assert_eq!(failed.len(), 1, "{events:?}");
+    assert_eq!(failed[0].activity_type().unwrap().name(), "forbidden");
+    assert_eq!(
+        failed[0].cause().as_str(),
+        "OPERATION_NOT_PERMITTED",
+        "{events:?}"
+    );
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.activity_task_scheduled_event_attributes().is_some())
+            .count(),
+        1
+    );
     let w = client(second.addr(), WORKER);
     let task = w
         .poll_for_activity_task()
@@ -190,6 +300,16 @@ async fn the_suggestion_from_a_log_runs_the_same_workload_and_no_more() {
         .unwrap_err()
         .into_service_error();
     assert!(e.is_operation_not_permitted_fault(), "{e:?}");
+    // Another task list: the worker's poll is limited to `workers`.
+    let e = w
+        .poll_for_activity_task()
+        .domain("orders")
+        .task_list(tl("other"))
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(e.is_operation_not_permitted_fault(), "{e:?}");
     let e = w
         .poll_for_activity_task()
         .domain("billing")
@@ -199,14 +319,14 @@ async fn the_suggestion_from_a_log_runs_the_same_workload_and_no_more() {
         .unwrap_err()
         .into_service_error();
     assert!(e.is_operation_not_permitted_fault(), "{e:?}");
-    assert!(denials(&log2, "/worker/swf-iam") >= 1);
+    assert!(denials(&log2, "/worker/swf-iam") >= 3);
 }
 
 /// The shipped example's suggestion, as JSON and as HCL: reviewed snapshots, so a change
 /// in what `suggest` writes shows up in review.
 #[test]
 fn suggestions_of_the_shipped_example_match_their_snapshots() {
-    let run = |format: &str| {
+    let run = |format: &str, extra: &[&str]| {
         let out = Command::new(env!("CARGO_BIN_EXE_swf-iam"))
             .args([
                 "suggest",
@@ -215,6 +335,7 @@ fn suggestions_of_the_shipped_example_match_their_snapshots() {
                 "--format",
                 format,
             ])
+            .args(extra)
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .output()
             .unwrap();
@@ -226,6 +347,14 @@ fn suggestions_of_the_shipped_example_match_their_snapshots() {
         );
         String::from_utf8(out.stdout).unwrap()
     };
-    insta::assert_snapshot!("suggest_example_json", run("json"));
-    insta::assert_snapshot!("suggest_example_terraform", run("terraform"));
+    insta::assert_snapshot!("suggest_example_json", run("json", &[]));
+    insta::assert_snapshot!("suggest_example_terraform", run("terraform", &[]));
+    insta::assert_snapshot!(
+        "suggest_example_conditions_json",
+        run("json", &["--with-conditions"])
+    );
+    insta::assert_snapshot!(
+        "suggest_example_conditions_terraform",
+        run("terraform", &["--with-conditions"])
+    );
 }
