@@ -4,7 +4,11 @@
 //! p50/p99 latency; with `--million`, also the resident memory before and after one
 //! million gated heartbeats. See benches/README.md.
 //!
-//! Usage: cargo bench --bench load -- [--connections N] [--seconds S] [--million]
+//! With `--db`, also `serve --db`'s stack (the gate, the emulator, every change written
+//! to a SQLite file before its answer), in the same run; with `--startup N`, the time a
+//! server takes to load a SQLite file holding N executions.
+//!
+//! Usage: cargo bench --bench load -- [--connections N] [--seconds S] [--million] [--db] [--startup N]
 
 #![allow(
     clippy::unwrap_used,
@@ -89,9 +93,15 @@ async fn seed(emu: &Emulator, n: usize) -> Vec<String> {
     tokens
 }
 
-async fn start(gated: bool, tokens: usize) -> (SocketAddr, Vec<String>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
+fn db_path(name: &str) -> std::path::PathBuf {
+    let p = std::env::temp_dir().join(format!("swf-iam-load-{}-{name}.db", std::process::id()));
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", p.display()));
+    }
+    p
+}
+
+fn emulator(db: Option<&std::path::Path>) -> Arc<Emulator> {
     let emu = Emulator::new(
         "aws",
         "us-east-1",
@@ -99,6 +109,57 @@ async fn start(gated: bool, tokens: usize) -> (SocketAddr, Vec<String>) {
         Arc::new(SystemClock),
         Duration::from_secs(1),
     );
+    if let Some(p) = db {
+        let store = Arc::new(swf_iam::store::sqlite::SqliteStore::open(p).unwrap());
+        emu.attach_store(store).unwrap();
+    }
+    emu
+}
+
+/// The time to load a SQLite file holding `n` executions (each with its first events).
+async fn startup(n: usize) {
+    let p = db_path("startup");
+    let emu = emulator(Some(&p));
+    let o = |v: serde_json::Value| v.as_object().unwrap().clone();
+    seed(&emu, 1).await;
+    let t0 = Instant::now();
+    for i in 0..n {
+        emu.call("StartWorkflowExecution", &o(json!({"domain": "orders", "workflowId": format!("w{i}"), "workflowType": {"name": "wf", "version": "1"}})), None).await.unwrap();
+    }
+    let written = t0.elapsed();
+    drop(emu);
+    let size = std::fs::metadata(&p).map_or(0, |m| m.len())
+        + std::fs::metadata(format!("{}-wal", p.display())).map_or(0, |m| m.len());
+    let t0 = Instant::now();
+    let emu = Emulator::new(
+        "aws",
+        "us-east-1",
+        "123456789012",
+        Arc::new(SystemClock),
+        Duration::from_secs(1),
+    );
+    let store = Arc::new(swf_iam::store::sqlite::SqliteStore::open(&p).unwrap());
+    let r = emu.attach_store(store).unwrap();
+    let loaded = t0.elapsed();
+    println!(
+        "start-up with --db: {} executions ({} history events, {:.1} MiB file) loaded in {} ms (written one request a transaction in {:.2} s: {:.0} starts/s)",
+        r.executions,
+        r.events,
+        size as f64 / 1048576.0,
+        loaded.as_millis(),
+        written.as_secs_f64(),
+        n as f64 / written.as_secs_f64()
+    );
+}
+
+async fn start(
+    gated: bool,
+    tokens: usize,
+    db: Option<&std::path::Path>,
+) -> (SocketAddr, Vec<String>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let emu = emulator(db);
     let toks = seed(&emu, tokens).await;
     if gated {
         let svc = GateLayer::new(config(), emu.clone()).layer(emu.service());
@@ -241,13 +302,35 @@ fn main() {
     let connections = arg("--connections", 8) as usize;
     let seconds = arg("--seconds", 5);
     let million = args.iter().any(|a| a == "--million");
+    let with_db = args.iter().any(|a| a == "--db");
+    let startup_n = arg("--startup", 0) as usize;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
     rt.block_on(async {
-        let (gated_addr, gated_tokens) = start(true, connections).await;
-        let (plain_addr, plain_tokens) = start(false, connections).await;
+        if startup_n > 0 {
+            startup(startup_n).await;
+            return;
+        }
+        let (gated_addr, gated_tokens) = start(true, connections, None).await;
+        let (plain_addr, plain_tokens) = start(false, connections, None).await;
+        if with_db {
+            let p = db_path("heartbeats");
+            let (db_addr, db_tokens) = start(true, connections, Some(&p)).await;
+            drive(db_addr, &db_tokens, connections, Some(Duration::from_millis(500)), None).await;
+            drive(gated_addr, &gated_tokens, connections, Some(Duration::from_millis(500)), None).await;
+            let d = Some(Duration::from_secs(seconds));
+            let (mn, mt, ml) = drive(gated_addr, &gated_tokens, connections, d, None).await;
+            let (dn, dt, dl) = drive(db_addr, &db_tokens, connections, d, None).await;
+            let m_rate = mn as f64 / mt.as_secs_f64();
+            let d_rate = dn as f64 / dt.as_secs_f64();
+            println!("connections: {connections}, {seconds} s each, both gated (SigV4 + IAM)");
+            println!("serve (in memory):          {m_rate:>9.0} heartbeats/s  p50 {:>5} µs  p99 {:>5} µs", pct(&ml, 0.5), pct(&ml, 0.99));
+            println!("serve --db (SQLite, WAL):   {d_rate:>9.0} heartbeats/s  p50 {:>5} µs  p99 {:>5} µs", pct(&dl, 0.5), pct(&dl, 0.99));
+            println!("ratio --db/in memory: {:.2}", d_rate / m_rate);
+            return;
+        }
         // Warm up both.
         drive(gated_addr, &gated_tokens, connections, Some(Duration::from_millis(500)), None).await;
         drive(plain_addr, &plain_tokens, connections, Some(Duration::from_millis(500)), None).await;

@@ -26,6 +26,8 @@ pub mod render;
 #[cfg(feature = "server")]
 pub mod server;
 #[cfg(feature = "server")]
+pub mod store;
+#[cfg(feature = "server")]
 pub mod sts;
 pub mod suggest;
 pub mod swf;

@@ -163,6 +163,7 @@ pub fn run(args: &Args) -> u8 {
             ..args.connections.gate_options()
         },
         register,
+        banner_lines: Vec::new(),
     };
     run_gated(server, config, resolver, service)
 }

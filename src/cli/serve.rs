@@ -53,6 +53,11 @@ pub struct Args {
     /// line saying so; `off` neither enforces nor logs IAM. The banner says which.
     #[arg(long, value_enum, default_value = "strict")]
     pub enforce: EnforceMode,
+    /// Keep the emulator's whole state in this SQLite file (created if missing): every
+    /// change is written before its answer is sent, and a restart on the same file
+    /// carries on where the last run stopped [default: in memory].
+    #[arg(long, value_name = "FILE")]
+    pub db: Option<PathBuf>,
 }
 
 /// `--enforce` of `serve` and `proxy`.
@@ -283,6 +288,8 @@ pub struct GatedServer<'a> {
     /// entry a registration: `domain orders`, `domain orders (already there)`); an error
     /// stops the server (exit 2).
     pub register: RegisterFn,
+    /// More banner lines, after the `enforce:` line (`state: ...`).
+    pub banner_lines: Vec<String>,
 }
 
 /// What applies a configuration's `register` at start.
@@ -369,6 +376,9 @@ where
             };
             let mut out = std::io::stdout().lock();
             let _ = std::io::Write::write_all(&mut out, line.as_bytes());
+            for l in &s.banner_lines {
+                let _ = std::io::Write::write_all(&mut out, format!("{l}\n").as_bytes());
+            }
             let _ = std::io::Write::flush(&mut out);
         }
         let hook: Option<crate::server::ResetHook> = s.reset.map(|f| {
@@ -504,16 +514,58 @@ pub fn run(args: &Args) -> u8 {
         clock.clone(),
         Duration::from_secs(args.poll_timeout),
     );
+    let state_line = match &args.db {
+        None => "state: in memory (lost when the server stops; --db FILE keeps it)".to_owned(),
+        Some(path) => {
+            let opened = std::time::Instant::now();
+            let store = match crate::store::sqlite::SqliteStore::open(path) {
+                Ok(s) => Arc::new(s),
+                Err(e) => {
+                    eprintln!("swf-iam: --db {e}");
+                    return EXIT_USAGE;
+                }
+            };
+            match emulator.attach_store(store.clone()) {
+                Ok(r) => format!(
+                    "state: {} ({} domain{}, {} execution{}, {} history events restored in {} ms{})",
+                    crate::store::Store::describe(&*store),
+                    r.domains,
+                    if r.domains == 1 { "" } else { "s" },
+                    r.executions,
+                    if r.executions == 1 { "" } else { "s" },
+                    r.events,
+                    opened.elapsed().as_millis(),
+                    if r.fired {
+                        "; deadlines passed meanwhile fired"
+                    } else {
+                        ""
+                    }
+                ),
+                Err(e) => {
+                    eprintln!("swf-iam: --db {}: {e}", path.display());
+                    return EXIT_USAGE;
+                }
+            }
+        }
+    };
     let registrar = emulator.clone();
     let register: RegisterFn = Box::new(move |config: &Config| {
         let mut done = Vec::new();
         for r in &config.registrations {
-            if let Err(e) = registrar.register(&config.region, r.operation, &r.body) {
-                let mut at = r.at.clone();
-                at.message = format!("{} failed: {}", r.operation, e);
-                return Box::pin(std::future::ready(Err(at.to_string())));
+            match registrar.register(&config.region, r.operation, &r.body) {
+                Ok(()) => done.push(r.describe()),
+                // A restart on a database file finds its registrations there.
+                Err(crate::swf::wire::WireError::Fault(
+                    crate::swf::wire::Fault::DomainAlreadyExistsFault
+                    | crate::swf::wire::Fault::TypeAlreadyExistsFault,
+                    _,
+                )) => done.push(format!("{} (already there)", r.describe())),
+                Err(e) => {
+                    let mut at = r.at.clone();
+                    at.message = format!("{} failed: {}", r.operation, e);
+                    return Box::pin(std::future::ready(Err(at.to_string())));
+                }
             }
-            done.push(r.describe());
         }
         Box::pin(std::future::ready(Ok(done)))
     });
@@ -572,6 +624,7 @@ pub fn run(args: &Args) -> u8 {
         limits: args.connections.limits(1),
         gate,
         register,
+        banner_lines: vec![state_line],
     };
     run_gated(server, config, emulator.clone(), emulator.service())
 }

@@ -10,6 +10,7 @@
 pub mod state;
 
 use crate::gate::{Authorized, ParsedBody, TaskTokenResolver};
+use crate::store::Store;
 use crate::swf::request as swfreq;
 use crate::swf::wire::WireError;
 use bytes::Bytes;
@@ -151,6 +152,8 @@ const MAX_REGIONS: usize = 64;
 
 /// One region's SWF: its state and the signal that wakes its long polls.
 struct Region {
+    /// The region's name (`us-east-1`).
+    name: String,
     state: Mutex<State>,
     work: Notify,
     /// Set when a reset drops this region: its open polls end at once.
@@ -167,6 +170,26 @@ pub struct Emulator {
     poll_timeout: Duration,
     max_body: usize,
     closing: std::sync::atomic::AtomicBool,
+    /// Where the state is kept between runs (`serve --db`); none: in memory.
+    store: std::sync::OnceLock<Arc<dyn Store>>,
+    /// Set when a write to the store failed: from then on every call is refused (the
+    /// state in memory may be ahead of the file).
+    store_failed: std::sync::OnceLock<String>,
+}
+
+/// What [`Emulator::attach_store`] found in the store.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Restored {
+    /// Regions with state.
+    pub regions: usize,
+    /// Domains.
+    pub domains: usize,
+    /// Executions (open and closed).
+    pub executions: usize,
+    /// History events.
+    pub events: usize,
+    /// Whether deadlines that passed while the server was down fired at start-up.
+    pub fired: bool,
 }
 
 impl std::fmt::Debug for Emulator {
@@ -198,7 +221,92 @@ impl Emulator {
             poll_timeout,
             max_body: 1 << 20,
             closing: std::sync::atomic::AtomicBool::new(false),
+            store: std::sync::OnceLock::new(),
+            store_failed: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Keeps the state in `store` from now on: loads what it holds (replacing any state
+    /// in memory), fires the deadlines that passed meanwhile (each event at its own
+    /// deadline), and writes every later change before its answer is sent. Fails when
+    /// the store cannot be read or holds an inconsistent state, or a store is attached.
+    pub fn attach_store(&self, store: Arc<dyn Store>) -> Result<Restored, String> {
+        let rows = store.load().map_err(|e| e.to_string())?;
+        let now = self.clock.now();
+        let mut restored = Restored::default();
+        let mut regions = HashMap::new();
+        for r in &rows {
+            if regions.len() >= MAX_REGIONS {
+                return Err(format!(
+                    "{}: holds more than {MAX_REGIONS} regions",
+                    store.describe()
+                ));
+            }
+            let mut st = State::restore(&self.partition, &self.account, r)
+                .map_err(|e| format!("{}: {e}", store.describe()))?;
+            let (execs, events) = st.size();
+            restored.regions += 1;
+            restored.domains += r.domains.len();
+            restored.executions += execs;
+            restored.events += events;
+            restored.fired |= st.process_timeouts(now);
+            let changes = st.take_changes(&r.region)?;
+            store.commit(&changes).map_err(|e| e.to_string())?;
+            regions.insert(
+                r.region.clone(),
+                Arc::new(Region {
+                    name: r.region.clone(),
+                    state: Mutex::new(st),
+                    work: Notify::new(),
+                    dropped: std::sync::atomic::AtomicBool::new(false),
+                }),
+            );
+        }
+        self.store
+            .set(store)
+            .map_err(|_| "a store is already attached".to_owned())?;
+        match self.regions.write() {
+            Ok(mut map) => *map = regions,
+            Err(_) => return Err("emulator state poisoned".into()),
+        }
+        Ok(restored)
+    }
+
+    /// The store the state is kept in, if any.
+    pub fn store(&self) -> Option<&Arc<dyn Store>> {
+        self.store.get()
+    }
+
+    /// Refuses every call once a write to the store has failed.
+    fn check_store(&self) -> Result<(), WireError> {
+        match self.store_failed.get() {
+            Some(e) => Err(WireError::InternalFailure(format!(
+                "the state database failed ({e}); restart the server"
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// Writes what changed in `region`'s state to the store (if there is one), before
+    /// the answer is sent; a failure refuses this call and every later one.
+    fn persist(&self, region: &Region, st: &mut State) -> Result<(), WireError> {
+        let Some(store) = self.store.get() else {
+            return Ok(());
+        };
+        self.check_store()?;
+        // A region a reset dropped is gone from the file too: nothing of it is written.
+        if region.dropped.load(std::sync::atomic::Ordering::SeqCst) {
+            return Ok(());
+        }
+        let result = st
+            .take_changes(&region.name)
+            .and_then(|c| store.commit(&c).map_err(|e| e.to_string()));
+        if let Err(e) = result {
+            tracing::error!(target: "swf_iam::emulator", error = %e, "the state could not be written: every call is refused from now on");
+            let _ = self.store_failed.set(e);
+            return self.check_store();
+        }
+        Ok(())
     }
 
     /// The state of `region` if it has been used, without creating it.
@@ -223,6 +331,7 @@ impl Emulator {
             .entry(region.to_owned())
             .or_insert_with(|| {
                 Arc::new(Region {
+                    name: region.to_owned(),
                     state: Mutex::new(State::new(&self.partition, region, &self.account)),
                     work: Notify::new(),
                     dropped: std::sync::atomic::AtomicBool::new(false),
@@ -269,6 +378,7 @@ impl Emulator {
     ) -> Result<Value, WireError> {
         // The model's constraints first, every violation counted, as SWF answers.
         crate::swf::model::validate_input(operation, body)?;
+        self.check_store()?;
         let region = self.region(self.region_of(auth))?;
         match operation {
             "PollForDecisionTask" => return self.poll(&region, body, true).await,
@@ -322,6 +432,7 @@ impl Emulator {
                 "Operation `{other}` is not implemented by the swf-iam emulator"
             ))),
         };
+        self.persist(&region, &mut st)?;
         drop(st);
         let writes = !matches!(
             operation,
@@ -364,11 +475,12 @@ impl Emulator {
                 let mut st = Self::lock(region)?;
                 st.process_timeouts(now);
                 let task = if decision {
-                    st.take_decision_task(body, now)?
+                    st.take_decision_task(body, now)
                 } else {
-                    st.take_activity_task(body, now)?
+                    st.take_activity_task(body, now)
                 };
-                match task {
+                self.persist(region, &mut st)?;
+                match task? {
                     Some(Task::Decision(v) | Task::Activity(v)) => return Ok(v),
                     None => {}
                 }
@@ -404,15 +516,16 @@ impl Emulator {
         let region = self.region(region)?;
         let now = self.clock.now();
         let mut st = Self::lock(&region)?;
-        match operation {
+        let r = match operation {
             "RegisterDomain" => st.register_domain(body),
             "RegisterActivityType" => st.register_activity_type(body, now),
             "RegisterWorkflowType" => st.register_workflow_type(body, now),
             other => Err(WireError::UnknownOperation(format!(
                 "`{other}` is not a registration"
             ))),
-        }
-        .map(|_| ())
+        };
+        self.persist(&region, &mut st)?;
+        r.map(|_| ())
     }
 
     /// Clears all state of every region (domains, types, executions, tasks, tokens), as
@@ -424,8 +537,18 @@ impl Emulator {
             Err(_) => return,
         };
         for r in old.values() {
+            // Under the region's lock: a call that holds it finishes (and writes) first,
+            // and none writes this region afterwards.
+            let _guard = r.state.lock();
             r.dropped.store(true, std::sync::atomic::Ordering::SeqCst);
             r.work.notify_waiters();
+        }
+        // Then the file's state goes too.
+        if let Some(store) = self.store.get() {
+            if let Err(e) = store.clear() {
+                tracing::error!(target: "swf_iam::emulator", error = %e, "the state could not be cleared: every call is refused from now on");
+                let _ = self.store_failed.set(e.to_string());
+            }
         }
     }
 
@@ -441,6 +564,9 @@ impl Emulator {
         for r in regions {
             if let Ok(mut st) = r.state.lock() {
                 st.process_timeouts(now);
+                if let Err(e) = self.persist(&r, &mut st) {
+                    tracing::error!(target: "swf_iam::emulator", error = %e.message(), "the clock's timeouts could not be written");
+                }
             }
             r.work.notify_waiters();
         }

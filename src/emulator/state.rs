@@ -13,7 +13,7 @@ use crate::swf::arn::check_domain_name;
 use crate::swf::wire::{Fault, WireError};
 use rand::RngCore;
 use serde_json::{json, Map, Value};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 mod children;
 mod decisions;
@@ -21,10 +21,12 @@ mod domains;
 mod executions;
 mod external;
 mod lifecycle;
+mod persist;
 mod queries;
 mod tags;
 mod tasks;
 mod timeouts;
+mod tracked;
 
 type Obj = Map<String, Value>;
 type Res = Result<Value, WireError>;
@@ -105,7 +107,7 @@ fn new_run_id() -> String {
     format!("22{}", hex::encode(b))
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct TypeInfo {
     name: String,
     version: String,
@@ -116,18 +118,20 @@ struct TypeInfo {
     config: Obj,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Domain {
     name: String,
     deprecated: bool,
     description: Option<String>,
     retention: String,
     tags: Vec<(String, String)>,
+    #[serde(with = "persist::type_map")]
     activity_types: BTreeMap<(String, String), TypeInfo>,
+    #[serde(with = "persist::type_map")]
     workflow_types: BTreeMap<(String, String), TypeInfo>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 enum DecisionState {
     None,
     Scheduled {
@@ -142,7 +146,7 @@ enum DecisionState {
     },
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Activity {
     activity_id: String,
     activity_type: Value,
@@ -162,7 +166,7 @@ struct Activity {
     token: Option<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Timer {
     started_id: u64,
     fire_at: f64,
@@ -170,14 +174,17 @@ struct Timer {
 
 /// A child execution's link to its parent: the parent's index and the ids of its
 /// `StartChildWorkflowExecutionInitiated` and `ChildWorkflowExecutionStarted` events.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 struct Parent {
     exec: usize,
     initiated: u64,
     started: u64,
 }
 
-#[derive(Debug, Clone)]
+/// SWF's close status of an execution (`COMPLETED`, `TIMED_OUT`, ...).
+type CloseStatus = &'static str;
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Execution {
     domain: String,
     workflow_id: String,
@@ -193,8 +200,11 @@ struct Execution {
     priority: Option<String>,
     start: f64,
     close: Option<f64>,
-    close_status: Option<&'static str>,
+    #[serde(with = "persist::close_status")]
+    close_status: Option<CloseStatus>,
     cancel_requested: bool,
+    /// Kept by the store as rows of their own, appended to.
+    #[serde(skip)]
     events: Vec<Value>,
     decision: DecisionState,
     /// New events arrived while a decision task was started: schedule one after it.
@@ -261,7 +271,7 @@ impl Execution {
 }
 
 /// What a task token names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 enum TokenRef {
     Decision { exec: usize, scheduled_id: u64 },
     Activity { exec: usize, scheduled_id: u64 },
@@ -278,9 +288,9 @@ pub enum Task {
 /// The whole emulated SWF account.
 #[derive(Debug, Default)]
 pub struct State {
-    domains: BTreeMap<String, Domain>,
-    executions: Vec<Execution>,
-    tokens: HashMap<String, TokenRef>,
+    domains: tracked::Domains,
+    executions: tracked::Execs,
+    tokens: tracked::Tokens,
     /// (partition, region, account) of domain ARNs.
     arn_prefix: (String, String, String),
 }

@@ -24,6 +24,7 @@ mod cli_validate;
 mod clock;
 mod crosscheck;
 mod domain_resources;
+mod durable;
 mod emulator_rules;
 mod emulator_sdk;
 mod enforce;

@@ -8,9 +8,10 @@ impl State {
     pub fn process_timeouts(&mut self, now: f64) -> bool {
         let mut changed = false;
         let mut timed_out: Vec<(usize, f64)> = Vec::new();
+        let mut touched: Vec<usize> = Vec::new();
         for (i, e) in self
             .executions
-            .iter_mut()
+            .iter_mut_unmarked()
             .enumerate()
             .filter(|(_, e)| e.open())
         {
@@ -66,6 +67,9 @@ impl State {
                 }
                 let Some((at, what)) = due else { break };
                 changed = true;
+                if touched.last() != Some(&i) {
+                    touched.push(i);
+                }
                 match what {
                     Due::Execution => {
                         let attrs =
@@ -116,6 +120,9 @@ impl State {
                     }
                 }
             }
+        }
+        for i in touched {
+            self.executions.mark(i);
         }
         // Parents learn of timed-out children; timed-out parents apply their child policy.
         for (i, at) in timed_out {
