@@ -33,6 +33,8 @@ pub mod suggest;
 pub mod swf;
 pub mod testing;
 pub mod text;
+#[cfg(feature = "server")]
+pub mod ui;
 pub mod validate;
 pub mod values;
 

@@ -311,6 +311,16 @@ pub type ClockHook =
 /// The path of the clock: `GET` tells the time, `POST` moves it.
 pub const CLOCK_PATH: &str = "/swf-iam/clock";
 
+/// The future of a UI answer.
+pub type UiFuture = std::pin::Pin<Box<dyn Future<Output = Response<Full<Bytes>>> + Send>>;
+
+/// What answers the [`UI_PREFIX`] paths: the request's head (the UI reads, it takes no
+/// body).
+pub type UiHook = Arc<dyn Fn(http::request::Parts) -> UiFuture + Send + Sync>;
+
+/// The paths of the web UI: `/ui` and everything under `/ui/`.
+pub const UI_PREFIX: &str = "/ui";
+
 /// The control paths a server answers before its service sees them (no signature, as in
 /// moto): give them only to a listener that only trusted peers reach.
 #[derive(Clone, Default)]
@@ -319,6 +329,8 @@ pub struct Controls {
     pub reset: Option<ResetHook>,
     /// What [`CLOCK_PATH`] does.
     pub clock: Option<ClockHook>,
+    /// What the [`UI_PREFIX`] paths do.
+    pub ui: Option<UiHook>,
 }
 
 /// The largest body the clock path reads.
@@ -455,6 +467,10 @@ pub async fn serve_full<S, B>(
                     let clock = (req.uri().path() == CLOCK_PATH)
                         .then(|| controls.clock.clone())
                         .flatten();
+                    let path = req.uri().path();
+                    let ui = (path == UI_PREFIX || path.starts_with("/ui/"))
+                        .then(|| controls.ui.clone())
+                        .flatten();
                     let post = req.method() == http::Method::POST;
                     // hyper accepts heads up to about 400 KiB whatever its buffer size:
                     // the documented bound is enforced here, before anything else.
@@ -464,11 +480,15 @@ pub async fn serve_full<S, B>(
                     }
                     let svc = svc.clone();
                     async move {
-                        let r = match (hook, clock) {
+                        let r = match (hook, clock, ui) {
                             _ if oversized => Ok(head_too_large().map(Either::Left)),
-                            (Some(h), _) => Ok(reset_response(post, &h).await.map(Either::Left)),
-                            (None, Some(c)) => Ok(clock_response(req, &c).await.map(Either::Left)),
-                            (None, None) => svc.oneshot(req).await.map(|resp| resp.map(Either::Right)),
+                            (Some(h), _, _) => Ok(reset_response(post, &h).await.map(Either::Left)),
+                            (None, Some(c), _) => Ok(clock_response(req, &c).await.map(Either::Left)),
+                            (None, None, Some(u)) => {
+                                let (parts, _body) = req.into_parts();
+                                Ok(u(parts).await.map(Either::Left))
+                            }
+                            (None, None, None) => svc.oneshot(req).await.map(|resp| resp.map(Either::Right)),
                         };
                         drop(guard);
                         r

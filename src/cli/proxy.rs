@@ -164,6 +164,7 @@ pub fn run(args: &Args) -> u8 {
         },
         register,
         banner_lines: Vec::new(),
+        ui: None,
     };
     run_gated(server, config, resolver, service)
 }

@@ -3,7 +3,7 @@
 use super::{default_config, missing_config, EXIT_OK, EXIT_USAGE};
 use crate::config::Config;
 use crate::emulator::{Clock, ControlClock, Emulator, SystemClock};
-use crate::gate::ops::{init_logging, reload_on_change, reload_on_sighup, DecisionLog};
+use crate::gate::ops::{init_logging_with, reload_on_change, reload_on_sighup, DecisionLog};
 use crate::gate::{GateLayer, GateOptions};
 use crate::server::{default_max_connections, Limits};
 use std::net::SocketAddr;
@@ -11,6 +11,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tower::Layer;
+
+/// How many decision-log entries the web UI keeps in memory (the oldest go first).
+pub const UI_RECENT_DECISIONS: usize = 10_000;
 
 /// The default listen address of `serve` (and the port in the README's examples).
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:4599";
@@ -58,6 +61,10 @@ pub struct Args {
     /// carries on where the last run stopped [default: in memory].
     #[arg(long, value_name = "FILE")]
     pub db: Option<PathBuf>,
+    /// The web UI at /ui (executions, histories, access decisions, principals): `auto`
+    /// serves it on a loopback listener only, as the reset endpoint.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub ui: ResetEndpoint,
 }
 
 /// `--enforce` of `serve` and `proxy`.
@@ -290,7 +297,12 @@ pub struct GatedServer<'a> {
     pub register: RegisterFn,
     /// More banner lines, after the `enforce:` line (`state: ...`).
     pub banner_lines: Vec<String>,
+    /// Builds the web UI's hook from the gate's handle, when the UI is served.
+    pub ui: Option<UiFn>,
 }
+
+/// What builds the web UI's hook from the gate's handle.
+pub type UiFn = Box<dyn FnOnce(crate::gate::GateHandle) -> crate::server::UiHook + Send>;
 
 /// What applies a configuration's `register` at start.
 pub type RegisterFn = Box<
@@ -414,6 +426,15 @@ where
             }
             let _ = std::io::Write::flush(&mut out);
         }
+        let ui = s.ui.map(|f| {
+            let mut out = std::io::stdout().lock();
+            let _ = std::io::Write::write_all(
+                &mut out,
+                format!("ui: http://{addr}/ui\n").as_bytes(),
+            );
+            let _ = std::io::Write::flush(&mut out);
+            f(layer.handle())
+        });
         // STS answers requests signed for `sts`; the gate takes the rest.
         let svc = crate::sts::StsLayer::new(layer.handle()).layer(layer.layer(inner));
         crate::server::serve_full(
@@ -425,6 +446,7 @@ where
             crate::server::Controls {
                 reset: hook,
                 clock: s.clock,
+                ui,
             },
         )
         .await;
@@ -499,7 +521,11 @@ pub fn run(args: &Args) -> u8 {
         }
     };
     let log = decision_log(&args.decision_log);
-    if let Err(e) = init_logging(&log) {
+    let recent = args
+        .ui
+        .enabled(listen)
+        .then(|| crate::gate::ops::RecentDecisions::new(UI_RECENT_DECISIONS));
+    if let Err(e) = init_logging_with(&log, recent.clone()) {
         eprintln!("swf-iam: cannot open the decision log: {e}");
         return EXIT_USAGE;
     }
@@ -625,6 +651,12 @@ pub fn run(args: &Args) -> u8 {
         gate,
         register,
         banner_lines: vec![state_line],
+        ui: recent.map(|recent| {
+            let emulator = emulator.clone();
+            let f: UiFn =
+                Box::new(move |handle| crate::ui::Ui::new(emulator, handle, recent).hook());
+            f
+        }),
     };
     run_gated(server, config, emulator.clone(), emulator.service())
 }

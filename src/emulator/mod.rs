@@ -272,6 +272,61 @@ impl Emulator {
         Ok(restored)
     }
 
+    /// The regions that have state, sorted.
+    pub fn regions(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .regions
+            .read()
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default();
+        v.sort();
+        v
+    }
+
+    /// Answers one read-only SWF call (`Describe*`, `List*`, `Count*`,
+    /// `GetWorkflowExecutionHistory`) in `region`, exactly as the API answers it (the UI
+    /// reads the state through this: it is never a second source of truth). Any other
+    /// operation is refused. A region without state answers as an empty one.
+    pub fn read(
+        &self,
+        region: &str,
+        operation: &str,
+        body: &Map<String, Value>,
+    ) -> Result<Value, WireError> {
+        const READS: [&str; 14] = [
+            "DescribeDomain",
+            "ListDomains",
+            "DescribeActivityType",
+            "ListActivityTypes",
+            "DescribeWorkflowType",
+            "ListWorkflowTypes",
+            "DescribeWorkflowExecution",
+            "GetWorkflowExecutionHistory",
+            "ListOpenWorkflowExecutions",
+            "ListClosedWorkflowExecutions",
+            "CountOpenWorkflowExecutions",
+            "CountClosedWorkflowExecutions",
+            "CountPendingActivityTasks",
+            "CountPendingDecisionTasks",
+        ];
+        if !READS.contains(&operation) {
+            return Err(WireError::UnknownOperation(format!(
+                "`{operation}` is not a read-only operation"
+            )));
+        }
+        crate::swf::model::validate_input(operation, body)?;
+        self.check_store()?;
+        let Some(region) = self.existing(region) else {
+            let empty = State::new(&self.partition, region, &self.account);
+            return read_state(&empty, operation, body);
+        };
+        let st = Self::lock(&region)?;
+        let mut v = read_state(&st, operation, body)?;
+        drop(st);
+        crate::swf::model::conform_output(operation, &mut v);
+        Ok(v)
+    }
+
     /// The store the state is kept in, if any.
     pub fn store(&self) -> Option<&Arc<dyn Store>> {
         self.store.get()
@@ -595,6 +650,29 @@ impl Emulator {
     }
 }
 
+/// A read-only operation on a state (no timeouts applied: reading changes nothing).
+fn read_state(st: &State, operation: &str, body: &Map<String, Value>) -> Result<Value, WireError> {
+    match operation {
+        "DescribeDomain" => st.describe_domain(body),
+        "ListDomains" => st.list_domains(body),
+        "DescribeActivityType" => st.describe_activity_type(body),
+        "ListActivityTypes" => st.list_activity_types(body),
+        "DescribeWorkflowType" => st.describe_workflow_type(body),
+        "ListWorkflowTypes" => st.list_workflow_types(body),
+        "DescribeWorkflowExecution" => st.describe_workflow_execution(body),
+        "GetWorkflowExecutionHistory" => st.get_workflow_execution_history(body),
+        "ListOpenWorkflowExecutions" => st.list_open_workflow_executions(body),
+        "ListClosedWorkflowExecutions" => st.list_closed_workflow_executions(body),
+        "CountOpenWorkflowExecutions" => st.count_open_workflow_executions(body),
+        "CountClosedWorkflowExecutions" => st.count_closed_workflow_executions(body),
+        "CountPendingActivityTasks" => st.count_pending_activity_tasks(body),
+        "CountPendingDecisionTasks" => st.count_pending_decision_tasks(body),
+        other => Err(WireError::UnknownOperation(format!(
+            "`{other}` is not a read-only operation"
+        ))),
+    }
+}
+
 fn respond_decision_task_completed(
     st: &mut State,
     body: &Map<String, Value>,
@@ -621,7 +699,13 @@ fn respond_decision_task_completed(
     let empty = Map::new();
     // Without the gate (the emulator alone) every decision applies; validation already
     // refused decision types SWF does not know.
-    let verdicts = auth.map(|a| a.verdicts(&decisions));
+    let ids = st.execution_ids(exec);
+    let verdicts = auth.map(|a| {
+        a.verdicts_in(
+            &decisions,
+            ids.as_ref().map(|(w, r)| (w.as_str(), r.as_str())),
+        )
+    });
     for (i, d) in decisions.iter().enumerate() {
         let ty = d.get("decisionType").and_then(Value::as_str).unwrap_or("");
         let attrs = d
@@ -648,6 +732,12 @@ impl TaskTokenResolver for Emulator {
         let region = self.existing(region).ok_or_else(invalid)?;
         let st = Self::lock(&region)?;
         st.token_domain(token).ok_or_else(invalid)
+    }
+
+    fn execution(&self, region: &str, token: &str) -> Option<(String, String)> {
+        let region = self.existing(region)?;
+        let st = Self::lock(&region).ok()?;
+        st.token_execution(token)
     }
 
     fn domain_tags(&self, region: &str, domain: &str) -> Option<Vec<(String, String)>> {

@@ -368,6 +368,21 @@ impl State {
         self.executions.get(exec).map(|e| e.domain.clone())
     }
 
+    /// The execution (workflow ID, run ID) a task token names.
+    pub fn token_execution(&self, token: &str) -> Option<(String, String)> {
+        let exec = match self.tokens.get(token)? {
+            TokenRef::Decision { exec, .. } | TokenRef::Activity { exec, .. } => *exec,
+        };
+        self.execution_ids(exec)
+    }
+
+    /// The workflow ID and run ID of execution `exec`.
+    pub fn execution_ids(&self, exec: usize) -> Option<(String, String)> {
+        self.executions
+            .get(exec)
+            .map(|e| (e.workflow_id.clone(), e.run_id.clone()))
+    }
+
     /// A domain's tags.
     pub fn domain_tags(&self, name: &str) -> Vec<(String, String)> {
         self.domains

@@ -66,6 +66,12 @@ pub trait TaskTokenResolver: Send + Sync + 'static {
     /// `ValidationException` `Invalid token`; the proxy `OperationNotPermittedFault`).
     fn resolve(&self, region: &str, token: &str) -> Result<String, WireError>;
 
+    /// The execution (workflow ID, run ID) a task token names, for the decision log, when
+    /// this resolver knows it (the default knows none).
+    fn execution(&self, _region: &str, _token: &str) -> Option<(String, String)> {
+        None
+    }
+
     /// The tags of a domain of `region` (`aws:ResourceTag/*`): `Some` when known (none by
     /// default), `None` when this resolver does not know them. A caller whose policies
     /// read `aws:ResourceTag` is then authorized only after [`Self::learn_domain_tags`]
@@ -391,6 +397,17 @@ impl Authorized {
     /// `aws:SourceIp`, `aws:UserAgent` and `aws:SecureTransport`. Each verdict is one
     /// decision-log line (`"level": "decision"`).
     pub fn authorize_decision(&self, action: &SwfAction, attrs: &Map<String, Value>) -> Decision {
+        self.authorize_decision_in(action, attrs, None)
+    }
+
+    /// [`Self::authorize_decision`] for a decision of execution `execution` (workflow ID,
+    /// run ID), which its decision-log line names.
+    pub fn authorize_decision_in(
+        &self,
+        action: &SwfAction,
+        attrs: &Map<String, Value>,
+        execution: Option<(&str, &str)>,
+    ) -> Decision {
         let action_name = format!("swf:{}", action.name);
         let Some(pc) = self.principal() else {
             // The caller was authenticated against this configuration, so this cannot
@@ -401,7 +418,7 @@ impl Authorized {
                 &self.resource,
                 "the caller is no longer configured",
             );
-            log_decision_level(&d, &Context::new(), self.enforce);
+            log_decision_level(&d, &Context::new(), execution, self.enforce);
             return d;
         };
         let mut ctx = self.context.clone();
@@ -419,7 +436,7 @@ impl Authorized {
             context: &ctx,
         };
         let decision = eval::evaluate(&pc.compiled, &req);
-        log_decision_level(&decision, &ctx, self.enforce);
+        log_decision_level(&decision, &ctx, execution, self.enforce);
         decision
     }
 }
@@ -451,6 +468,16 @@ impl Authorized {
     /// `decisions` list) as its own action: the one loop the emulator, the proxy and
     /// the tests share.
     pub fn verdicts(&self, decisions: &[Value]) -> Vec<Verdict> {
+        self.verdicts_in(decisions, None)
+    }
+
+    /// [`Self::verdicts`] for the decisions of execution `execution` (workflow ID, run ID),
+    /// which their decision-log lines name.
+    pub fn verdicts_in(
+        &self,
+        decisions: &[Value],
+        execution: Option<(&str, &str)>,
+    ) -> Vec<Verdict> {
         let empty = Map::new();
         decisions
             .iter()
@@ -466,7 +493,7 @@ impl Authorized {
                     .get(swfreq::attrs_key(ty))
                     .and_then(Value::as_object)
                     .unwrap_or(&empty);
-                let decision = self.authorize_decision(action, attrs);
+                let decision = self.authorize_decision_in(action, attrs, execution);
                 // Observe modes: a denied decision is logged, and applied all the same.
                 if decision.is_allowed() || self.enforce != Enforce::Strict {
                     Verdict::Allowed(Box::new(decision))
@@ -836,9 +863,11 @@ where
                 Refusal::Deny(d) => d,
                 Refusal::Denied(auth, err) => {
                     log_decision(
+                        &shared,
                         &parts,
                         &auth.0.decision,
-                        &auth.0.context,
+                        &auth.0,
+                        &auth.1,
                         auth.0.operation.name,
                         started,
                         enforce,
@@ -857,9 +886,11 @@ where
             match outcome {
                 Ok((auth, parsed)) => {
                     log_decision(
+                        &shared,
                         &parts,
                         &auth.decision,
-                        &auth.context,
+                        &auth,
+                        &parsed,
                         auth.operation.name,
                         started,
                         enforce,
@@ -924,10 +955,30 @@ fn swf_keys_json(ctx: &Context) -> String {
     Value::Object(m).to_string()
 }
 
+/// The execution a request names (workflow ID, run ID; either may be empty): its
+/// `workflowId`/`runId`, its `execution`, or the task its token names.
+fn execution_of(shared: &Shared, region: &str, body: &Map<String, Value>) -> (String, String) {
+    let s = |o: &Map<String, Value>, k: &str| o.get(k).and_then(Value::as_str).map(str::to_owned);
+    if let Some(t) = body.get("taskToken").and_then(Value::as_str) {
+        return shared.resolver.execution(region, t).unwrap_or_default();
+    }
+    let from = body
+        .get("execution")
+        .and_then(Value::as_object)
+        .unwrap_or(body);
+    (
+        s(from, "workflowId").unwrap_or_default(),
+        s(from, "runId").unwrap_or_default(),
+    )
+}
+
+#[allow(clippy::too_many_arguments, reason = "one log line's fields")]
 fn log_decision(
+    shared: &Shared,
     parts: &http::request::Parts,
     d: &Decision,
-    ctx: &Context,
+    auth: &Authorized,
+    body: &Map<String, Value>,
     operation: &str,
     started: Instant,
     enforce: Enforce,
@@ -937,6 +988,8 @@ fn log_decision(
     {
         return;
     }
+    let ctx = &auth.context;
+    let (workflow_id, run_id) = execution_of(shared, &auth.region, body);
     let peer = parts
         .extensions
         .get::<ClientAddr>()
@@ -952,6 +1005,9 @@ fn log_decision(
         statement = %deciding_statement(d),
         reason = %d.message.as_deref().unwrap_or(""),
         swf_keys = %swf_keys_json(ctx),
+        missing_keys = %d.missing_context_keys.join(","),
+        workflow_id = %workflow_id,
+        run_id = %run_id,
         enforce = enforce.as_str(),
         peer = %peer,
         latency_us = started.elapsed().as_micros() as u64,
@@ -961,7 +1017,12 @@ fn log_decision(
 
 /// One decision-log line for a decision of `RespondDecisionTaskCompleted` (the call's own
 /// line comes first; each decision is authorized, and logged, as its own action).
-fn log_decision_level(d: &Decision, ctx: &Context, enforce: Enforce) {
+fn log_decision_level(
+    d: &Decision,
+    ctx: &Context,
+    execution: Option<(&str, &str)>,
+    enforce: Enforce,
+) {
     if enforce == Enforce::Off
         || !tracing::enabled!(target: "swf_iam::decision", tracing::Level::INFO)
     {
@@ -978,6 +1039,9 @@ fn log_decision_level(d: &Decision, ctx: &Context, enforce: Enforce) {
         statement = %deciding_statement(d),
         reason = %d.message.as_deref().unwrap_or(""),
         swf_keys = %swf_keys_json(ctx),
+        missing_keys = %d.missing_context_keys.join(","),
+        workflow_id = execution.map_or("", |e| e.0),
+        run_id = execution.map_or("", |e| e.1),
         enforce = enforce.as_str(),
         "decision"
     );

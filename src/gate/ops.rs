@@ -48,6 +48,87 @@ impl<'a> MakeWriter<'a> for FileWriter {
     }
 }
 
+/// The most recent decision-log entries, in memory (the UI's live view of the decision
+/// log): at most `capacity`, the oldest dropped first, each with a sequence number.
+#[derive(Debug)]
+pub struct RecentDecisions {
+    capacity: usize,
+    entries: Mutex<(u64, std::collections::VecDeque<Arc<serde_json::Value>>)>,
+}
+
+impl RecentDecisions {
+    /// An empty ring of at most `capacity` entries.
+    pub fn new(capacity: usize) -> Arc<Self> {
+        Arc::new(RecentDecisions {
+            capacity: capacity.max(1),
+            entries: Mutex::new((0, Default::default())),
+        })
+    }
+
+    /// Adds one entry (its `seq` is set here).
+    pub fn push(&self, mut entry: serde_json::Map<String, serde_json::Value>) {
+        let Ok(mut g) = self.entries.lock() else {
+            return;
+        };
+        g.0 += 1;
+        entry.insert("seq".into(), g.0.into());
+        if g.1.len() == self.capacity {
+            g.1.pop_front();
+        }
+        g.1.push_back(Arc::new(serde_json::Value::Object(entry)));
+    }
+
+    /// The entries after sequence number `after`, oldest first, at most `limit` (the
+    /// newest ones), and the newest sequence number.
+    pub fn since(&self, after: u64, limit: usize) -> (Vec<Arc<serde_json::Value>>, u64) {
+        let Ok(g) = self.entries.lock() else {
+            return (Vec::new(), 0);
+        };
+        let newer: Vec<Arc<serde_json::Value>> =
+            g.1.iter()
+                .filter(|e| e["seq"].as_u64().is_some_and(|s| s > after))
+                .cloned()
+                .collect();
+        let skip = newer.len().saturating_sub(limit);
+        (newer.into_iter().skip(skip).collect(), g.0)
+    }
+}
+
+/// The tracing layer that keeps decision-log events in a [`RecentDecisions`].
+struct RecentLayer(Arc<RecentDecisions>);
+
+struct Fields(serde_json::Map<String, serde_json::Value>);
+
+impl tracing::field::Visit for Fields {
+    fn record_str(&mut self, f: &tracing::field::Field, v: &str) {
+        self.0.insert(f.name().to_owned(), v.into());
+    }
+    fn record_u64(&mut self, f: &tracing::field::Field, v: u64) {
+        self.0.insert(f.name().to_owned(), v.into());
+    }
+    fn record_i64(&mut self, f: &tracing::field::Field, v: i64) {
+        self.0.insert(f.name().to_owned(), v.into());
+    }
+    fn record_bool(&mut self, f: &tracing::field::Field, v: bool) {
+        self.0.insert(f.name().to_owned(), v.into());
+    }
+    fn record_debug(&mut self, f: &tracing::field::Field, v: &dyn std::fmt::Debug) {
+        self.0.insert(f.name().to_owned(), format!("{v:?}").into());
+    }
+}
+
+impl<S: tracing::Subscriber> Layer<S> for RecentLayer {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        let mut f = Fields(serde_json::Map::new());
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        f.0.insert("epochSeconds".into(), now.into());
+        event.record(&mut f);
+        self.0.push(f.0);
+    }
+}
+
 fn is_decision(meta: &tracing::Metadata<'_>) -> bool {
     meta.target() == "swf_iam::decision"
 }
@@ -67,10 +148,25 @@ pub fn stderr_colour() -> bool {
 pub fn subscriber(
     decisions: &DecisionLog,
 ) -> io::Result<Box<dyn tracing::Subscriber + Send + Sync>> {
+    subscriber_with(decisions, None)
+}
+
+/// [`subscriber`], also keeping the decision-log events in `recent` (whatever
+/// `decisions` says).
+pub fn subscriber_with(
+    decisions: &DecisionLog,
+    recent: Option<Arc<RecentDecisions>>,
+) -> io::Result<Box<dyn tracing::Subscriber + Send + Sync>> {
     let filter = || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let ring = || {
+        recent
+            .clone()
+            .map(|r| RecentLayer(r).with_filter(filter_fn(is_decision)))
+    };
     Ok(match decisions {
         DecisionLog::Stderr => Box::new(
             tracing_subscriber::registry()
+                .with(ring())
                 .with(
                     tracing_subscriber::fmt::layer()
                         .json()
@@ -96,7 +192,7 @@ pub fn subscriber(
                 .with_writer(io::stderr)
                 .with_filter(filter())
                 .with_filter(filter_fn(|m| !is_decision(m)));
-            let registry = tracing_subscriber::registry().with(text);
+            let registry = tracing_subscriber::registry().with(ring()).with(text);
             match other {
                 DecisionLog::File(path) => {
                     let file = std::fs::OpenOptions::new()
@@ -129,7 +225,16 @@ pub fn subscriber(
 
 /// Installs [`subscriber`] as the global default.
 pub fn init_logging(decisions: &DecisionLog) -> io::Result<()> {
-    tracing::subscriber::set_global_default(subscriber(decisions)?).map_err(io::Error::other)
+    init_logging_with(decisions, None)
+}
+
+/// [`init_logging`], also keeping the decision-log events in `recent`.
+pub fn init_logging_with(
+    decisions: &DecisionLog,
+    recent: Option<Arc<RecentDecisions>>,
+) -> io::Result<()> {
+    tracing::subscriber::set_global_default(subscriber_with(decisions, recent)?)
+        .map_err(io::Error::other)
 }
 
 /// Reloads the configuration at `path` on every SIGHUP. The signal handler is installed

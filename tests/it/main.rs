@@ -42,4 +42,5 @@ mod role_sessions;
 mod simpleflow;
 mod sources;
 mod suggest;
+mod ui;
 mod validate_cases;
