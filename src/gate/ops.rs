@@ -312,3 +312,33 @@ pub fn reload_on_change(
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ring_keeps_the_newest_entries_and_answers_after_a_sequence_number() {
+        let r = RecentDecisions::new(3);
+        for i in 0..5 {
+            let mut m = serde_json::Map::new();
+            m.insert("i".into(), i.into());
+            r.push(m);
+        }
+        let (all, last) = r.since(0, 100);
+        assert_eq!(last, 5);
+        let seqs: Vec<u64> = all.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
+        assert_eq!(seqs, [3, 4, 5]);
+        let (newer, _) = r.since(4, 100);
+        assert_eq!(newer.len(), 1);
+        assert_eq!(newer[0]["i"], 4);
+        let (limited, _) = r.since(0, 2);
+        assert_eq!(
+            limited
+                .iter()
+                .map(|e| e["seq"].as_u64().unwrap())
+                .collect::<Vec<_>>(),
+            [4, 5]
+        );
+    }
+}

@@ -260,6 +260,14 @@ async fn a_person_sees_the_timeline_and_each_denial_in_place() {
         "ActivityTaskCompleted without a reload",
     )
     .await;
+    // Heartbeats are not history events: the decision log shows the worker's, in place.
+    let beat = until(
+        &c,
+        "const r = document.querySelector('#timeline tr[data-kind=heartbeat]'); return r && r.innerText;",
+        "the worker's heartbeat",
+    )
+    .await;
+    assert!(beat.as_str().unwrap().contains("role/worker"), "{beat}");
     // (The raw event the user opened stays open across refreshes.)
     let still_open = c
         .execute(

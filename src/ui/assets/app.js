@@ -240,6 +240,12 @@ async function pageExecution(r) {
   for (const d of mine.filter(d => d.level === "decision")) (byAction[d.action] = byAction[d.action] || []).push(d);
   const rows = events.map(e => ({ t: Number(e.eventTimestamp), e }));
   for (const d of mine.filter(d => d.level !== "decision")) rows.push({ t: Number(d.epochSeconds), d });
+  // Heartbeats are not history events in SWF: the decision log shows them.
+  for (const d of decisions) {
+    if (d.workflow_id === workflowId && d.run_id === runId && d.decision === "allowed" && d.operation === "RecordActivityTaskHeartbeat") {
+      rows.push({ t: Number(d.epochSeconds), beat: d });
+    }
+  }
   rows.sort((a, b) => a.t - b.t || (a.e ? 0 : 1) - (b.e ? 0 : 1));
   let html = `<h1>Execution <code>${esc(workflowId)}</code></h1>
     <p class="mono muted">${esc(region)} · domain ${esc(domain)} · run ${esc(runId)}</p>
@@ -251,6 +257,10 @@ async function pageExecution(r) {
     <h2>History</h2><table class="timeline" id="timeline"><thead><tr><th></th><th>#</th><th>Time</th><th>Event</th><th>What</th></tr></thead><tbody>`;
   const used = {};
   for (const row of rows) {
+    if (row.beat) {
+      html += `<tr data-kind="heartbeat"><td class="cat cat-activity"></td><td></td><td>${esc(iso(row.t))}</td><td class="muted">heartbeat</td><td class="muted">RecordActivityTaskHeartbeat by <code>${esc(row.beat.principal)}</code> (from the decision log)</td></tr>`;
+      continue;
+    }
     if (row.d) {
       html += `<tr class="denied" data-kind="call"><td class="cat cat-denied"></td><td></td><td>${esc(iso(row.t))}</td><td>Denied call</td><td>${denialHtml(row.d)}</td></tr>`;
       continue;
