@@ -651,8 +651,16 @@ pub fn run_diff(args: &DiffArgs) -> u8 {
                 Err(format!("{flag}: `{}` does not exist", path.display()))
             }
         };
-        let before = named("--before", &args.before)?;
-        let after = named("--after", &args.after)?;
+        // Both configurations are read, validated and compiled at once, one a core.
+        let (before, after) = std::thread::scope(|s| {
+            let b = s.spawn(|| named("--before", &args.before));
+            let a = named("--after", &args.after);
+            let b = b
+                .join()
+                .unwrap_or_else(|_| Err("--before: internal error while loading".into()));
+            (b, a)
+        });
+        let (before, after) = (before?, after?);
         for (what, b, a) in [
             ("partition", &before.partition, &after.partition),
             ("account", &before.account, &after.account),
@@ -687,8 +695,39 @@ pub fn run_diff(args: &DiffArgs) -> u8 {
     arns.dedup();
     let mut changes = Vec::new();
     let mut incomplete = Vec::new();
-    for arn in arns {
-        let d = analyze::diff(b.get(arn).copied(), a.get(arn).copied(), &acts, &opts);
+    // Principals are compared on every core; the answer keeps their (sorted) order.
+    let workers = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .clamp(1, 16);
+    let chunk = arns.len().div_ceil(workers).max(1);
+    let parts: Vec<Vec<analyze::PrincipalDiff>> = std::thread::scope(|s| {
+        let handles: Vec<_> = arns
+            .chunks(chunk)
+            .map(|part| {
+                let (b, a, acts, opts) = (&b, &a, &acts, &opts);
+                s.spawn(move || {
+                    part.iter()
+                        .map(|arn| {
+                            analyze::diff(b.get(arn).copied(), a.get(arn).copied(), acts, opts)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    let compared: usize = parts.iter().map(Vec::len).sum();
+    if compared != arns.len() {
+        incomplete.push(format!(
+            "internal error: {} of {} principals were not compared",
+            arns.len() - compared,
+            arns.len()
+        ));
+    }
+    for d in parts.into_iter().flatten() {
         changes.extend(d.changes);
         incomplete.extend(d.incomplete);
     }

@@ -652,64 +652,182 @@ fn inline_set(v: &Value) -> Result<PolicySet, String> {
     Ok(set)
 }
 
-fn run_requests(args: &Args, setup: &Setup, src: &str, defaults: Defaults) -> u8 {
-    let reader: Box<dyn BufRead> = if src == "-" {
-        Box::new(std::io::stdin().lock())
-    } else {
-        match std::fs::File::open(src) {
-            Ok(f) => Box::new(std::io::BufReader::new(f)),
-            Err(e) => {
-                eprintln!("swf-iam: cannot read `{src}`: {e}");
-                return EXIT_USAGE;
-            }
-        }
+/// Lines a batch of `check --requests` holds: read, then decided on every core, then
+/// written in their order.
+const REQUEST_BATCH: usize = 16_384;
+
+/// One worker's caches: compiled callers by principal, compiled inline policies by text.
+#[derive(Default)]
+struct RequestCaches {
+    callers: HashMap<String, Caller>,
+    inline: HashMap<String, Arc<CompiledPolicySet>>,
+}
+
+/// What a run of lines came to: their output, and whether any was denied or malformed.
+#[derive(Default)]
+struct Answered {
+    text: String,
+    denied: bool,
+    malformed: bool,
+}
+
+/// Decides `lines` (numbered from `first`) and writes their answers, in order.
+fn answer_lines(
+    args: &Args,
+    setup: &Setup,
+    defaults: Defaults,
+    lines: &[String],
+    first: usize,
+    caches: &mut RequestCaches,
+) -> Answered {
+    let mut a = Answered {
+        text: String::with_capacity(lines.len() * 256),
+        ..Answered::default()
     };
-    let mut out = Out::new();
-    let mut callers: HashMap<String, Caller> = HashMap::new();
-    let mut inline_cache: HashMap<String, Arc<CompiledPolicySet>> = HashMap::new();
-    let (mut malformed, mut denied) = (false, false);
     let mut buf = Vec::with_capacity(1024);
-    for (n, line) in reader.lines().enumerate() {
-        let number = n + 1;
-        let line = match line {
-            Ok(l) => l,
-            Err(e) => {
-                eprintln!("swf-iam: cannot read `{src}` at line {number}: {e}");
-                return EXIT_USAGE;
-            }
-        };
+    for (i, line) in lines.iter().enumerate() {
+        let number = first + i;
         let answer = if line.trim().is_empty() {
             Err("empty line: each line is one JSON request".to_owned())
         } else {
             one_request(
                 args,
                 setup,
-                &line,
+                line,
                 defaults,
-                &mut callers,
-                &mut inline_cache,
+                &mut caches.callers,
+                &mut caches.inline,
             )
         };
         buf.clear();
         match answer {
             Ok(d) => {
-                denied |= !d.is_allowed();
+                a.denied |= !d.is_allowed();
                 // `{"line": N, ...the decision...}` without building a JSON value.
-                if serde_json::to_writer(&mut buf, &d).is_ok() && buf.first() == Some(&b'{') {
-                    out.write(&format!("{{\"line\":{number},"));
-                    out.write(std::str::from_utf8(&buf[1..]).unwrap_or("}"));
-                } else {
-                    out.write(&serde_json::json!({"line": number, "error": "internal error: the decision cannot be written"}).to_string());
-                    malformed = true;
+                match serde_json::to_writer(&mut buf, &d)
+                    .ok()
+                    .and_then(|()| std::str::from_utf8(&buf).ok())
+                    .and_then(|t| t.strip_prefix('{'))
+                {
+                    Some(rest) => {
+                        a.text.push_str("{\"line\":");
+                        a.text.push_str(&number.to_string());
+                        a.text.push(',');
+                        a.text.push_str(rest);
+                    }
+                    None => {
+                        a.text.push_str(&serde_json::json!({"line": number, "error": "internal error: the decision cannot be written"}).to_string());
+                        a.malformed = true;
+                    }
                 }
             }
             Err(e) => {
-                malformed = true;
-                out.write(&serde_json::json!({"line": number, "error": e}).to_string());
+                a.malformed = true;
+                a.text
+                    .push_str(&serde_json::json!({"line": number, "error": e}).to_string());
             }
         }
-        out.write("\n");
-        if out.closed() {
+        a.text.push('\n');
+    }
+    a
+}
+
+/// `check --requests`: reads the lines in batches, decides each batch on every core
+/// (each worker with its own caches), and writes the answers in the lines' order.
+fn run_requests(args: &Args, setup: &Setup, src: &str, defaults: Defaults) -> u8 {
+    let mut reader: Box<dyn BufRead> = if src == "-" {
+        Box::new(std::io::stdin().lock())
+    } else {
+        match std::fs::File::open(src) {
+            Ok(f) => Box::new(std::io::BufReader::with_capacity(1 << 20, f)),
+            Err(e) => {
+                eprintln!("swf-iam: cannot read `{src}`: {e}");
+                return EXIT_USAGE;
+            }
+        }
+    };
+    let workers = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .clamp(1, 16);
+    let mut caches: Vec<RequestCaches> = (0..workers).map(|_| RequestCaches::default()).collect();
+    let mut out = Out::new();
+    let (mut malformed, mut denied) = (false, false);
+    let mut next = 1;
+    let mut batch: Vec<String> = Vec::with_capacity(REQUEST_BATCH);
+    loop {
+        // Read a batch (a read error ends the run with the lines before it answered).
+        batch.clear();
+        let mut read_error = None;
+        while batch.len() < REQUEST_BATCH {
+            let mut line = String::new();
+            match reader.read_line(&mut line) {
+                Ok(0) => break,
+                Ok(_) => {
+                    if line.ends_with('\n') {
+                        line.pop();
+                        if line.ends_with('\r') {
+                            line.pop();
+                        }
+                    }
+                    batch.push(line);
+                }
+                Err(e) => {
+                    read_error = Some(e);
+                    break;
+                }
+            }
+        }
+        if batch.is_empty() && read_error.is_none() {
+            break;
+        }
+        let chunk = batch.len().div_ceil(workers).max(1);
+        let answered: Vec<Answered> = if workers == 1 || batch.len() < 256 {
+            vec![answer_lines(
+                args,
+                setup,
+                defaults,
+                &batch,
+                next,
+                &mut caches[0],
+            )]
+        } else {
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = batch
+                    .chunks(chunk)
+                    .zip(caches.iter_mut())
+                    .enumerate()
+                    .map(|(i, (lines, cache))| {
+                        let first = next + i * chunk;
+                        scope
+                            .spawn(move || answer_lines(args, setup, defaults, lines, first, cache))
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| {
+                        h.join().unwrap_or_else(|_| Answered {
+                            text: serde_json::json!({"error": "internal error: a worker failed"})
+                                .to_string()
+                                + "\n",
+                            denied: false,
+                            malformed: true,
+                        })
+                    })
+                    .collect()
+            })
+        };
+        for a in &answered {
+            denied |= a.denied;
+            malformed |= a.malformed;
+            out.write(&a.text);
+        }
+        next += batch.len();
+        if let Some(e) = read_error {
+            out.flush();
+            eprintln!("swf-iam: cannot read `{src}` at line {next}: {e}");
+            return EXIT_USAGE;
+        }
+        if out.closed() || batch.len() < REQUEST_BATCH {
             break;
         }
     }

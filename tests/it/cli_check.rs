@@ -284,3 +284,49 @@ fn bulk_requests_one_decision_per_line_and_malformed_lines_go_on() {
     );
     assert_eq!(lines[5]["decision"], "allowed");
 }
+
+/// `--requests` decides batches on every core: across several batches (40,000 lines),
+/// every answer comes back once, in the lines' order, each the one its own line asks for.
+#[test]
+fn bulk_requests_keep_their_order_across_batches_and_cores() {
+    let dir = std::env::temp_dir().join(format!("swf-iam-bulk-order-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("requests.jsonl");
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    let n = 40_000;
+    for i in 0..n {
+        match i % 5 {
+            // Allowed (the worker on orders from 10.x), denied (billing), malformed.
+            0 | 1 => writeln!(f, r#"{{"principal": "arn:aws:iam::123456789012:role/heartbeat-worker", "domain": "orders", "context": {{"aws:SourceIp": "10.0.{}.{}"}}}}"#, (i / 256) % 256, i % 256).unwrap(),
+            2 | 3 => writeln!(f, r#"{{"principal": "arn:aws:iam::123456789012:role/heartbeat-worker", "domain": "billing-{i}", "context": {{"aws:SourceIp": "10.1.2.3"}}}}"#).unwrap(),
+            _ => writeln!(f, "not json {i}").unwrap(),
+        }
+    }
+    drop(f);
+    let out = run(&["check", "--requests", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "malformed lines make exit 2");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), n);
+    for (i, v) in lines.iter().enumerate() {
+        assert_eq!(v["line"], i + 1, "{v}");
+        match i % 5 {
+            0 | 1 => {
+                assert_eq!(v["decision"], "allowed", "line {}: {v}", i + 1);
+                assert!(v["resource"].as_str().unwrap().ends_with("/domain/orders"));
+            }
+            2 | 3 => {
+                assert_eq!(v["decision"], "implicitDeny", "line {}: {v}", i + 1);
+                assert!(v["resource"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with(&format!("/domain/billing-{i}")));
+            }
+            _ => assert!(v["error"].as_str().unwrap().starts_with("not JSON"), "{v}"),
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
