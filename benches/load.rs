@@ -18,11 +18,6 @@
 )]
 #![allow(missing_docs, reason = "a bench binary")]
 
-/// The allocator of the `swf-iam` binary, so that the servers measured here allocate as
-/// `serve` and `proxy` do.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
