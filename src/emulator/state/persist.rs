@@ -186,3 +186,103 @@ impl State {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn o(v: Value) -> Obj {
+        v.as_object().cloned().unwrap_or_default()
+    }
+
+    /// A region with a domain, a workflow type and one started execution.
+    fn region() -> State {
+        let mut st = State::new("aws", "us-east-1", "123456789012");
+        st.register_domain(&o(
+            json!({"name": "orders", "workflowExecutionRetentionPeriodInDays": "1"}),
+        ))
+        .unwrap();
+        st.register_workflow_type(
+            &o(json!({"domain": "orders", "name": "wf", "version": "1", "defaultTaskList": {"name": "d"},
+                "defaultExecutionStartToCloseTimeout": "3600", "defaultTaskStartToCloseTimeout": "60",
+                "defaultChildPolicy": "TERMINATE"})),
+            100.0,
+        )
+        .unwrap();
+        st.start_workflow_execution(
+            &o(json!({"domain": "orders", "workflowId": "w1", "workflowType": {"name": "wf", "version": "1"}})),
+            100.0,
+        )
+        .unwrap();
+        st
+    }
+
+    #[test]
+    fn changes_become_rows_once_and_rows_become_the_same_state() {
+        let mut st = region();
+        let rows = st.take_changes("us-east-1").unwrap();
+        assert_eq!(rows.domains.len(), 1);
+        assert_eq!(rows.executions.len(), 1);
+        assert_eq!(rows.executions[0].events.len(), 2);
+        // Nothing changed since: nothing to write.
+        assert!(st.take_changes("us-east-1").unwrap().is_empty());
+        // A read changes nothing either.
+        st.list_domains(&o(json!({"registrationStatus": "REGISTERED"})))
+            .unwrap();
+        assert!(st.take_changes("us-east-1").unwrap().is_empty());
+        let back = State::restore("aws", "123456789012", &rows).unwrap();
+        let ask = json!({"domain": "orders", "execution": {"workflowId": "w1", "runId": st.executions[0].run_id}});
+        assert_eq!(
+            back.get_workflow_execution_history(&o(ask.clone()))
+                .unwrap(),
+            st.get_workflow_execution_history(&o(ask.clone())).unwrap()
+        );
+        assert_eq!(
+            back.describe_workflow_execution(&o(ask.clone())).unwrap(),
+            st.describe_workflow_execution(&o(ask)).unwrap()
+        );
+        // A timeout that falls due marks its execution, and only its new events are rows.
+        let mut back = back;
+        assert!(back.process_timeouts(100.0 + 3600.0));
+        let rows = back.take_changes("us-east-1").unwrap();
+        assert_eq!(rows.executions.len(), 1);
+        assert_eq!(
+            rows.executions[0]
+                .events
+                .iter()
+                .map(|e| e.0)
+                .collect::<Vec<_>>(),
+            [3]
+        );
+    }
+
+    #[test]
+    fn an_inconsistent_file_is_refused_with_what_is_wrong() {
+        let mut st = region();
+        let rows = st.take_changes("us-east-1").unwrap();
+        let refuse = |rows: &RegionRows, what: &str| {
+            let e = State::restore("aws", "123456789012", rows).unwrap_err();
+            assert!(e.contains(what), "{e}");
+        };
+        let mut gap = rows.clone();
+        gap.executions[0].events.remove(0);
+        refuse(&gap, "event 1 is missing");
+        let mut status = rows.clone();
+        status.executions[0].body = status.executions[0]
+            .body
+            .replace("\"close_status\":null", "\"close_status\":\"EXPLODED\"");
+        refuse(&status, "unknown close status `EXPLODED`");
+        let mut token = rows.clone();
+        token.tokens.push((
+            "AAAAx".into(),
+            "{\"Activity\":{\"exec\":7,\"scheduled_id\":1}}".into(),
+        ));
+        refuse(&token, "names execution 7");
+        let mut missing = rows.clone();
+        missing.executions[0].index = 3;
+        refuse(&missing, "execution 0 is missing");
+        let mut domain = rows;
+        domain.domains[0].0 = "billing".into();
+        refuse(&domain, "holds domain `orders`");
+    }
+}
