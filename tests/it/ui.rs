@@ -337,3 +337,67 @@ async fn a_person_sees_the_timeline_and_each_denial_in_place() {
     );
     c.close().await.unwrap();
 }
+
+/// One raw HTTP/1.1 request over loopback: (status, body).
+fn http(addr: std::net::SocketAddr, method: &str, path: &str, host: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let status = out.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let body = out.split_once("\r\n\r\n").map_or("", |x| x.1).to_owned();
+    (status, body)
+}
+
+#[test]
+fn the_ui_only_reads_and_only_for_loopback_names() {
+    let dir = std::env::temp_dir().join(format!("swf-iam-ui-api-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let server = serve_bin(&dir, &config_text(), &[], None);
+    let addr = server.addr();
+    let host = addr.to_string();
+    // The page and its assets, with a content security policy.
+    let (status, body) = http(addr, "GET", "/ui", &host);
+    assert_eq!(status, 200);
+    assert!(body.contains("<script src=\"/ui/app.js\">"), "{body}");
+    assert_eq!(http(addr, "GET", "/ui/app.js", "localhost").0, 200);
+    // Reads only: no method but GET, no SWF operation that writes.
+    let (status, body) = http(addr, "POST", "/ui/api/overview", &host);
+    assert_eq!(status, 405, "{body}");
+    let (status, body) = http(
+        addr,
+        "GET",
+        "/ui/api/swf/RegisterDomain?q=%7B%22name%22%3A%22x%22%2C%22workflowExecutionRetentionPeriodInDays%22%3A%221%22%7D",
+        &host,
+    );
+    assert_eq!(status, 400);
+    assert!(body.contains("is not a read-only operation"), "{body}");
+    let (status, body) = http(addr, "GET", "/ui/api/swf/ListDomains", &host);
+    assert_eq!(status, 400, "the model's required member: {body}");
+    let (status, body) = http(addr, "GET", "/ui/api/swf/ListDomains?q=nope", &host);
+    assert_eq!(status, 400);
+    assert!(body.contains("`q` is a JSON object"), "{body}");
+    let (status, body) = http(
+        addr,
+        "GET",
+        "/ui/api/swf/ListDomains?q=%7B%22registrationStatus%22%3A%22REGISTERED%22%7D",
+        &host,
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body, r#"{"domainInfos":[]}"#);
+    // Only an IP address or localhost as Host (a rebound name is refused).
+    let (status, body) = http(addr, "GET", "/ui/api/overview", "evil.example:4599");
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(http(addr, "GET", "/ui/nothing-here", &host).0, 404);
+    drop(server);
+
+    // `--ui off`: the paths are the SWF endpoint's like any other (and refused there).
+    let server = serve_bin(&dir, &config_text(), &["--ui", "off"], None);
+    let (status, _) = http(server.addr(), "GET", "/ui", &server.addr().to_string());
+    assert_ne!(status, 200);
+}
