@@ -317,9 +317,23 @@ async fn a_person_sees_the_timeline_and_each_denial_in_place() {
     .await;
     let card = card.as_str().unwrap();
     assert!(
-        card.contains("swf:RecordActivityTaskHeartbeat") && card.contains("`billing`"),
+        card.contains("swf:RecordActivityTaskHeartbeat") && card.contains("on `billing`"),
         "{card}"
     );
+    // The operator may do anything but heartbeat and poll for activities, on any domain.
+    let card = c
+        .execute(
+            "const d = document.querySelector('[data-principal=\"arn:aws:iam::123456789012:user/operator\"]'); return d && d.innerText;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let card = card.as_str().unwrap();
+    assert!(
+        card.contains("swf:ScheduleActivityTask") && card.contains("on any domain"),
+        "{card}"
+    );
+    assert!(!card.contains("swf:RecordActivityTaskHeartbeat"), "{card}");
     screenshot(&c, "principals").await;
 
     // Domains and types.

@@ -325,7 +325,8 @@ async function pagePrincipals() {
     const never = p.access.actions.filter(a => a.access === "never").length;
     html += `<div class="card" data-principal="${esc(p.principal)}"><h3 class="mono">${esc(p.principal)}</h3><ul class="plain">`;
     for (const a of acts) {
-      const where = a.allowed.map(x => `${esc(x.region)}: ${x.domains.map(d => esc(d.description)).join(", ") || "no domain"}${x.when.length ? " when " + x.when.map(w => `${esc(w.key)} ${w.values.map(esc).join(" or ")}`).join(" and ") : ""}`).join("; ");
+      // As `swf-iam access` words it: no domain named means any domain.
+      const where = a.allowed.map(x => `${esc(x.region)}: on ${x.domains.map(d => esc(d.description)).join(" or ") || "any domain"}${x.when.length ? " when " + x.when.map(w => `${esc(w.key)} ${w.values.map(esc).join(" or ")}`).join(" and ") : ""}`).join("; ");
       html += `<li><code>${esc(a.action)}</code> <span class="badge">${esc(a.access)}</span> <span class="muted">${where}</span>${a.complete ? "" : ' <span class="badge deny">incomplete</span>'}</li>`;
     }
     html += `</ul><div class="muted">never: ${never} action${never === 1 ? "" : "s"}</div></div>`;
