@@ -131,18 +131,7 @@ pub async fn setup_orders(op: &aws_sdk_swf::Client, heartbeat: &str, decision_ti
         .await
         .unwrap();
     for name in ["hb", "forbidden"] {
-        op.register_activity_type()
-            .domain("orders")
-            .name(name)
-            .version("1")
-            .default_task_list(tl("workers"))
-            .default_task_heartbeat_timeout(heartbeat)
-            .default_task_start_to_close_timeout("600")
-            .default_task_schedule_to_start_timeout("600")
-            .default_task_schedule_to_close_timeout("900")
-            .send()
-            .await
-            .unwrap();
+        register_activity_type(op, name, heartbeat).await;
     }
     op.register_workflow_type()
         .domain("orders")
@@ -152,6 +141,23 @@ pub async fn setup_orders(op: &aws_sdk_swf::Client, heartbeat: &str, decision_ti
         .default_execution_start_to_close_timeout("3600")
         .default_task_start_to_close_timeout(decision_timeout)
         .default_child_policy(ChildPolicy::Terminate)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// Registers activity type `name` v1 in `orders` (task list `workers`, the given
+/// heartbeat timeout, 600/600/900 s for the others).
+pub async fn register_activity_type(op: &aws_sdk_swf::Client, name: &str, heartbeat: &str) {
+    op.register_activity_type()
+        .domain("orders")
+        .name(name)
+        .version("1")
+        .default_task_list(tl("workers"))
+        .default_task_heartbeat_timeout(heartbeat)
+        .default_task_start_to_close_timeout("600")
+        .default_task_schedule_to_start_timeout("600")
+        .default_task_schedule_to_close_timeout("900")
         .send()
         .await
         .unwrap();

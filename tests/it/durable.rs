@@ -53,21 +53,6 @@ fn kill_9(mut s: Server) {
     s.child.wait().unwrap();
 }
 
-async fn register_type(op: &aws_sdk_swf::Client, name: &str, heartbeat: &str) {
-    op.register_activity_type()
-        .domain("orders")
-        .name(name)
-        .version("1")
-        .default_task_list(tl("workers"))
-        .default_task_heartbeat_timeout(heartbeat)
-        .default_task_start_to_close_timeout("600")
-        .default_task_schedule_to_start_timeout("600")
-        .default_task_schedule_to_close_timeout("900")
-        .send()
-        .await
-        .unwrap();
-}
-
 async fn take_task(w: &aws_sdk_swf::Client) -> String {
     let t = w
         .poll_for_activity_task()
@@ -98,7 +83,7 @@ async fn after_kill_9_a_restart_on_the_same_file_carries_on() {
     let op = client(first.addr(), OPERATOR);
     let reader = client(first.addr(), DENIED); // swf:* but heartbeats: reads histories
     setup_orders(&op, "600", "60").await;
-    register_type(&op, "quick", "2").await;
+    register_activity_type(&op, "quick", "2").await;
     // w1: a task with a 600 s heartbeat timeout, taken; w2: one with 2 s, taken.
     let run1 = start_and_decide(&op, "w1", vec![schedule("a1", "hb")]).await;
     let w = client(first.addr(), WORKER);
